@@ -1,0 +1,319 @@
+"""Wire options -> resolved Settings.
+
+Options arrive from four layers; each setting is taken from the highest layer that
+gives a *valid* value (an invalid one is reported and the next layer is used):
+
+    editor (initializationOptions / workspace/configuration ``mistralLsp``)
+      > environment (``MISTRAL_LSP_*``)
+      > project file (``[tool.mistral-lsp]`` in pyproject.toml, or ``.mistral-lsp.toml``)
+      > built-in defaults
+
+Keys are matched case-insensitively with ``-`` and ``_`` ignored, so ``debounceMs``,
+``debounce_ms`` and ``debounce-ms`` are the same key. Nested tables (``completion``)
+and dotted flat keys (``completion.debounceMs``) both work.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:8000/v1"
+DEFAULT_MODEL = "mistralai/Mistral-Small-3.2-24B-Instruct-2506"
+DEFAULT_SECRET_GLOBS = (
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    ".netrc",
+    ".npmrc",
+    ".pypirc",
+    "*.keystore",
+    "credentials.json",
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the engines need, resolved and validated."""
+
+    endpoint: str = DEFAULT_ENDPOINT
+    model: str = DEFAULT_MODEL
+    api_key: str | None = field(default=None, repr=False)
+    cache_dir: Path = Path(".")
+    completion_enabled: bool = True
+    debounce_ms: int = 75
+    temperature: float = 0.15
+    max_tokens_line: int = 64
+    max_tokens_block: int = 256
+    context_tokens: int = 3072
+    connect_timeout_s: float = 1.5
+    completion_timeout_s: float = 8.0
+    system_prompt: str | None = None
+    priority_enabled: bool = False
+    completion_priority: int = 0
+    max_file_bytes: int = 4_000_000
+    secret_globs: tuple[str, ...] = DEFAULT_SECRET_GLOBS
+    log_level: str = "INFO"
+
+    def describe(self) -> dict[str, Any]:
+        """A loggable view: the API key is reduced to whether one is set."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "api_key"}
+        out["api_key"] = "set" if self.api_key else "unset"
+        out["cache_dir"] = str(self.cache_dir)
+        return out
+
+
+# -- validators: value -> converted value, or raise ValueError with a reason -------
+
+
+def _url(value: Any) -> str:
+    text = str(value).strip().rstrip("/")
+    parsed = urlparse(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return text
+
+
+def _nonempty(value: Any) -> str:
+    text = str(value).strip()
+    if not text:
+        raise ValueError("must not be empty")
+    return text
+
+
+def _optional_text(value: Any) -> str | None:
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{value!r} is not a boolean")
+
+
+def _int_range(lo: int, hi: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a number")
+        number = int(float(value)) if isinstance(value, (int, float, str)) else None
+        if number is None or not lo <= number <= hi:
+            raise ValueError(f"{value!r} is not a whole number in {lo}..{hi}")
+        return number
+
+    return check
+
+
+def _float_range(lo: float, hi: float) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a number")
+        number = float(value)
+        if not lo <= number <= hi:
+            raise ValueError(f"{value!r} is not in {lo}..{hi}")
+        return number
+
+    return check
+
+
+def _path(value: Any) -> Path:
+    text = str(value).strip()
+    if not text:
+        raise ValueError("must not be empty")
+    return Path(os.path.expanduser(text))
+
+
+def _globs(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items = [part.strip() for part in value.split(",")]
+    elif isinstance(value, (list, tuple)):
+        items = [str(part).strip() for part in value]
+    else:
+        raise ValueError(f"{value!r} is not a list of patterns")
+    return tuple(item for item in items if item)
+
+
+def _level(value: Any) -> str:
+    text = str(value).strip().upper()
+    if text not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError(f"{value!r} is not one of debug, info, warning, error")
+    return text
+
+
+@dataclass(frozen=True)
+class _Spec:
+    name: str  # Settings field
+    keys: tuple[str, ...]  # wire keys (dotted for nesting), any spelling
+    check: Callable[[Any], Any]
+    env: str | None = None
+
+
+_SPECS: tuple[_Spec, ...] = (
+    _Spec("endpoint", ("endpoint",), _url, "MISTRAL_LSP_ENDPOINT"),
+    _Spec("model", ("model",), _nonempty, "MISTRAL_LSP_MODEL"),
+    _Spec("api_key", ("apiKey",), _optional_text, "MISTRAL_LSP_API_KEY"),
+    _Spec("cache_dir", ("cacheDir",), _path, "MISTRAL_LSP_CACHE_DIR"),
+    _Spec("completion_enabled", ("completion.enable", "completion.enabled"), _bool),
+    _Spec("debounce_ms", ("completion.debounceMs",), _int_range(0, 5000), "MISTRAL_LSP_DEBOUNCE_MS"),
+    _Spec("temperature", ("completion.temperature",), _float_range(0.0, 2.0)),
+    _Spec("max_tokens_line", ("completion.maxTokensLine",), _int_range(1, 1024)),
+    _Spec("max_tokens_block", ("completion.maxTokensBlock",), _int_range(1, 4096)),
+    _Spec("context_tokens", ("completion.contextTokens",), _int_range(256, 120_000)),
+    _Spec("completion_timeout_s", ("completion.timeoutSeconds",), _float_range(0.5, 120.0)),
+    _Spec("connect_timeout_s", ("connectTimeoutSeconds",), _float_range(0.1, 30.0)),
+    _Spec("system_prompt", ("completion.systemPrompt",), _optional_text),
+    _Spec("priority_enabled", ("priority.enable", "priority.enabled"), _bool),
+    _Spec("completion_priority", ("priority.completion",), _int_range(-1000, 1000)),
+    _Spec("max_file_bytes", ("maxFileBytes",), _int_range(1_000, 200_000_000)),
+    _Spec("secret_globs", ("secretPatterns",), _globs),
+    _Spec("log_level", ("logLevel",), _level, "MISTRAL_LSP_LOG_LEVEL"),
+)
+
+
+def _norm(key: str) -> str:
+    return key.replace("-", "").replace("_", "").lower()
+
+
+def _wire_key(key: str) -> str:
+    return ".".join(_norm(part) for part in key.split("."))
+
+
+def _flatten(options: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested or dotted option tables -> {normalised.dotted.key: value}."""
+    out: dict[str, Any] = {}
+    for key, value in options.items():
+        dotted = f"{prefix}.{_wire_key(str(key))}" if prefix else _wire_key(str(key))
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, dotted))
+        else:
+            out[dotted] = value
+    return out
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One source of options: a name for messages and its flattened values."""
+
+    name: str
+    values: Mapping[str, Any]
+
+    @classmethod
+    def from_options(cls, name: str, options: Mapping[str, Any] | None) -> Layer:
+        if not isinstance(options, Mapping):
+            return cls(name, {})
+        # editors may wrap the section: {"mistralLsp": {...}}
+        for key in list(options):
+            if _norm(str(key)) == "mistrallsp" and isinstance(options[key], Mapping):
+                options = options[key]
+                break
+        return cls(name, _flatten(options))
+
+
+def environment_layer(environ: Mapping[str, str]) -> Layer:
+    values: dict[str, Any] = {}
+    for spec in _SPECS:
+        if spec.env and environ.get(spec.env, "") != "":
+            values[_wire_key(spec.keys[0])] = environ[spec.env]
+    return Layer("environment", values)
+
+
+def project_layer(root: Path | None) -> tuple[Layer, list[str]]:
+    """``.mistral-lsp.toml`` (wins) or ``[tool.mistral-lsp]`` in pyproject.toml."""
+    if root is None:
+        return Layer("project file", {}), []
+    problems: list[str] = []
+    for candidate, table in ((root / ".mistral-lsp.toml", None), (root / "pyproject.toml", "tool")):
+        if not candidate.is_file():
+            continue
+        try:
+            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            problems.append(f"{candidate.name}: cannot read it ({exc}); ignoring it")
+            continue
+        if table == "tool":
+            section = data.get("tool", {}).get("mistral-lsp")
+            if section is None:
+                continue
+            if not isinstance(section, Mapping):
+                problems.append(f"{candidate.name}: [tool.mistral-lsp] is not a table; ignoring it")
+                continue
+            data = section
+        return Layer(candidate.name, _flatten(data)), problems
+    return Layer("project file", {}), problems
+
+
+def default_cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("mistral-lsp", appauthor=False))
+
+
+def resolve(layers: list[Layer], base: Settings | None = None) -> tuple[Settings, list[str]]:
+    """Resolve settings from layers listed highest precedence first.
+
+    Returns the settings and human-readable problems (unknown keys, invalid values).
+    """
+    base = base or Settings(cache_dir=default_cache_dir())
+    problems: list[str] = []
+    chosen: dict[str, Any] = {}
+    known: set[str] = set()
+    for spec in _SPECS:
+        wire_keys = {_wire_key(key) for key in spec.keys}
+        known |= wire_keys
+        for layer in layers:
+            hit = next((k for k in wire_keys if k in layer.values), None)
+            if hit is None:
+                continue
+            raw = layer.values[hit]
+            try:
+                chosen[spec.name] = spec.check(raw)
+                break
+            except (ValueError, TypeError) as exc:
+                shown = "<hidden>" if spec.name == "api_key" else exc
+                problems.append(f"{layer.name}: setting {spec.keys[0]!r} ignored: {shown}")
+    for layer in layers:
+        for key in layer.values:
+            if key not in known:
+                problems.append(f"{layer.name}: unknown setting {key!r} ignored")
+    settings = replace(base, **chosen)
+    if settings.max_tokens_block < settings.max_tokens_line:
+        problems.append("completion.maxTokensBlock is below maxTokensLine; using maxTokensLine for both")
+        settings = replace(settings, max_tokens_block=settings.max_tokens_line)
+    return settings, problems
+
+
+def load_settings(
+    editor_options: Mapping[str, Any] | None = None,
+    *,
+    root: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Settings, list[str]]:
+    """The full resolution: editor > environment > project file > defaults."""
+    project, problems = project_layer(root)
+    layers = [
+        Layer.from_options("editor settings", editor_options),
+        environment_layer(os.environ if environ is None else environ),
+        project,
+    ]
+    settings, more = resolve(layers)
+    return settings, problems + more

@@ -1,0 +1,220 @@
+"""A document's text as UTF-8 bytes with a line index, and position arithmetic.
+
+This is the one place that converts client positions (line + character in UTF-8,
+UTF-16 or UTF-32 code units) to byte offsets and tree-sitter points (row, byte
+column), and back. It also applies incremental edits and reports them in the form
+tree-sitter's ``Tree.edit`` wants, so the syntax mirror never re-splits the file.
+
+Lines end at ``\\n``; a ``\\r`` before it belongs to the line's text as far as byte
+offsets go, but positions past the end of a line's content clamp to before
+``\\r\\n`` the way LSP clients expect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Encoding = Literal["utf-8", "utf-16", "utf-32"]
+
+
+@dataclass(frozen=True, slots=True)
+class ByteEdit:
+    """One applied edit, in the terms of tree-sitter's ``Tree.edit``."""
+
+    start_byte: int
+    old_end_byte: int
+    new_end_byte: int
+    start_point: tuple[int, int]
+    old_end_point: tuple[int, int]
+    new_end_point: tuple[int, int]
+
+
+def _units(text: str, encoding: Encoding) -> int:
+    """Length of ``text`` in the client's code units."""
+    if encoding == "utf-8":
+        return len(text.encode("utf-8"))
+    if encoding == "utf-16":
+        return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    return len(text)
+
+
+def _chars_for_units(text: str, units: int, encoding: Encoding) -> int:
+    """How many code points of ``text`` cover ``units`` client code units (clamped)."""
+    if encoding == "utf-32":
+        return min(units, len(text))
+    if text.isascii():
+        return min(units, len(text))
+    seen = 0
+    for index, ch in enumerate(text):
+        if seen >= units:
+            return index
+        code = ord(ch)
+        if encoding == "utf-16":
+            seen += 2 if code > 0xFFFF else 1
+        else:
+            seen += 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
+        if seen > units:  # a position inside a surrogate pair / multibyte char
+            return index
+    return len(text)
+
+
+class TextBuffer:
+    """Mutable UTF-8 text with line starts, cheap incremental edits and conversions."""
+
+    __slots__ = ("_data", "_line_starts", "_text_cache")
+
+    def __init__(self, text: str) -> None:
+        self._data = text.encode("utf-8", errors="surrogatepass")
+        self._line_starts = self._index(self._data, 0)
+        self._text_cache: str | None = text
+
+    @staticmethod
+    def _index(data: bytes, base: int) -> list[int]:
+        starts = [base]
+        find = data.find
+        pos = find(b"\n")
+        while pos != -1:
+            starts.append(base + pos + 1)
+            pos = find(b"\n", pos + 1)
+        return starts
+
+    # -- reading -----------------------------------------------------------------
+    @property
+    def data(self) -> bytes:
+        """The whole text as UTF-8 bytes (what tree-sitter parses)."""
+        return self._data
+
+    @property
+    def text(self) -> str:
+        """The whole text as a string (decoded lazily, cached until the next edit)."""
+        if self._text_cache is None:
+            self._text_cache = self._data.decode("utf-8", errors="surrogatepass")
+        return self._text_cache
+
+    @property
+    def line_count(self) -> int:
+        return len(self._line_starts)
+
+    def line_start(self, row: int) -> int:
+        return self._line_starts[row]
+
+    def line_end(self, row: int, *, keep_newline: bool = False) -> int:
+        """Byte offset of the end of ``row``'s content (before ``\\r\\n`` unless kept)."""
+        if row + 1 < len(self._line_starts):
+            end = self._line_starts[row + 1]
+            if keep_newline:
+                return end
+            end -= 1
+            if end > self._line_starts[row] and self._data[end - 1 : end] == b"\r":
+                end -= 1
+            return end
+        end = len(self._data)
+        if not keep_newline and end > self._line_starts[row] and self._data[end - 1 : end] == b"\r":
+            end -= 1
+        return end
+
+    def line_text(self, row: int) -> str:
+        """The content of line ``row`` without its line ending."""
+        return self._data[self._line_starts[row] : self.line_end(row)].decode(
+            "utf-8", errors="surrogatepass"
+        )
+
+    def slice(self, start_byte: int, end_byte: int) -> str:
+        return self._data[start_byte:end_byte].decode("utf-8", errors="replace")
+
+    def eol(self) -> str:
+        """The file's dominant line ending, judged from its first line break."""
+        if len(self._line_starts) > 1:
+            first = self._line_starts[1] - 1
+            if first > 0 and self._data[first - 1 : first] == b"\r":
+                return "\r\n"
+        return "\n"
+
+    # -- conversions ---------------------------------------------------------------
+    def row_of_byte(self, offset: int) -> int:
+        """The 0-based line containing byte ``offset``."""
+        starts = self._line_starts
+        lo, hi = 0, len(starts) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if starts[mid] <= offset:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def point_of_byte(self, offset: int) -> tuple[int, int]:
+        """Tree-sitter point (row, byte column) of a byte offset."""
+        row = self.row_of_byte(offset)
+        return row, offset - self._line_starts[row]
+
+    def offset_at(self, line: int, character: int, encoding: Encoding) -> int:
+        """Byte offset of a client position; out-of-range positions clamp like LSP says."""
+        if line < 0:
+            return 0
+        if line >= len(self._line_starts):
+            return len(self._data)
+        start = self._line_starts[line]
+        if character <= 0:
+            return start
+        end = self.line_end(line)
+        if encoding == "utf-8":
+            offset = min(start + character, end)
+            # never split a multi-byte character
+            data = self._data
+            while start < offset < len(data) and (data[offset] & 0xC0) == 0x80:
+                offset -= 1
+            return offset
+        content = self._data[start:end].decode("utf-8", errors="surrogatepass")
+        chars = _chars_for_units(content, character, encoding)
+        return start + len(content[:chars].encode("utf-8", errors="surrogatepass"))
+
+    def position_at(self, offset: int, encoding: Encoding) -> tuple[int, int]:
+        """Client position (line, character) of a byte offset."""
+        offset = max(0, min(offset, len(self._data)))
+        row = self.row_of_byte(offset)
+        start = self._line_starts[row]
+        if encoding == "utf-8":
+            return row, offset - start
+        head = self._data[start:offset].decode("utf-8", errors="replace")
+        return row, _units(head, encoding)
+
+    # -- editing -------------------------------------------------------------------
+    def replace(self, start_byte: int, end_byte: int, new_text: str) -> ByteEdit:
+        """Replace bytes ``[start_byte, end_byte)`` with ``new_text``; returns the edit."""
+        data = self._data
+        end_byte = max(start_byte, min(end_byte, len(data)))
+        start_point = self.point_of_byte(start_byte)
+        old_end_point = self.point_of_byte(end_byte)
+        new = new_text.encode("utf-8", errors="surrogatepass")
+        self._data = data[:start_byte] + new + data[end_byte:]
+        self._text_cache = None
+        delta = len(new) - (end_byte - start_byte)
+        starts = self._line_starts
+        first_row, last_row = start_point[0], old_end_point[0]
+        inserted = self._index(new, start_byte)[1:]
+        tail = starts[last_row + 1 :]
+        if delta:
+            tail = [s + delta for s in tail]
+        starts[first_row + 1 :] = inserted + tail
+        new_end_byte = start_byte + len(new)
+        if inserted:
+            new_end_point = (first_row + len(inserted), new_end_byte - inserted[-1])
+        else:
+            new_end_point = (first_row, start_point[1] + len(new))
+        return ByteEdit(start_byte, end_byte, new_end_byte, start_point, old_end_point, new_end_point)
+
+    def apply_change(
+        self,
+        start: tuple[int, int],
+        end: tuple[int, int],
+        new_text: str,
+        encoding: Encoding,
+    ) -> ByteEdit:
+        """Apply an LSP incremental change given as client positions."""
+        start_byte = self.offset_at(start[0], start[1], encoding)
+        end_byte = self.offset_at(end[0], end[1], encoding)
+        if end_byte < start_byte:
+            start_byte, end_byte = end_byte, start_byte
+        return self.replace(start_byte, end_byte, new_text)

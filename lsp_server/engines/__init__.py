@@ -1,0 +1,1 @@
+"""Engines: completion (and later review and fixes), free of any LSP types."""

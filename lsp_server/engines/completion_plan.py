@@ -1,0 +1,142 @@
+"""From an open document and a cursor to a ready model request (synchronous, no I/O).
+
+Everything a completion needs from the document is taken here, before any
+``await``: the token-budgeted code window, the syntax context, the chat prompt, and
+what the cleaner needs to know about the text around the cursor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lsp_server.core.secrets import SecretFilter
+from lsp_server.engines.documents import OpenDocument
+from lsp_server.model.cleaning import CleanContext
+from lsp_server.model.prompts import ChatPrompt, CompletionInput, build_completion_prompt
+from lsp_server.syntax.context import cursor_context, window
+
+# Bytes of code per token used to turn a token budget into a first window guess.
+_BYTES_PER_TOKEN_GUESS = 3.4
+_SUFFIX_SHARE = 0.2
+_FOLLOWING_LINES = 20
+
+
+@dataclass(frozen=True)
+class CompletionPlan:
+    """One completion request, fixed before the model is asked."""
+
+    uri: str
+    version: int
+    cursor_byte: int
+    row: int
+    line_prefix: str
+    line_suffix: str
+    multiline: bool
+    prompt: ChatPrompt
+    clean: CleanContext
+    prompt_tokens: int
+    prompt_key: str
+
+
+def detect_indent_unit(lines: list[str]) -> str:
+    """The file's indentation unit, judged from leading whitespace of its lines."""
+    tabs = spaces = 0
+    widths: dict[int, int] = {}
+    previous = 0
+    for line in lines:
+        stripped = line.lstrip(" \t")
+        if not stripped:
+            continue
+        lead = line[: len(line) - len(stripped)]
+        if lead.startswith("\t"):
+            tabs += 1
+            continue
+        width = len(lead)
+        if width:
+            spaces += 1
+        step = abs(width - previous)
+        if step in (2, 3, 4, 8):
+            widths[step] = widths.get(step, 0) + 1
+        previous = width
+    if tabs > spaces:
+        return "\t"
+    if not widths:
+        return "    "
+    return " " * max(widths, key=lambda w: (widths[w], w == 4))
+
+
+def plan_completion(
+    doc: OpenDocument,
+    cursor_byte: int,
+    *,
+    budget_tokens: int,
+    count_tokens: Callable[[str], int],
+    secrets: SecretFilter,
+    system_prompt: str | None,
+) -> CompletionPlan:
+    """Build the request for a completion at ``cursor_byte`` within ``budget_tokens``."""
+    syntax = doc.syntax
+    buf = syntax.buffer
+    row, _ = buf.point_of_byte(cursor_byte)
+    line_prefix = buf.slice(buf.line_start(row), cursor_byte)
+    line_suffix = buf.slice(cursor_byte, buf.line_end(row))
+    context = cursor_context(syntax, cursor_byte)
+    multiline = context.multiline and not context.in_comment_or_string
+
+    extras = [*context.imports, *context.scopes, *context.local_signatures]
+    fixed_tokens = count_tokens(system_prompt or "") + count_tokens("\n".join(extras)) + 160
+    code_tokens = max(budget_tokens - fixed_tokens, 128)
+    code_bytes = int(code_tokens * _BYTES_PER_TOKEN_GUESS)
+    for _attempt in range(4):
+        suffix_bytes = int(code_bytes * _SUFFIX_SHARE)
+        start, end = window(syntax, cursor_byte, code_bytes - suffix_bytes, suffix_bytes)
+        before = buf.slice(start, cursor_byte)
+        after = buf.slice(cursor_byte, end)
+        used = count_tokens(before) + count_tokens(after)
+        if used <= code_tokens:
+            break
+        code_bytes = int(code_bytes * code_tokens / used * 0.95)
+
+    language = doc.spec.name if doc.spec else ""
+    data = CompletionInput(
+        path=doc.path.rsplit("/", 1)[-1] if "/" in doc.path else doc.path,
+        language=language,
+        before=secrets.mask(before),
+        after=secrets.mask(after),
+        multiline=multiline,
+        imports=[secrets.mask(i) for i in context.imports if i not in before],
+        scopes=[secrets.mask(s) for s in context.scopes if s not in before],
+        signatures=[secrets.mask(s) for s in context.local_signatures if s not in before and s not in after],
+        system_prompt=system_prompt,
+    )
+    prompt = build_completion_prompt(data)
+    following = tuple(buf.line_text(r) for r in range(row + 1, min(buf.line_count, row + 1 + _FOLLOWING_LINES)))
+    sample = [buf.line_text(r) for r in range(max(0, row - 100), min(buf.line_count, row + 100))]
+    clean = CleanContext(
+        line_prefix=line_prefix,
+        line_suffix=line_suffix,
+        following_lines=following,
+        multiline=multiline,
+        indent_unit=detect_indent_unit(sample),
+        brace_language=bool(doc.spec and doc.spec.brace_language),
+        eol=buf.eol(),
+    )
+    key = hashlib.sha1(
+        json.dumps([prompt.messages, multiline], ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
+    return CompletionPlan(
+        uri=doc.uri,
+        version=doc.version,
+        cursor_byte=cursor_byte,
+        row=row,
+        line_prefix=line_prefix,
+        line_suffix=line_suffix,
+        multiline=multiline,
+        prompt=prompt,
+        clean=clean,
+        prompt_tokens=fixed_tokens + used,
+        prompt_key=key,
+    )

@@ -1,0 +1,101 @@
+"""The open documents: the server's own text mirror and syntax tree per URI.
+
+The protocol layer feeds didOpen/didChange/didClose here (pygls's own document
+store is bypassed: it rebuilds the whole string on every change). Engines read
+documents synchronously and must not hold them across an ``await``: they take what
+they need, remember ``version``, and re-check it after model I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlparse
+
+from lsp_server.core.text import Encoding
+from lsp_server.syntax.document import SyntaxDocument
+from lsp_server.syntax.languages import LanguageRegistry, LanguageSpec
+
+log = logging.getLogger(__name__)
+
+
+def uri_to_path(uri: str) -> str:
+    """A file URI's path; other URIs (untitled:, vscode-notebook-cell:) as their path part."""
+    parsed = urlparse(uri)
+    return unquote(parsed.path) if parsed.path else uri
+
+
+@dataclass
+class OpenDocument:
+    """One open document: identity, version, and its syntax mirror."""
+
+    uri: str
+    path: str
+    language_id: str
+    version: int
+    syntax: SyntaxDocument
+    too_large: bool = False
+    binary: bool = False
+    edits: int = field(default=0)
+
+    @property
+    def spec(self) -> LanguageSpec | None:
+        return self.syntax.spec
+
+
+class DocumentStore:
+    """URI -> OpenDocument, kept in step with the client's incremental changes."""
+
+    def __init__(self, registry: LanguageRegistry, *, max_parse_bytes: int) -> None:
+        self._registry = registry
+        self._docs: dict[str, OpenDocument] = {}
+        self._max_parse_bytes = max_parse_bytes
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def get(self, uri: str) -> OpenDocument | None:
+        return self._docs.get(uri)
+
+    def uris(self) -> list[str]:
+        return list(self._docs)
+
+    def open(self, uri: str, language_id: str, version: int, text: str) -> OpenDocument:
+        path = uri_to_path(uri)
+        binary = "\x00" in text[:8192]
+        too_large = len(text) > self._max_parse_bytes
+        spec = None if (binary or too_large) else self._registry.for_document(language_id, path)
+        if too_large:
+            log.info("%s: %d characters, above maxFileBytes; parsed as plain text", path, len(text))
+        doc = OpenDocument(
+            uri=uri,
+            path=path,
+            language_id=language_id,
+            version=version,
+            syntax=SyntaxDocument(text, spec, self._registry),
+            too_large=too_large,
+            binary=binary,
+        )
+        self._docs[uri] = doc
+        return doc
+
+    def change(
+        self,
+        uri: str,
+        version: int,
+        changes: list[tuple[tuple[int, int] | None, tuple[int, int] | None, str]],
+        encoding: Encoding,
+    ) -> OpenDocument | None:
+        """Apply (start, end, text) changes in order; None range = whole document."""
+        doc = self._docs.get(uri)
+        if doc is None:
+            log.warning("didChange for a document that is not open: %s", uri)
+            return None
+        for start, end, text in changes:
+            doc.syntax.apply_change(start, end, text, encoding)
+        doc.version = version
+        doc.edits += len(changes)
+        return doc
+
+    def close(self, uri: str) -> None:
+        self._docs.pop(uri, None)

@@ -1,0 +1,1 @@
+"""The model side: vLLM client, prompts, token counting, output cleaning."""

@@ -1,0 +1,107 @@
+"""Completion prompts as pure functions of plain values.
+
+Layout, for vLLM's prefix cache: the stable material comes first (system prompt,
+file name, imports, signatures), then the code before the cursor (which only
+changes at its end while the user types), then the cursor marker and the code
+after it, and last the short per-request instruction. The assistant message is
+prefilled with an opening fence and the lines leading up to the cursor, so the
+chat model continues the code instead of talking about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+PROMPT_VERSION = "completion-1"
+CURSOR = "<CURSOR>"
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are mistral-lsp, a code completion engine inside a code editor. "
+    "You are shown a file with the marker <CURSOR> where the user's cursor is. "
+    "Write only the code that belongs at the cursor: continue exactly from the last "
+    "character before <CURSOR>, match the file's style and indentation, and do not "
+    "repeat code that already follows the cursor. Never explain, never apologise, "
+    "never add prose. Close the code block with ``` when the completion is done."
+)
+
+
+@dataclass(frozen=True)
+class CompletionInput:
+    """What the prompt is built from; every text is already secret-masked."""
+
+    path: str
+    language: str  # fence tag ("python", "go", ...) or "" for plain text
+    before: str  # code window before the cursor (ends at the cursor)
+    after: str  # code window after the cursor
+    multiline: bool
+    imports: Sequence[str] = ()  # import lines not already inside `before`
+    scopes: Sequence[str] = ()  # enclosing headers not already inside `before`
+    signatures: Sequence[str] = ()  # same-file definitions used near the cursor
+    system_prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatPrompt:
+    """A chat request's messages plus what the assistant was prefilled with."""
+
+    messages: list[dict[str, Any]]
+    prefill: str = ""  # the text the model continues after; "" = no prefill
+    prefill_code: str = ""  # the code part of the prefill (without the fence line)
+    stop: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _fenced(language: str, code: str) -> str:
+    return f"```{language}\n{code}\n```"
+
+
+def _prefill_code(before: str) -> str:
+    """The current line up to the cursor, plus earlier lines until one has content."""
+    lines = before.split("\n")
+    taken: list[str] = []
+    for line in reversed(lines[-4:]):
+        taken.append(line)
+        if line.strip():
+            break
+    return "\n".join(reversed(taken))
+
+
+def build_completion_prompt(data: CompletionInput) -> ChatPrompt:
+    """The chat messages for one completion request."""
+    parts: list[str] = [f"File: {data.path}" + (f" ({data.language})" if data.language else "")]
+    if data.imports:
+        parts.append("Imports of this file:\n" + _fenced(data.language, "\n".join(data.imports)))
+    if data.signatures:
+        parts.append(
+            "Definitions from this file used near the cursor:\n"
+            + _fenced(data.language, "\n".join(data.signatures))
+        )
+    if data.scopes:
+        parts.append("The cursor is inside:\n" + _fenced(data.language, "\n".join(data.scopes)))
+    parts.append("The code, with the cursor marked " + CURSOR + ":\n" + _fenced(
+        data.language, f"{data.before}{CURSOR}{data.after}"
+    ))
+    if data.multiline:
+        parts.append(
+            "Complete the code at " + CURSOR + ": finish the current statement or block "
+            "(several lines if needed), then stop."
+        )
+    else:
+        parts.append(
+            "Complete the code at " + CURSOR + " on the current line only: "
+            "write the rest of this line and nothing after it."
+        )
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": data.system_prompt or DEFAULT_SYSTEM_PROMPT},
+        {"role": "user", "content": "\n\n".join(parts)},
+    ]
+    code = _prefill_code(data.before)
+    stop: tuple[str, ...] = ("```",) if data.multiline else ("\n", "```")
+    if not code.strip():
+        # Start of a file: nothing to continue from; the model opens its own fence,
+        # so "```" cannot be a stop string here (the cleaner stops at the closing one).
+        return ChatPrompt(messages=messages)
+    prefill = f"```{data.language}\n{code}"
+    messages.append({"role": "assistant", "content": prefill})
+    return ChatPrompt(messages=messages, prefill=prefill, prefill_code=code, stop=stop)

@@ -1,0 +1,1 @@
+"""LSP glue: the only package that imports pygls or lsprotocol."""

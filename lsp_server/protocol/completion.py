@@ -1,0 +1,108 @@
+"""textDocument/inlineCompletion (ghost text) and textDocument/completion (one AI item).
+
+Thin handlers: unpack, convert the position, call the CompletionEngine, convert back.
+Every request gets exactly one answer: a list (possibly empty), or the cancelled
+error when the client cancelled it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from lsprotocol import types
+
+from lsp_server.engines.completion import CompletionResult
+from lsp_server.engines.documents import OpenDocument
+from lsp_server.protocol.base import MistralServer
+from lsp_server.protocol.convert import to_byte, to_position
+
+log = logging.getLogger(__name__)
+
+TRIGGER_CHARACTERS = [".", "(", ",", "=", ":"]
+_LABEL_WIDTH = 60
+
+
+def _word_start(line_prefix: str) -> int:
+    """Index in ``line_prefix`` where the word being typed begins."""
+    index = len(line_prefix)
+    while index > 0 and (line_prefix[index - 1].isalnum() or line_prefix[index - 1] in "_$"):
+        index -= 1
+    return index
+
+
+async def _complete(
+    ls: MistralServer, uri: str, position: types.Position, invoked: bool
+) -> tuple[CompletionResult, OpenDocument] | None:
+    services = ls.services
+    if services is None:
+        return None
+    doc = services.documents.get(uri)
+    if doc is None:
+        log.debug("completion for a document that is not open: %s", uri)
+        return None
+    buf = doc.syntax.buffer
+    cursor = to_byte(buf, position, ls.encoding)
+    try:
+        result = await services.completion.complete(doc, cursor, invoked=invoked)
+    except Exception:  # noqa: BLE001 - fail per feature, never the server
+        log.exception("completion failed")
+        return None
+    return result, doc
+
+
+def register(server: MistralServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(
+        ls: MistralServer, params: types.InlineCompletionParams
+    ) -> types.InlineCompletionList:
+        invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+        answer = await _complete(ls, params.text_document.uri, params.position, invoked)
+        if answer is None or not answer[0].text:
+            return types.InlineCompletionList(items=[])
+        result, _doc = answer
+        return types.InlineCompletionList(
+            items=[
+                types.InlineCompletionItem(
+                    insert_text=result.text,
+                    range=types.Range(start=params.position, end=params.position),
+                )
+            ]
+        )
+
+    @server.feature(
+        types.TEXT_DOCUMENT_COMPLETION,
+        types.CompletionOptions(trigger_characters=TRIGGER_CHARACTERS, resolve_provider=False),
+    )
+    async def completion(ls: MistralServer, params: types.CompletionParams) -> types.CompletionList:
+        invoked = params.context is None or params.context.trigger_kind == types.CompletionTriggerKind.Invoked
+        answer = await _complete(ls, params.text_document.uri, params.position, invoked)
+        if answer is None or not answer[0].text:
+            return types.CompletionList(is_incomplete=True, items=[])
+        result, doc = answer
+        buf = doc.syntax.buffer
+        row = params.position.line
+        line_prefix = buf.slice(buf.line_start(row), result.cursor_byte)
+        start = _word_start(line_prefix)
+        word = line_prefix[start:]
+        word_byte = buf.line_start(row) + len(line_prefix[:start].encode("utf-8"))
+        start_position = to_position(buf, word_byte, ls.encoding)
+        new_text = word + result.text
+        first_line = new_text.split("\n", 1)[0].strip() or new_text.strip().split("\n", 1)[0]
+        label = first_line if len(first_line) <= _LABEL_WIDTH else first_line[: _LABEL_WIDTH - 1] + "…"
+        item = types.CompletionItem(
+            label=label,
+            kind=types.CompletionItemKind.Snippet,
+            detail="mistral-lsp",
+            documentation=types.MarkupContent(
+                kind=types.MarkupKind.Markdown,
+                value=f"```{doc.spec.name if doc.spec else ''}\n{new_text}\n```",
+            ),
+            filter_text=new_text,
+            sort_text="0000",
+            preselect=True,
+            insert_text_format=types.InsertTextFormat.PlainText,
+            text_edit=types.TextEdit(
+                range=types.Range(start=start_position, end=params.position), new_text=new_text
+            ),
+        )
+        return types.CompletionList(is_incomplete=True, items=[item])

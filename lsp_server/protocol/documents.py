@@ -1,0 +1,49 @@
+"""didOpen / didChange / didClose -> the DocumentStore."""
+
+from __future__ import annotations
+
+import logging
+
+from lsprotocol import types
+
+from lsp_server.protocol.base import MistralServer
+from lsp_server.protocol.convert import content_changes, encoding_of
+
+log = logging.getLogger(__name__)
+
+
+def register(server: MistralServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: MistralServer, params: types.DidOpenTextDocumentParams) -> None:
+        if ls.services is None:
+            return
+        item = params.text_document
+        doc = ls.services.documents.open(item.uri, item.language_id, item.version, item.text)
+        if doc.binary:
+            log.info("%s looks binary: no completions for it", doc.path)
+        elif doc.spec is None:
+            log.info("%s (%s): no grammar, plain-text context", doc.path, item.language_id)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: MistralServer, params: types.DidChangeTextDocumentParams) -> None:
+        if ls.services is None:
+            return
+        doc = params.text_document
+        try:
+            ls.services.documents.change(
+                doc.uri, doc.version, content_changes(params.content_changes), encoding_of(ls.encoding)
+            )
+        except Exception:  # noqa: BLE001 - a bad change must not take the server down
+            log.exception("could not apply a change to %s; dropping the document", doc.uri)
+            ls.services.documents.close(doc.uri)
+            ls.tell_once(
+                f"desync:{doc.uri}",
+                "lost track of a document's text; close and reopen it to get completions again",
+            )
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: MistralServer, params: types.DidCloseTextDocumentParams) -> None:
+        if ls.services is None:
+            return
+        ls.services.documents.close(params.text_document.uri)
+        ls.services.completion.forget(params.text_document.uri)

@@ -1,0 +1,158 @@
+"""initialize / initialized / configuration changes / shutdown.
+
+Settings are resolved at ``initialize`` from initializationOptions, the environment
+and the project file; at ``initialized`` the client's ``mistralLsp`` configuration
+section is pulled (when the client supports it) and the result re-resolved. Bad
+settings are logged, shown to the user once, and replaced by the next layer's value.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from lsprotocol import types
+
+from lsp_server.config import load_settings
+from lsp_server.model.health import HealthChange
+from lsp_server.protocol.base import MistralServer
+from lsp_server.services import Services
+
+log = logging.getLogger(__name__)
+SECTION = "mistralLsp"
+
+
+def _root(params: types.InitializeParams) -> Path | None:
+    uri = None
+    if params.workspace_folders:
+        uri = params.workspace_folders[0].uri
+    elif params.root_uri:
+        uri = params.root_uri
+    if uri:
+        parsed = urlparse(uri)
+        if parsed.scheme == "file":
+            return Path(unquote(parsed.path))
+    if params.root_path:
+        return Path(params.root_path)
+    return None
+
+
+class _Session:
+    """What initialize learned that later handlers need."""
+
+    def __init__(self) -> None:
+        self.root: Path | None = None
+        self.init_options: Mapping[str, Any] = {}
+        self.editor_config: Mapping[str, Any] = {}
+
+    def editor_layer(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for source in (self.init_options, self.editor_config):
+            if isinstance(source, Mapping):
+                inner = source.get(SECTION, source)
+                if isinstance(inner, Mapping):
+                    merged.update(inner)
+        return merged
+
+
+def _report(ls: MistralServer, problems: list[str]) -> None:
+    for problem in problems:
+        log.warning("settings: %s", problem)
+    if problems:
+        ls.tell_once(
+            "settings:" + "|".join(problems),
+            "some settings were ignored (defaults used): " + "; ".join(problems),
+        )
+
+
+def _health_notifier(ls: MistralServer) -> Any:
+    def notify(change: HealthChange) -> None:
+        if change.state == "unavailable":
+            log.warning("model server unavailable: %s", change.reason)
+            ls.window_show_message(
+                types.ShowMessageParams(
+                    type=types.MessageType.Warning,
+                    message=f"mistral-lsp: completions are paused: {change.reason}. "
+                    "They resume by themselves when the model server answers.",
+                )
+            )
+        else:
+            log.info("model server available again")
+            ls.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Info, message="mistral-lsp: model server is back")
+            )
+
+    return notify
+
+
+def register(server: MistralServer) -> None:
+    session = _Session()
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: MistralServer, params: types.InitializeParams) -> None:
+        session.root = _root(params)
+        options = params.initialization_options
+        session.init_options = options if isinstance(options, Mapping) else {}
+        settings, problems = load_settings(session.editor_layer(), root=session.root)
+        logging.getLogger("lsp_server").setLevel(settings.log_level)
+        ls.services = Services(settings, on_health=_health_notifier(ls))
+        ls.pending_problems = problems
+        log.info("settings: %s", settings.describe())
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: MistralServer, params: types.InitializedParams) -> None:
+        services = ls.services
+        if services is None:
+            return
+        _report(ls, ls.pending_problems)
+        services.tokens.start_loading()
+        await _pull_configuration(ls, session)
+        await services.discover_model()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(ls: MistralServer, params: types.DidChangeConfigurationParams) -> None:
+        if isinstance(params.settings, Mapping) and params.settings.get(SECTION) is not None:
+            session.editor_config = params.settings
+            reconnected = await _apply(ls, session)
+        else:
+            reconnected = await _pull_configuration(ls, session)
+        if reconnected and ls.services is not None:
+            await ls.services.discover_model()
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: MistralServer, *args: Any) -> None:
+        if ls.services is not None:
+            await ls.services.aclose()
+
+
+async def _pull_configuration(ls: MistralServer, session: _Session) -> bool:
+    caps = ls.client_capabilities.workspace
+    if not (caps and caps.configuration):
+        return False
+    try:
+        answer = await ls.workspace_configuration_async(
+            types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+        )
+    except Exception as exc:  # noqa: BLE001 - the client may not answer; keep what we have
+        log.warning("workspace/configuration failed: %s", exc)
+        return False
+    first = answer[0] if answer else None
+    session.editor_config = first if isinstance(first, Mapping) else {}
+    return await _apply(ls, session)
+
+
+async def _apply(ls: MistralServer, session: _Session) -> bool:
+    """Re-resolve settings; True when the model client was rebuilt."""
+    if ls.services is None:
+        return False
+    settings, problems = load_settings(session.editor_layer(), root=session.root, environ=os.environ)
+    _report(ls, problems)
+    if settings != ls.services.settings:
+        log.info("settings changed: %s", settings.describe())
+        logging.getLogger("lsp_server").setLevel(settings.log_level)
+        return await ls.services.apply_settings(settings)
+    return False

@@ -1,0 +1,17 @@
+"""Composition root: the language server with every handler registered."""
+
+from __future__ import annotations
+
+from lsp_server import __version__
+from lsp_server.protocol import commands, completion, documents, lifecycle
+from lsp_server.protocol.base import MistralServer
+
+
+def build_server() -> MistralServer:
+    """A ready-to-start server; settings are resolved when the client initializes."""
+    server = MistralServer("mistral-lsp", __version__)
+    lifecycle.register(server)
+    documents.register(server)
+    completion.register(server)
+    commands.register(server)
+    return server

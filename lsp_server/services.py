@@ -1,0 +1,104 @@
+"""The engine room: settings and the objects built from them, free of LSP types.
+
+``Services`` owns the model client, health tracker, token counter, document store and
+completion engine. The protocol layer holds one instance and asks it to rebuild when
+settings change; the CLI's ``check`` uses the same pieces.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from lsp_server.config import Settings
+from lsp_server.engines.completion import CompletionEngine
+from lsp_server.engines.documents import DocumentStore
+from lsp_server.model.client import ModelClient, ModelError
+from lsp_server.model.health import HealthChange, ModelHealth
+from lsp_server.model.tokens import TokenCounter
+from lsp_server.syntax.languages import LanguageRegistry
+
+log = logging.getLogger(__name__)
+
+
+class Services:
+    """Everything behind the handlers, rebuilt (but for open documents) on new settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        on_health: Callable[[HealthChange], None] | None = None,
+        registry: LanguageRegistry | None = None,
+        tokens: TokenCounter | None = None,
+    ) -> None:
+        self.registry = registry or LanguageRegistry()
+        self.tokens = tokens or TokenCounter()
+        self.documents = DocumentStore(self.registry, max_parse_bytes=settings.max_file_bytes)
+        self._on_health = on_health
+        self.settings = settings
+        self.health = ModelHealth(on_change=on_health)
+        self.client = self._make_client(settings)
+        self.completion = CompletionEngine(settings, self.client, self.health, self.tokens)
+        self.served_models: list[str] = []
+        self.completion_toggle: bool | None = None  # the user's toggle command wins over settings
+
+    def toggle_completions(self) -> bool:
+        self.completion_toggle = not self.completion.enabled
+        self.completion.enabled = self.completion_toggle
+        return self.completion_toggle
+
+    @staticmethod
+    def _make_client(settings: Settings) -> ModelClient:
+        return ModelClient(
+            settings.endpoint,
+            settings.model,
+            settings.api_key,
+            connect_timeout_s=settings.connect_timeout_s,
+        )
+
+    async def apply_settings(self, settings: Settings) -> bool:
+        """Swap in new settings; a new endpoint/model/key gets a new client (returns True)."""
+        old_client = self.client
+        reconnect = (settings.endpoint, settings.model, settings.api_key) != (
+            self.settings.endpoint,
+            self.settings.model,
+            self.settings.api_key,
+        )
+        self.settings = settings
+        if reconnect:
+            self.client = self._make_client(settings)
+            self.health = ModelHealth(on_change=self._on_health)
+        max_model_len = None if reconnect else self.completion.max_model_len
+        self.completion = CompletionEngine(settings, self.client, self.health, self.tokens)
+        self.completion.max_model_len = max_model_len
+        if self.completion_toggle is not None:
+            self.completion.enabled = self.completion_toggle
+        if reconnect:
+            await old_client.aclose()
+        return reconnect
+
+    async def discover_model(self) -> None:
+        """Ask ``/v1/models`` for the served model and its context length."""
+        try:
+            models = await self.client.models()
+        except ModelError as exc:
+            log.warning("model server check failed: %s", exc.message)
+            self.health.failure(exc.message)
+            return
+        self.served_models = [m.id for m in models]
+        match = next((m for m in models if m.id == self.settings.model), None)
+        if match is None:
+            reason = (
+                f"the model server does not serve {self.settings.model!r} "
+                f"(it serves: {', '.join(self.served_models) or 'nothing'})"
+            )
+            log.warning(reason)
+            self.health.failure(reason)
+            return
+        self.completion.max_model_len = match.max_model_len
+        log.info("model %s ready (max_model_len=%s)", match.id, match.max_model_len)
+        self.health.success()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,1 @@
+"""tree-sitter: language registry, incremental documents, context extraction."""

@@ -1,0 +1,211 @@
+"""Completion context around a cursor: imports, enclosing scopes, nearby signatures.
+
+``cursor_context`` is on the keystroke path, so it only walks from the cursor's leaf
+upward, scans ±``near_lines`` of text, and reads the document's incrementally
+maintained ``Outline`` (never a whole-file query). ``window`` and ``would_add_errors``
+live in ``window.py`` and ``validate.py`` and are re-exported here.
+
+Multi-line rule: a multi-line completion fits when the text after the cursor on its
+line is empty or only closers (``) ] } " ' ` ; ,``), the cursor is not in a comment or
+string, and either the line before the cursor is blank, or it ends with a block opener
+(Python: ``:`` outside brackets, or an open bracket; brace languages: ``{ ( [ =>``), or
+the cursor ends a line that starts a definition header (``def f(x)``, ``func main()``,
+``int main(void)``). Plain-text documents use the same rules on text alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import tree_sitter
+
+from .document import SyntaxDocument
+from .nodes import ancestors, anchor_node, header_end, in_comment_or_string
+from .queries import ANY_HEADER, COMMENT_MARK, STRING_TYPES
+from .validate import would_add_errors
+from .window import window
+
+__all__ = ["CursorContext", "cursor_context", "window", "would_add_errors"]
+
+MAX_IMPORTS = 40
+MAX_SIGNATURES = 20
+MAX_PER_NAME = 3
+_WORD = re.compile(rb"[A-Za-z_$][A-Za-z0-9_$]*")
+_CLOSERS = frozenset(")]}\"'`;, \t")
+_BRACE_OPENERS = ("{", "(", "[", "=>")
+_PY_OPENERS = (":", "(", "[", "{")
+
+
+@dataclass(frozen=True)
+class CursorContext:
+    """What the completion prompt needs to know about the cursor's surroundings."""
+
+    imports: tuple[str, ...]           # file-level import/include/use/package lines, file order
+    scopes: tuple[str, ...]            # enclosing definition headers, outermost first, as indented
+    local_signatures: tuple[str, ...]  # same-file definitions used near the cursor, file order
+    multiline: bool                    # whether a multi-line completion fits here
+    in_comment_or_string: bool
+
+
+def cursor_context(doc: SyntaxDocument, cursor_byte: int, *, near_lines: int = 40) -> CursorContext:
+    """Build the completion context for ``cursor_byte`` (a byte offset into ``doc.buffer``)."""
+    cursor = max(0, min(cursor_byte, len(doc.buffer.data)))
+    tree = doc.tree
+    if tree is None or doc.spec is None:
+        in_text = _text_in_comment_or_string(doc, cursor, None)
+        return CursorContext((), (), (), _multiline_fits(doc, cursor, in_text), in_text)
+    root = tree.root_node
+    anchor = anchor_node(root, doc.buffer.data, cursor)
+    in_text = in_comment_or_string(root, cursor) or (
+        _line_has_error(doc, root, cursor)
+        and _text_in_comment_or_string(doc, cursor, doc.spec.comment_prefix)
+    )
+    scope_nodes = _enclosing_scopes(doc, anchor, cursor)
+    outline = doc.outline
+    imports = tuple(outline.imports()[:MAX_IMPORTS])
+    scopes = tuple(_scope_header(doc, node) for node in scope_nodes)
+    excluded = {node.start_byte for node in scope_nodes}
+    signatures = _local_signatures(doc, root, cursor, near_lines, excluded)
+    return CursorContext(imports, scopes, signatures, _multiline_fits(doc, cursor, in_text), in_text)
+
+
+def _line_has_error(doc: SyntaxDocument, root: tree_sitter.Node, cursor: int) -> bool:
+    """Whether the code holding the cursor's line prefix failed to parse (e.g. an
+    unterminated string, which tree-sitter does not report as a string)."""
+    line_start = doc.buffer.line_start(doc.buffer.row_of_byte(cursor))
+    node = root.descendant_for_byte_range(line_start, cursor)
+    return node is not None and node.has_error
+
+
+# -- scopes ------------------------------------------------------------------------------
+def _enclosing_scopes(
+    doc: SyntaxDocument, anchor: tree_sitter.Node, cursor: int
+) -> list[tree_sitter.Node]:
+    """Definitions whose body holds the cursor, outermost first."""
+    data = doc.registry.data(doc.spec)
+    python = not doc.spec.brace_language
+    blank, indent = _cursor_indent(doc, cursor) if python else (False, 0)
+    found = []
+    for node in ancestors(anchor):
+        if node.type not in data.scope_types:
+            continue
+        end = header_end(node, python)
+        if end is None or cursor < end:
+            continue
+        if python:  # on a blank line, indentation decides (as Python would)
+            inside = node.start_point[1] < indent if blank else cursor <= node.end_byte
+        else:
+            inside = cursor < node.end_byte
+        if inside:
+            found.append(node)
+    found.reverse()
+    return found
+
+
+def _cursor_indent(doc: SyntaxDocument, cursor: int) -> tuple[bool, int]:
+    """Whether only whitespace precedes the cursor on its line, and that width in bytes."""
+    buffer = doc.buffer
+    row, col = buffer.point_of_byte(cursor)
+    before = buffer.data[buffer.line_start(row) : buffer.line_start(row) + col]
+    return not before.strip(), len(before)
+
+
+def _scope_header(doc: SyntaxDocument, node: tree_sitter.Node) -> str:
+    buffer = doc.buffer
+    end = header_end(node, not doc.spec.brace_language) or node.end_byte
+    return buffer.slice(buffer.line_start(node.start_point[0]), end).rstrip()
+
+
+# -- local signatures ----------------------------------------------------------------------
+def _local_signatures(
+    doc: SyntaxDocument, root: tree_sitter.Node, cursor: int, near_lines: int, excluded: set[int]
+) -> tuple[str, ...]:
+    buffer = doc.buffer
+    row = buffer.row_of_byte(cursor)
+    lo = buffer.line_start(max(0, row - near_lines))
+    hi = buffer.line_end(min(buffer.line_count - 1, row + near_lines))
+    chunk = buffer.data[lo:hi]
+    outline = doc.outline
+    by_name = outline.by_name()
+    words = {w.decode("ascii") for w in set(_WORD.findall(chunk))}
+    chosen = []
+    for name in words & by_name.keys():
+        defs = [d for d in by_name[name] if d.node_start not in excluded]
+        if defs and _used_as_identifier(root, chunk, lo, name, {d.name_start for d in by_name[name]}):
+            chosen.extend(defs[:MAX_PER_NAME])
+    chosen.sort(key=lambda d: d.start)
+    return tuple(outline.signature(d) for d in chosen[:MAX_SIGNATURES])
+
+
+def _used_as_identifier(
+    root: tree_sitter.Node, chunk: bytes, base: int, name: str, def_sites: set[int]
+) -> bool:
+    """Whether ``name`` occurs in ``chunk`` as code: not in a comment or string, and not
+    merely as the name of its own definition."""
+    pattern = re.compile(rb"(?<![\w$])" + re.escape(name.encode()) + rb"(?![\w$])")
+    for match in pattern.finditer(chunk):
+        start = base + match.start()
+        if start in def_sites:
+            continue
+        node = root.descendant_for_byte_range(start, base + match.end())
+        if node is None:
+            continue
+        kinds = (node.type, node.parent.type if node.parent is not None else "")
+        if not any(COMMENT_MARK in kind or kind in STRING_TYPES for kind in kinds):
+            return True
+    return False
+
+
+# -- multiline -----------------------------------------------------------------------------
+def _multiline_fits(doc: SyntaxDocument, cursor: int, in_text: bool) -> bool:
+    """Whether a multi-line completion fits at ``cursor`` (rules in the module docstring)."""
+    if in_text:
+        return False
+    buffer = doc.buffer
+    row, col = buffer.point_of_byte(cursor)
+    start = buffer.line_start(row)
+    before = buffer.data[start : start + col].decode("utf-8", errors="replace")
+    after = buffer.data[start + col : buffer.line_end(row)].decode("utf-8", errors="replace")
+    if any(ch not in _CLOSERS for ch in after):
+        return False
+    if not before.strip():
+        return True
+    spec = doc.spec
+    stripped = before.rstrip()
+    if spec is None:
+        header_line = not after.strip() and bool(ANY_HEADER.match(stripped))
+        return stripped.endswith(_BRACE_OPENERS + (":",)) or header_line
+    if spec.brace_language:
+        opener = stripped.endswith(_BRACE_OPENERS)
+    else:
+        opener = stripped.endswith(_PY_OPENERS) and (stripped[-1] != ":" or _bracket_depth(stripped) == 0)
+    header = doc.registry.data(spec).header
+    return opener or (not after.strip() and bool(header.match(stripped)))
+
+
+def _bracket_depth(text: str) -> int:
+    depth = 0
+    for ch in _strip_strings(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+    return depth
+
+
+def _strip_strings(text: str) -> str:
+    return re.sub(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'", "", text)
+
+
+def _text_in_comment_or_string(doc: SyntaxDocument, cursor: int, prefix: str | None) -> bool:
+    """Text-only guess: an open quote or a line comment before the cursor on its line."""
+    buffer = doc.buffer
+    row, col = buffer.point_of_byte(cursor)
+    start = buffer.line_start(row)
+    before = buffer.data[start : start + col].decode("utf-8", errors="replace")
+    rest = _strip_strings(before)
+    prefixes = (prefix,) if prefix else ("#", "//")
+    if any(p in rest for p in prefixes):
+        return True
+    return any(rest.count(q) % 2 == 1 for q in ("\"", "'", "`"))

@@ -1,0 +1,151 @@
+"""Would a completion break the syntax? A cheap incremental trial parse.
+
+``would_add_errors`` copies the document's tree, edits the copy as if the completion
+were inserted, and reparses incrementally (about a millisecond on a large file). It
+compares ERROR / MISSING nodes in the region around the cursor (the enclosing
+top-level node, or the whole file when it is small) plus whatever tree-sitter reports
+as structurally changed. A completion that ends by opening a block (``for x in y:``,
+``if (a) {``) is legitimately partial: it is trial-parsed with a synthetic body or
+closer appended, and errors at or after its end are not counted. When the region was
+already broken before the insertion the answer is False: nothing can be judged.
+The document itself is never mutated.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import tree_sitter
+
+from .document import SyntaxDocument
+from .nodes import child_at_or_after, errors_in
+
+SMALL_FILE_BYTES = 16 * 1024
+_PAIRS = MappingProxyType({"(": ")", "[": "]", "{": "}"})
+_BRACE_OPENERS = ("{", "(", "[", "=>")
+_PY_OPENERS = (":", "(", "[", "{")
+
+
+def would_add_errors(doc: SyntaxDocument, cursor_byte: int, insert_text: str) -> bool:
+    """True if inserting ``insert_text`` at ``cursor_byte`` introduces syntax errors into
+    a region that was error-free. Plain text, empty insertions and broken regions: False."""
+    tree = doc.tree
+    if tree is None or doc.spec is None or not insert_text:
+        return False
+    data = doc.buffer.data
+    cursor = max(0, min(cursor_byte, len(data)))
+    root = tree.root_node
+    lo, hi = _region(root, cursor, len(data))
+    if errors_in(root, lo, hi):
+        return False
+    inserted = insert_text.encode("utf-8", errors="surrogatepass")
+    opener = _ends_with_opener(insert_text, doc.spec.brace_language)
+    closer = _closer(doc, cursor, insert_text) if opener else ""
+    probe = inserted + closer.encode("utf-8")
+    trial = _trial_parse(doc, tree, cursor, probe)
+    if trial is None:
+        return False
+    new_tree, changed = trial
+    size = len(probe)
+    ranges = [(lo, hi + size)] + [
+        (a, b) for a, b in changed if not errors_in(root, *_to_old(a, b, cursor, size))
+    ]
+    limit = cursor + len(inserted)
+    for a, b in ranges:
+        for start, _end, _missing in errors_in(new_tree.root_node, a, b):
+            if not (opener and start >= limit):
+                return True
+    return False
+
+
+def _region(root: tree_sitter.Node, cursor: int, size: int) -> tuple[int, int]:
+    """The top-level node holding the cursor (or the gap between two), or the whole file."""
+    if size <= SMALL_FILE_BYTES:
+        return 0, size
+    child = child_at_or_after(root, max(cursor - 1, 0))
+    if child is None:
+        last = root.child(root.child_count - 1) if root.child_count else None
+        return (last.end_byte if last is not None else 0), size
+    if child.start_byte <= cursor:
+        return child.start_byte, child.end_byte
+    previous = child.prev_sibling
+    return (previous.end_byte if previous is not None else 0), child.start_byte
+
+
+def _trial_parse(
+    doc: SyntaxDocument, tree: tree_sitter.Tree, cursor: int, probe: bytes
+) -> tuple[tree_sitter.Tree, list[tuple[int, int]]] | None:
+    data = doc.buffer.data
+    row, column = doc.buffer.point_of_byte(cursor)
+    newlines = probe.count(b"\n")
+    if newlines:
+        end_point = (row + newlines, len(probe) - probe.rfind(b"\n") - 1)
+    else:
+        end_point = (row, column + len(probe))
+    edited = tree.copy()
+    edited.edit(
+        start_byte=cursor, old_end_byte=cursor, new_end_byte=cursor + len(probe),
+        start_point=(row, column), old_end_point=(row, column), new_end_point=end_point,
+    )
+    new_tree = doc.parse_bytes(data[:cursor] + probe + data[cursor:], edited)
+    if new_tree is None:
+        return None
+    changed = [(r.start_byte, r.end_byte) for r in edited.changed_ranges(new_tree)]
+    return new_tree, changed
+
+
+def _to_old(start: int, end: int, cursor: int, size: int) -> tuple[int, int]:
+    """Map a new-tree byte range back onto the tree before the insertion."""
+    def back(offset: int) -> int:
+        return offset - size if offset >= cursor + size else min(offset, cursor)
+    return back(start), back(end)
+
+
+def _ends_with_opener(text: str, brace: bool) -> bool:
+    stripped = text.rstrip()
+    return stripped.endswith(_BRACE_OPENERS if brace else _PY_OPENERS)
+
+
+def _closer(doc: SyntaxDocument, cursor: int, insert_text: str) -> str:
+    """Text that closes what the insertion leaves open, so the trial parse is fair."""
+    spec = doc.spec
+    buffer = doc.buffer
+    row = buffer.row_of_byte(cursor)
+    line_start = buffer.line_start(row)
+    rest = buffer.slice(cursor, buffer.line_end(row))
+    stack = _open_brackets(insert_text, spec.comment_prefix)
+    closer = "".join(_PAIRS[ch] for ch in reversed(stack))
+    stripped = insert_text.rstrip()
+    if spec.brace_language:
+        return " {}" if stripped.endswith("=>") and not stack else closer
+    if stripped.endswith(":") and not stack and not rest.strip():
+        last_line = (buffer.slice(line_start, cursor) + stripped).rsplit("\n", 1)[-1]
+        indent = last_line[: len(last_line) - len(last_line.lstrip())]
+        return "\n" + indent + "    pass"
+    return closer
+
+
+def _open_brackets(text: str, comment_prefix: str) -> list[str]:
+    """Brackets left open by ``text``, skipping string literals and line comments."""
+    stack: list[str] = []
+    quote = ""
+    index = 0
+    while index < len(text):
+        ch = text[index]
+        if quote:
+            if ch == "\\":
+                index += 1
+            elif ch == quote or (ch == "\n" and quote != "`"):
+                quote = ""
+        elif ch in "\"'`":
+            quote = ch
+        elif text.startswith(comment_prefix, index):
+            newline = text.find("\n", index)
+            index = len(text) if newline < 0 else newline
+            continue
+        elif ch in _PAIRS:
+            stack.append(ch)
+        elif ch in ")]}" and stack and _PAIRS[stack[-1]] == ch:
+            stack.pop()
+        index += 1
+    return stack

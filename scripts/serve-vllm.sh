@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Start the production model server: vLLM serving Mistral-Small-3.2-24B-Instruct-2506
+# with the flags from the model card (needs a GPU with ~55 GB in bf16, e.g. 2x A100 40GB).
+#
+#   scripts/serve-vllm.sh [--tp N] [--dp N] [--port PORT] [--host HOST] [-- extra vllm args]
+#
+# Then point mistral-lsp at it: MISTRAL_LSP_ENDPOINT=http://HOST:PORT/v1
+set -euo pipefail
+
+MODEL="${MISTRAL_LSP_MODEL:-mistralai/Mistral-Small-3.2-24B-Instruct-2506}"
+TP=1
+DP=1
+HOST=127.0.0.1
+PORT=8000
+EXTRA=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tp|--tensor-parallel-size) TP="$2"; shift 2 ;;
+    --dp|--data-parallel-size) DP="$2"; shift 2 ;;
+    --host) HOST="$2"; shift 2 ;;
+    --port) PORT="$2"; shift 2 ;;
+    -h|--help) sed -n 2,8p "$0"; exit 0 ;;
+    --) shift; EXTRA=("$@"); break ;;
+    *) echo "serve-vllm.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+command -v vllm >/dev/null || { echo "serve-vllm.sh: vllm is not installed (pip install vllm)" >&2; exit 2; }
+
+# --tokenizer_mode/--config_format/--load_format mistral: the model ships in Mistral's format.
+# --tool-call-parser mistral --enable-auto-tool-choice: function calling (reviewer tools).
+# --limit-mm-per-prompt '{"image":0}': text only, frees the vision encoder's memory budget.
+# --scheduling-policy priority: lets completions (priority 0) overtake background reviews.
+# Prefix caching is on by default in vLLM's V1 engine; we say so explicitly.
+exec vllm serve "$MODEL" \
+  --tokenizer_mode mistral --config_format mistral --load_format mistral \
+  --tool-call-parser mistral --enable-auto-tool-choice \
+  --limit-mm-per-prompt '{"image":0}' \
+  --scheduling-policy priority \
+  --enable-prefix-caching \
+  --tensor-parallel-size "$TP" --data-parallel-size "$DP" \
+  --host "$HOST" --port "$PORT" \
+  "${EXTRA[@]}"

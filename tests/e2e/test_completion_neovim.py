@@ -1,0 +1,80 @@
+"""Classic completion items end to end, as Neovim 0.11 asks (UTF-8 positions, no inline)."""
+
+from __future__ import annotations
+
+import pytest
+import pytest_asyncio
+from lsprotocol import types
+
+from tests.e2e.conftest import capabilities, open_doc, start_client, stop_client
+from tests.standin import Reply, StandIn
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def session(standin: StandIn, tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("nvim")
+    client, result = await start_client(
+        standin, root / ".cache", capabilities("neovim@v0.11", inline=False), root=root
+    )
+    yield client, result, root
+    await stop_client(client)
+
+
+def _params(uri: str, line: int, character: int) -> types.CompletionParams:
+    return types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=types.Position(line=line, character=character),
+        context=types.CompletionContext(trigger_kind=types.CompletionTriggerKind.Invoked),
+    )
+
+
+async def test_utf8_negotiated(session) -> None:
+    _, result, _ = session
+    assert result.capabilities.position_encoding == types.PositionEncodingKind.Utf8
+
+
+async def test_item_edit_survives_word_filtering(session, standin: StandIn) -> None:
+    client, _, root = session
+    uri = (root / "word.go").as_uri()
+    prefix = '\tmsg := "日本😀"; fmt.Pri'
+    text = f'package main\n\nimport "fmt"\n\nfunc main() {{\n{prefix}\n}}\n'
+    open_doc(client, uri, text, "go")
+    standin.script(Reply(text="ntln(msg)"))
+    character = len(prefix.encode("utf-8"))
+    result = await client.text_document_completion_async(_params(uri, 5, character))
+    assert isinstance(result, types.CompletionList)
+    assert len(result.items) == 1
+    item = result.items[0]
+    edit = item.text_edit
+    assert edit.new_text == "Println(msg)"
+    # the edit replaces the word being typed ("Pri"), so the client's filter keeps it
+    assert edit.range.start == types.Position(line=5, character=character - 3)
+    assert edit.range.end == types.Position(line=5, character=character)
+    assert item.filter_text.startswith("Pri")
+    assert item.label.startswith("Println")
+
+
+async def test_multiline_item(session, standin: StandIn) -> None:
+    client, _, root = session
+    uri = (root / "lib.rs").as_uri()
+    open_doc(client, uri, "fn double(x: i32) -> i32 {\n    \n}\n", "rust")
+    standin.script(Reply(text="x * 2\n}\n\nfn main() {}\n"))
+    result = await client.text_document_completion_async(_params(uri, 1, 4))
+    assert [i.text_edit.new_text for i in result.items] == ["x * 2"]
+
+
+async def test_empty_answer_is_an_empty_list(session, standin: StandIn) -> None:
+    client, _, root = session
+    uri = (root / "empty.c").as_uri()
+    open_doc(client, uri, "int main(void) {\n    \n}\n", "c")
+    standin.script(Reply(text="```\n```"))
+    result = await client.text_document_completion_async(_params(uri, 1, 4))
+    assert isinstance(result, types.CompletionList) and len(result.items) == 0
+
+
+async def test_completion_for_unopened_document_is_empty(session) -> None:
+    client, _, root = session
+    result = await client.text_document_completion_async(_params((root / "nope.py").as_uri(), 0, 0))
+    assert len(result.items) == 0
