@@ -126,12 +126,16 @@ class ModelClient:
             extra["add_generation_prompt"] = False
         if options.priority is not None:
             extra["priority"] = options.priority
+        # The messages travel in extra_body (merged into the JSON body as is) rather than
+        # in `messages`: the SDK's per-request type-driven transform of the message list
+        # costs about 0.3 ms on the completion hot path, and our messages are plain dicts.
+        extra["messages"] = list(messages)
         request: dict[str, Any] = {
             "model": self.model,
-            "messages": list(messages),
+            "messages": [],
             "max_tokens": options.max_tokens,
             "temperature": options.temperature,
-            "extra_body": extra or None,
+            "extra_body": extra,
         }
         if options.stop:
             request["stop"] = list(options.stop)
