@@ -59,14 +59,10 @@ def register(server: MistralServer) -> None:
         answer = await _complete(ls, params.text_document.uri, params.position, invoked)
         if answer is None or not answer[0].text:
             return types.InlineCompletionList(items=[])
-        result, _doc = answer
+        result, doc = answer
+        at = to_position(doc.syntax.buffer, result.cursor_byte, ls.encoding)  # clamped into the text
         return types.InlineCompletionList(
-            items=[
-                types.InlineCompletionItem(
-                    insert_text=result.text,
-                    range=types.Range(start=params.position, end=params.position),
-                )
-            ]
+            items=[types.InlineCompletionItem(insert_text=result.text, range=types.Range(start=at, end=at))]
         )
 
     @server.feature(
@@ -80,12 +76,13 @@ def register(server: MistralServer) -> None:
             return types.CompletionList(is_incomplete=True, items=[])
         result, doc = answer
         buf = doc.syntax.buffer
-        row = params.position.line
+        row, _ = buf.point_of_byte(result.cursor_byte)
         line_prefix = buf.slice(buf.line_start(row), result.cursor_byte)
         start = _word_start(line_prefix)
         word = line_prefix[start:]
         word_byte = buf.line_start(row) + len(line_prefix[:start].encode("utf-8"))
         start_position = to_position(buf, word_byte, ls.encoding)
+        end_position = to_position(buf, result.cursor_byte, ls.encoding)
         new_text = word + result.text
         first_line = new_text.split("\n", 1)[0].strip() or new_text.strip().split("\n", 1)[0]
         label = first_line if len(first_line) <= _LABEL_WIDTH else first_line[: _LABEL_WIDTH - 1] + "…"
@@ -102,7 +99,7 @@ def register(server: MistralServer) -> None:
             preselect=True,
             insert_text_format=types.InsertTextFormat.PlainText,
             text_edit=types.TextEdit(
-                range=types.Range(start=start_position, end=params.position), new_text=new_text
+                range=types.Range(start=start_position, end=end_position), new_text=new_text
             ),
         )
         return types.CompletionList(is_incomplete=True, items=[item])

@@ -78,3 +78,37 @@ async def test_completion_for_unopened_document_is_empty(session) -> None:
     client, _, root = session
     result = await client.text_document_completion_async(_params((root / "nope.py").as_uri(), 0, 0))
     assert len(result.items) == 0
+
+
+async def test_positions_outside_the_document_are_clamped(session, standin: StandIn) -> None:
+    client, _, root = session
+    uri = (root / "short.py").as_uri()
+    open_doc(client, uri, "x = 1\n", "python")
+    standin.default = Reply(text="y = 2")
+    result = await client.text_document_completion_async(_params(uri, 99, 99))
+    assert isinstance(result, types.CompletionList)  # answered, not an error
+
+
+async def test_binary_looking_document_gets_nothing(session, standin: StandIn) -> None:
+    client, _, root = session
+    uri = (root / "blob.py").as_uri()
+    open_doc(client, uri, "abc\x00\x01\x02def\n", "python")
+    before = len(standin.chat_requests())
+    result = await client.text_document_completion_async(_params(uri, 0, 3))
+    assert len(result.items) == 0 and len(standin.chat_requests()) == before
+
+
+async def test_configuration_change_is_pulled_and_applied(session, standin: StandIn) -> None:
+    client, _, root = session
+    client.set_configuration({"mistralLsp": {"completion": {"temperature": 0.5}}})
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    uri = (root / "conf.py").as_uri()
+    open_doc(client, uri, "def f():\n    \n", "python")
+    standin.default = Reply(text="return 1")
+    deadline = 50
+    temperature = None
+    while deadline and temperature != 0.5:
+        await client.text_document_completion_async(_params(uri, 1, 4))
+        temperature = standin.chat_requests()[-1].body["temperature"] if standin.chat_requests() else None
+        deadline -= 1
+    assert temperature == 0.5

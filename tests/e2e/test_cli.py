@@ -1,0 +1,85 @@
+"""The command line: --version, check against the stand-in (usable / down / wrong model)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lsp_server import __version__
+from tests.standin import Reply, StandIn
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(args: list[str], standin: StandIn | None = None, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MISTRAL_LSP_")}
+    environ["PYTHONPATH"] = str(ROOT)
+    if standin is not None:
+        environ["MISTRAL_LSP_ENDPOINT"] = standin.base_url
+    environ.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "lsp_server", *args], capture_output=True, text=True, env=environ, cwd=cwd, timeout=60
+    )
+
+
+def test_version() -> None:
+    out = run(["--version"])
+    assert out.returncode == 0 and out.stdout.strip() == f"mistral-lsp {__version__}"
+
+
+def test_no_command_is_a_usage_error() -> None:
+    out = run([])
+    assert out.returncode == 2 and "serve" in out.stderr
+
+
+def test_bad_tcp_address() -> None:
+    out = run(["serve", "--tcp", "nonsense"])
+    assert out.returncode == 2 and "HOST:PORT" in out.stderr
+
+
+def test_check_usable(standin: StandIn, tmp_path: Path) -> None:
+    standin.default = Reply(text=" a + b")
+    out = run(["check"], standin, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "32768 tokens" in out.stdout and "result:      usable" in out.stdout
+    body = standin.chat_requests()[-1].body
+    assert body["continue_final_message"] is True and body["max_tokens"] == 1
+
+
+def test_check_json(standin: StandIn, tmp_path: Path) -> None:
+    out = run(["check", "--json"], standin, cwd=tmp_path)
+    report = json.loads(out.stdout)
+    assert report["usable"] is True and report["maxModelLen"] == 32768
+
+
+def test_check_model_not_served(standin: StandIn, tmp_path: Path) -> None:
+    out = run(["check"], standin, cwd=tmp_path, MISTRAL_LSP_MODEL="someone/else")
+    assert out.returncode == 3
+    assert "NOT served" in out.stdout and "Mistral-Small-3.2-24B-Instruct-2506" in out.stdout
+
+
+def test_check_unreachable(standin: StandIn, tmp_path: Path) -> None:
+    standin.set_down(True)
+    try:
+        out = run(["check", "--timeout", "2"], standin, cwd=tmp_path)
+    finally:
+        standin.set_down(False)
+    assert out.returncode == 3 and "NOT reachable" in out.stdout
+
+
+def test_check_completion_refused(standin: StandIn, tmp_path: Path) -> None:
+    standin.script(Reply(mode="error", status=400, error_message="bad field"))
+    out = run(["check"], standin, cwd=tmp_path)
+    assert out.returncode == 3 and "bad field" in out.stdout
+
+
+def test_check_reads_the_project_file(standin: StandIn, tmp_path: Path) -> None:
+    (tmp_path / ".mistral-lsp.toml").write_text('model = "project/model"\n')
+    out = run(["check"], standin, cwd=tmp_path)
+    assert out.returncode == 3 and "project/model" in out.stdout
