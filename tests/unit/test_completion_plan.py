@@ -1,0 +1,75 @@
+"""plan_completion: budget, context outside the window, secrets, cleaner context."""
+
+from __future__ import annotations
+
+from lsp_server.config import DEFAULT_SECRET_GLOBS
+from lsp_server.core.secrets import SecretFilter
+from lsp_server.engines.completion_plan import detect_indent_unit, plan_completion
+from lsp_server.engines.documents import DocumentStore
+from lsp_server.model.tokens import estimate_tokens
+from lsp_server.syntax.languages import LanguageRegistry
+
+SECRETS = SecretFilter(DEFAULT_SECRET_GLOBS)
+
+
+def _doc(text: str, name: str = "m.py", language: str = "python"):
+    store = DocumentStore(LanguageRegistry(), max_parse_bytes=10**7)
+    return store.open(f"file:///w/{name}", language, 1, text)
+
+
+def _long_python() -> str:
+    head = 'import os\nfrom pathlib import Path\n\nAPI_TOKEN = "ghp_' + "z" * 36 + '"\n\n\ndef helper(path: Path, depth: int = 2) -> list[str]:\n    return []\n\n'
+    body = "".join(f"\ndef filler_{i}(x):\n    value = x * {i}\n    return value\n\n" for i in range(400))
+    tail = "\ndef main():\n    files = helper(Path('.'))\n    \n"
+    return head + body + tail
+
+
+def test_budget_is_respected_and_far_context_is_carried() -> None:
+    text = _long_python()
+    doc = _doc(text)
+    cursor = len(text.encode()) - 1  # on the blank indented line inside main()
+    plan = plan_completion(doc, cursor, budget_tokens=1024, count_tokens=estimate_tokens, secrets=SECRETS, system_prompt=None)
+    user = plan.prompt.messages[1]["content"]
+    assert plan.prompt_tokens <= 1024
+    assert sum(estimate_tokens(m["content"]) for m in plan.prompt.messages) <= 1024 + 64
+    # imports and the signature of `helper` (used at the cursor) are far above the window, but present
+    assert "Imports of this file" in user and "from pathlib import Path" in user
+    assert "def helper(path: Path, depth: int = 2) -> list[str]:" in user
+    assert "filler_0(" not in user  # the window does not reach the top of the file
+    assert plan.multiline and plan.line_prefix == "    "
+    assert plan.clean.indent_unit == "    " and not plan.clean.brace_language
+
+
+def test_secrets_never_reach_the_prompt() -> None:
+    text = 'TOKEN = "ghp_' + "q" * 36 + '"\nx = 1\n'
+    doc = _doc(text)
+    plan = plan_completion(doc, len(text.encode()), budget_tokens=2048, count_tokens=estimate_tokens, secrets=SECRETS, system_prompt=None)
+    assert "q" * 36 not in str(plan.prompt.messages)
+
+
+def test_mid_line_cursor_is_single_line_with_suffix_for_the_cleaner() -> None:
+    text = "def f(a, b):\n    return max(a, )\n"
+    doc = _doc(text)
+    cursor = text.index(", )") + 2
+    plan = plan_completion(doc, cursor, budget_tokens=2048, count_tokens=estimate_tokens, secrets=SECRETS, system_prompt=None)
+    assert not plan.multiline
+    assert plan.line_prefix == "    return max(a, " and plan.line_suffix == ")"
+    assert plan.prompt.stop == ("\n", "```")
+
+
+def test_same_state_same_prompt_key_and_typing_changes_it() -> None:
+    text = "def f():\n    x = 1\n    \n"
+    doc = _doc(text)
+    args = dict(budget_tokens=2048, count_tokens=estimate_tokens, secrets=SECRETS, system_prompt=None)
+    a = plan_completion(doc, len(text.encode()) - 1, **args)
+    b = plan_completion(doc, len(text.encode()) - 1, **args)
+    c = plan_completion(doc, len(text.encode()) - 6, **args)
+    assert a.prompt_key == b.prompt_key != c.prompt_key
+
+
+def test_plain_text_and_go_tabs() -> None:
+    doc = _doc("notes\n- a\n- ", name="n.txt", language="plaintext")
+    plan = plan_completion(doc, len(doc.syntax.buffer.data), budget_tokens=1024, count_tokens=estimate_tokens, secrets=SECRETS, system_prompt=None)
+    assert plan.prompt.messages[1]["content"].startswith("File: n.txt")
+    assert detect_indent_unit(["func f() {", "\tx := 1", "\tif x {", "\t\treturn", "\t}", "}"]) == "\t"
+    assert detect_indent_unit(["a:", "  b", "    c", "  d"]) == "  "
