@@ -31,7 +31,8 @@ __all__ = ["CursorContext", "cursor_context", "window", "would_add_errors"]
 MAX_IMPORTS = 40
 MAX_SIGNATURES = 20
 MAX_PER_NAME = 3
-_WORD = re.compile(rb"[A-Za-z_$][A-Za-z0-9_$]*")
+_WORD_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$")
+_TO_WORDS = bytes(ch if ch in _WORD_CHARS else 0x20 for ch in range(256))  # others -> space
 _CLOSERS = frozenset(")]}\"'`;, \t")
 _BRACE_OPENERS = ("{", "(", "[", "=>")
 _PY_OPENERS = (":", "(", "[", "{")
@@ -127,13 +128,19 @@ def _local_signatures(
     hi = buffer.line_end(min(buffer.line_count - 1, row + near_lines))
     chunk = buffer.data[lo:hi]
     outline = doc.outline
-    by_name = outline.by_name()
-    words = {w.decode("ascii") for w in set(_WORD.findall(chunk))}
+    words = set(chunk.translate(_TO_WORDS).decode("ascii").split())
+    sites: dict[str, set[int]] | None = None  # name -> its definitions' name tokens in the chunk
     chosen = []
-    for name in words & by_name.keys():
-        defs = [d for d in by_name[name] if d.node_start not in excluded]
-        if defs and _used_as_identifier(root, chunk, lo, name, {d.name_start for d in by_name[name]}):
-            chosen.extend(defs[:MAX_PER_NAME])
+    for name in words & outline.names():
+        defs = outline.first_definitions(name, MAX_PER_NAME, excluded)
+        if not defs:
+            continue
+        if sites is None:
+            sites = {}
+            for definition in outline.overlapping(lo, hi):
+                sites.setdefault(definition.name, set()).add(definition.name_start)
+        if _used_as_identifier(root, chunk, lo, name, sites.get(name, set())):
+            chosen.extend(defs)
     chosen.sort(key=lambda d: d.start)
     return tuple(outline.signature(d) for d in chosen[:MAX_SIGNATURES])
 
@@ -142,19 +149,36 @@ def _used_as_identifier(
     root: tree_sitter.Node, chunk: bytes, base: int, name: str, def_sites: set[int]
 ) -> bool:
     """Whether ``name`` occurs in ``chunk`` as code: not in a comment or string, and not
-    merely as the name of its own definition."""
-    pattern = re.compile(rb"(?<![\w$])" + re.escape(name.encode()) + rb"(?![\w$])")
-    for match in pattern.finditer(chunk):
-        start = base + match.start()
-        if start in def_sites:
-            continue
-        node = root.descendant_for_byte_range(start, base + match.end())
-        if node is None:
-            continue
-        kinds = (node.type, node.parent.type if node.parent is not None else "")
-        if not any(COMMENT_MARK in kind or kind in STRING_TYPES for kind in kinds):
-            return True
+    merely as the name of its own definition (``def_sites``: where its definitions'
+    name tokens are, at least those inside the chunk)."""
+    needle = name.encode()
+    size, length = len(needle), len(chunk)
+    at = chunk.find(needle)
+    while at >= 0:
+        end = at + size
+        whole = (at == 0 or chunk[at - 1] not in _WORD_CHARS) and (
+            end == length or chunk[end] not in _WORD_CHARS
+        )
+        node = None
+        if whole and base + at not in def_sites:
+            node = root.descendant_for_byte_range(base + at, base + end)
+            if node is not None and not (_is_text(node.type) or _is_text(_parent_type(node))):
+                return True
+        if node is not None and node.child_count == 0:
+            at = max(at + 1, node.end_byte - base)  # the rest of this comment/string leaf
+        else:
+            at += 1
+        at = chunk.find(needle, at)
     return False
+
+
+def _is_text(kind: str) -> bool:
+    return COMMENT_MARK in kind or kind in STRING_TYPES
+
+
+def _parent_type(node: tree_sitter.Node) -> str:
+    parent = node.parent
+    return parent.type if parent is not None else ""
 
 
 # -- multiline -----------------------------------------------------------------------------

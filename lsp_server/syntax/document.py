@@ -117,7 +117,12 @@ class SyntaxDocument:
         are no longer known (too old, or a full reparse happened since)."""
         if version == self._version:
             return []
-        wanted = [d for d in self._history if d.version > version]
+        wanted = []
+        for delta in reversed(self._history):  # newest first: stop at the first known one
+            if delta.version <= version:
+                break
+            wanted.append(delta)
+        wanted.reverse()
         if not wanted or wanted[0].version != version + 1 or any(d.reset for d in wanted):
             return None
         return wanted

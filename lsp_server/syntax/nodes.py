@@ -13,6 +13,7 @@ import tree_sitter
 from .queries import COMMENT_MARK, INTERPOLATION_TYPES, STRING_TYPES
 
 Node = tree_sitter.Node
+_FEW_CHILDREN = 16  # list these directly; walk a cursor through longer child lists
 
 
 def header_end(node: Node, python: bool) -> int | None:
@@ -104,7 +105,8 @@ def in_comment_or_string(root: Node, cursor: int) -> bool:
 
 def errors_in(root: Node, lo: int, hi: int) -> list[tuple[int, int, bool]]:
     """ERROR and MISSING nodes intersecting ``[lo, hi]`` as (start, end, is_missing),
-    descending only into subtrees that carry an error."""
+    descending only into subtrees that carry an error, and in each only into the
+    children touching ``[lo, hi]`` (found by a TreeCursor, not by listing them all)."""
     found: list[tuple[int, int, bool]] = []
     stack = [root]
     while stack:
@@ -117,9 +119,34 @@ def errors_in(root: Node, lo: int, hi: int) -> list[tuple[int, int, bool]]:
             continue
         if not node.has_error:
             continue
-        for child in node.children:
-            if child.end_byte >= lo and child.start_byte <= hi and (
-                child.has_error or child.is_missing
-            ):
-                stack.append(child)
+        stack.extend(
+            child for child in children_touching(node, lo, hi) if child.has_error or child.is_missing
+        )
+    return found
+
+
+def children_touching(node: Node, lo: int, hi: int) -> list[Node]:
+    """The children of ``node`` with ``end_byte >= lo and start_byte <= hi``, in order.
+
+    A node with few children is listed directly; otherwise a TreeCursor jumps near
+    ``lo`` and steps back over any earlier child still ending at or after ``lo``.
+    """
+    if lo <= node.start_byte and hi >= node.end_byte:
+        return node.children  # the range covers them all
+    if node.child_count <= _FEW_CHILDREN:
+        return [c for c in node.children if c.end_byte >= lo and c.start_byte <= hi]
+    cursor = node.walk()
+    if cursor.goto_first_child_for_byte(max(lo - 1, 0)) is None:
+        cursor.goto_last_child()
+    while cursor.node.end_byte >= lo and cursor.goto_previous_sibling():
+        pass
+    found = []
+    while True:
+        child = cursor.node
+        if child.start_byte > hi:
+            break
+        if child.end_byte >= lo:
+            found.append(child)
+        if not cursor.goto_next_sibling():
+            break
     return found

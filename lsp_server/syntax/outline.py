@@ -2,10 +2,11 @@
 
 The first use runs the "imports" and "definitions" queries over the whole tree (a few
 ms on a large file, once per open). After that, each refresh replays the document's
-``TreeDelta``s: entries after an edit are shifted, entries touching an edit or a
-tree-sitter changed range are dropped, and only those ranges (widened to whole lines)
-are re-queried with ``QueryCursor.set_byte_range``. So a keystroke costs work
-proportional to the edit, not to the file.
+``TreeDelta``s: entries touching an edit or a tree-sitter changed range are dropped,
+and only those ranges (widened to whole lines) are re-queried with
+``QueryCursor.set_byte_range``. Entries live in ``SpanIndex``es, which move the entries
+after an edit lazily (one shift per block of entries), and a per-name index is kept in
+step, so a keystroke costs work proportional to the edit, not to the file.
 
 Entries store byte offsets only; texts are sliced from the buffer on demand.
 """
@@ -14,39 +15,51 @@ from __future__ import annotations
 
 import textwrap
 from bisect import bisect_right
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Collection, Iterator, KeysView, Mapping
+from typing import TYPE_CHECKING
 
 import tree_sitter
 
 from ..core.text import ByteEdit
-from .nodes import ancestors, header_end
+from .definitions import (
+    Definition,
+    ImportSpan,
+    Span,
+    definition_key,
+    query_defs,
+    query_imports,
+    span_key,
+)
+from .spans import Entry, SpanIndex
 
 if TYPE_CHECKING:
     from .document import SyntaxDocument
 
-_FULL_TEXT_MAX_LINES = 12
-_NO_BODY_MAX_LINES = 6
+__all__ = ["Definition", "Outline"]
+
 _SIGNATURE_MAX_BYTES = 800
 
 
-class Definition(NamedTuple):
-    """One same-file definition (function, method, class, struct, type...)."""
+class _ByName(Mapping[str, list[Definition]]):
+    """Read-only view: name -> that name's definitions in file order (resolved on access)."""
 
-    name: str
-    start: int       # start of the signature (decorators included)
-    end: int         # end of the definition
-    node_start: int  # start of the definition node proper (matches scope nodes)
-    name_start: int  # start of the name token
-    sig_end: int     # end of the signature text
+    def __init__(self, names: dict[str, list[Entry[Definition]]]) -> None:
+        self._names = names
 
-    def shifted(self, delta: int) -> Definition:
-        return Definition(
-            self.name, self.start + delta, self.end + delta, self.node_start + delta,
-            self.name_start + delta, self.sig_end + delta,
-        )
+    def __getitem__(self, name: str) -> list[Definition]:
+        return [entry.item() for entry in self._names[name]]
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
 
-Span = tuple[int, int]
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def keys(self) -> KeysView[str]:
+        return self._names.keys()
 
 
 class Outline:
@@ -55,31 +68,58 @@ class Outline:
     def __init__(self, doc: SyntaxDocument) -> None:
         self._doc = doc
         self._version = -1
-        self._imports: list[Span] = []
-        self._defs: list[Definition] = []
-        self._by_name: dict[str, list[Definition]] | None = None
+        self._imports: SpanIndex[ImportSpan] = SpanIndex(span_key)
+        self._defs: SpanIndex[Definition] = SpanIndex(definition_key)
+        self._names: dict[str, list[Entry[Definition]]] = {}  # each list in file order
+        self._import_texts: list[str] | None = None
+        self._all: list[Definition] | None = None
 
     # -- public --------------------------------------------------------------------
     def imports(self) -> list[str]:
         """File-level import statements (text), in file order."""
         self.refresh()
-        data = self._doc.buffer.data
-        return [data[s:e].decode("utf-8", errors="replace").rstrip() for s, e in self._imports]
+        if self._import_texts is None:
+            data = self._doc.buffer.data
+            self._import_texts = [
+                data[s:e].decode("utf-8", errors="replace").rstrip() for s, e in self._imports.items()
+            ]
+        return list(self._import_texts)
 
     def definitions(self) -> list[Definition]:
         """All definitions, in file order."""
         self.refresh()
-        return self._defs
+        if self._all is None:
+            self._all = self._defs.items()
+        return self._all
 
-    def by_name(self) -> dict[str, list[Definition]]:
-        """Definitions grouped by name (each list in file order)."""
+    def by_name(self) -> Mapping[str, list[Definition]]:
+        """Definitions grouped by name (each list in file order); a read-only view that
+        resolves a name's definitions when it is looked up."""
         self.refresh()
-        if self._by_name is None:
-            index: dict[str, list[Definition]] = {}
-            for definition in self._defs:
-                index.setdefault(definition.name, []).append(definition)
-            self._by_name = index
-        return self._by_name
+        return _ByName(self._names)
+
+    def names(self) -> KeysView[str]:
+        """The defined names (a live view)."""
+        self.refresh()
+        return self._names.keys()
+
+    def first_definitions(self, name: str, limit: int, exclude: Collection[int] = ()) -> list[Definition]:
+        """Up to ``limit`` definitions of ``name`` in file order, skipping those whose
+        ``node_start`` is in ``exclude``; resolves only what it returns (and skips)."""
+        self.refresh()
+        found: list[Definition] = []
+        for entry in self._names.get(name, ()):
+            if len(found) >= limit:
+                break
+            definition = entry.item()
+            if definition.node_start not in exclude:
+                found.append(definition)
+        return found
+
+    def overlapping(self, lo: int, hi: int) -> list[Definition]:
+        """Definitions intersecting the byte range ``(lo, hi)``, in file order."""
+        self.refresh()
+        return [entry.item() for entry in self._defs.overlapping(lo, hi)]
 
     def signature(self, definition: Definition) -> str:
         """The definition's header line(s), dedented; brace languages lose the ``{``."""
@@ -99,41 +139,83 @@ class Outline:
         doc = self._doc
         tree = doc.tree
         if tree is None or doc.spec is None:
-            self._imports, self._defs, self._by_name, self._version = [], [], None, doc.version
+            if self._version != doc.version or len(self._defs) or len(self._imports):
+                self._reset([], [])
+            self._version = doc.version
             return
         if self._version == doc.version:
             return
         deltas = doc.deltas_since(self._version) if self._version >= 0 else None
         if deltas is None:
-            self._imports = sorted(set(self._query_imports(tree.root_node, None)))
-            self._defs = sorted(self._query_defs(tree.root_node, None), key=_file_order)
+            root = tree.root_node
+            self._reset(query_imports(doc, root, None), query_defs(doc, root, None))
         else:
             self._update(tree.root_node, deltas)
-        self._by_name = None
         self._version = doc.version
 
     # -- incremental update ----------------------------------------------------------
+    def _reset(self, imports: list[ImportSpan], defs: list[Definition]) -> None:
+        self._imports.reset(set(imports))
+        self._names = {}
+        for entry in self._defs.reset(defs):
+            self._names.setdefault(entry.stored.name, []).append(entry)
+        self._import_texts = self._all = None
+
     def _update(self, root: tree_sitter.Node, deltas: list) -> None:
-        imports, defs, dirty = self._imports, self._defs, []
+        imports, defs = self._imports, self._defs
+        dirty: list[Span] = []
         for delta in deltas:
             for edit in delta.edits:
-                imports = [s for s in (_shift_span(span, edit) for span in imports) if s]
-                defs = _shift_defs(defs, edit)
-                dirty = [_shift_span(span, edit, keep=True) for span in dirty]
+                if imports.apply_edit(edit.start_byte, edit.old_end_byte, edit.new_end_byte):
+                    self._import_texts = None
+                self._forget(defs.apply_edit(edit.start_byte, edit.old_end_byte, edit.new_end_byte))
+                dirty = [_shift_span(span, edit) for span in dirty]
                 dirty.append((edit.start_byte, edit.new_end_byte))
             dirty.extend(delta.changed)
+        self._all = None
         ranges = self._whole_lines(dirty)
-        if not ranges:
-            self._imports, self._defs = imports, defs
-            return
-        imports = [s for s in imports if not _touches(s, ranges)]
-        defs = [d for d in defs if not _touches((d.start, d.end), ranges)]
         for lo, hi in ranges:
-            imports.extend(self._query_imports(root, (lo, hi)))
-            defs.extend(self._query_defs(root, (lo, hi)))
-        self._imports = sorted(set(imports))
-        unique = {d.name_start: d for d in sorted(defs, key=lambda d: -d.start)}
-        self._defs = sorted(unique.values(), key=_file_order)
+            if imports.overlapping(lo, hi, remove=True):
+                self._import_texts = None
+            self._forget(defs.overlapping(lo, hi, remove=True))
+        found: dict[int, Definition] = {}
+        for lo, hi in ranges:
+            for span in query_imports(self._doc, root, (lo, hi)):
+                if imports.find(span) is None:
+                    imports.insert(span)
+                    self._import_texts = None
+            for definition in query_defs(self._doc, root, (lo, hi)):
+                known = found.get(definition.name_start)
+                if known is None or definition.start <= known.start:
+                    found[definition.name_start] = definition
+        for definition in found.values():
+            self._add(definition)
+
+    def _add(self, definition: Definition) -> None:
+        """Insert a re-queried definition; for one name token the widest wins (on a tie,
+        the fresh one), as in a full rebuild."""
+        defs = self._defs
+        at = definition.name_start
+        for entry in defs.overlapping(at, at + 1):
+            known = entry.item()
+            if known.name_start == at:
+                if known.start < definition.start:
+                    return
+                defs.remove(entry)
+                self._forget([entry])
+        entry = defs.insert(definition)
+        same_name = self._names.setdefault(definition.name, [])
+        index = bisect_right(same_name, definition_key(definition), key=defs.entry_key)
+        same_name.insert(index, entry)
+
+    def _forget(self, entries: list[Entry[Definition]]) -> None:
+        """Drop removed entries from the per-name index."""
+        for entry in entries:
+            name = entry.stored.name
+            same_name = self._names[name]
+            same_name.remove(entry)
+            if not same_name:
+                del self._names[name]
 
     def _whole_lines(self, spans: list) -> list[Span]:
         """Spans widened to whole lines (plus one byte of slack) and merged."""
@@ -152,98 +234,14 @@ class Outline:
                 merged.append([lo, hi])
         return [(max(0, lo - 1), min(size, hi + 1)) for lo, hi in merged]
 
-    # -- queries -------------------------------------------------------------------
-    def _matches(self, kind: str, root: tree_sitter.Node, span: Span | None) -> list:
-        doc = self._doc
-        query = doc.registry.query(doc.spec, kind)
-        if query is None:
-            return []
-        cursor = tree_sitter.QueryCursor(query)
-        if span is not None:
-            cursor.set_byte_range(span[0], span[1])
-        return cursor.matches(root)
 
-    def _query_imports(self, root: tree_sitter.Node, span: Span | None) -> list[Span]:
-        local = self._doc.registry.data(self._doc.spec).local_types
-        found = []
-        for _, captures in self._matches("imports", root, span):
-            for node in captures.get("import", ()):
-                parents = ancestors(node.parent)
-                if not any(parent.type in local for parent in parents):
-                    found.append((node.start_byte, node.end_byte))
-        return found
-
-    def _query_defs(self, root: tree_sitter.Node, span: Span | None) -> list[Definition]:
-        data = self._doc.registry.data(self._doc.spec)
-        python = not self._doc.spec.brace_language
-        source = self._doc.buffer.data
-        found: dict[int, Definition] = {}
-        for _, captures in self._matches("definitions", root, span):
-            outer, name = captures.get("def", [None])[0], captures.get("name", [None])[0]
-            if outer is None or name is None:
-                continue
-            inner = outer
-            if outer.type == "decorated_definition":
-                inner = outer.child_by_field_name("definition") or outer
-            sig_end = _signature_end(inner, python, inner.type in data.full_text_types, source)
-            candidate = Definition(
-                name.text.decode("utf-8", errors="replace"), outer.start_byte, outer.end_byte,
-                inner.start_byte, name.start_byte, sig_end,
-            )
-            known = found.get(candidate.name_start)
-            if known is None or candidate.start < known.start:
-                found[candidate.name_start] = candidate
-        return list(found.values())
-
-
-def _file_order(definition: Definition) -> tuple[int, int]:
-    return definition.start, definition.name_start
-
-
-def _signature_end(node: tree_sitter.Node, python: bool, full_text: bool, data: bytes) -> int:
-    """Where a definition's signature text ends: the whole node for short record-like
-    definitions, else the end of the header, else (no body) the node or its first line."""
-    lines = node.end_point[0] - node.start_point[0] + 1
-    if full_text and lines <= _FULL_TEXT_MAX_LINES:
-        return node.end_byte
-    end = header_end(node, python)
-    if end is not None:
-        return end
-    if lines <= _NO_BODY_MAX_LINES:
-        return node.end_byte
-    newline = data.find(b"\n", node.start_byte, node.end_byte)
-    return newline if newline >= 0 else node.end_byte
-
-
-def _shift_span(span: Span, edit: ByteEdit, keep: bool = False) -> Span | None:
-    """Move a span across an edit; a span touching the edit is dropped (or, with
-    ``keep``, stretched to cover the edit's new text)."""
+def _shift_span(span: Span, edit: ByteEdit) -> Span:
+    """Move a dirty span across an edit; a span touching the edit is stretched to
+    cover the edit's new text."""
     lo, hi = span
     delta = edit.new_end_byte - edit.old_end_byte
     if hi < edit.start_byte:
         return span
     if lo > edit.old_end_byte:
         return lo + delta, hi + delta
-    if not keep:
-        return None
     return min(lo, edit.start_byte), max(edit.new_end_byte, hi + delta)
-
-
-def _shift_defs(defs: list[Definition], edit: ByteEdit) -> list[Definition]:
-    """Move definitions (sorted by start) across an edit, dropping those it touches."""
-    cut = bisect_right(defs, edit.old_end_byte, key=lambda d: d.start)
-    start = edit.start_byte
-    kept = [d for d in defs[:cut] if d.end < start]
-    delta = edit.new_end_byte - edit.old_end_byte
-    if delta:
-        kept.extend(d.shifted(delta) for d in defs[cut:])
-    else:
-        kept.extend(defs[cut:])
-    return kept
-
-
-def _touches(span: Span, ranges: list[Span]) -> bool:
-    """Intersection exactly as ``QueryCursor.set_byte_range`` decides it, so whatever is
-    dropped here is found again by the range query."""
-    lo, hi = span
-    return any(lo < r_hi and hi > r_lo for r_lo, r_hi in ranges)

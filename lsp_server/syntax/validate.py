@@ -8,6 +8,8 @@ as structurally changed. A completion that ends by opening a block (``for x in y
 ``if (a) {``) is legitimately partial: it is trial-parsed with a synthetic body or
 closer appended, and errors at or after its end are not counted. When the region was
 already broken before the insertion the answer is False: nothing can be judged.
+The region is checked first; tree-sitter's changed ranges (a walk over the tree) are
+only computed when that found nothing and the trial tree has an error somewhere.
 The document itself is never mutated.
 """
 
@@ -45,16 +47,22 @@ def would_add_errors(doc: SyntaxDocument, cursor_byte: int, insert_text: str) ->
     trial = _trial_parse(doc, tree, cursor, probe)
     if trial is None:
         return False
-    new_tree, changed = trial
+    edited, new_tree = trial
+    new_root = new_tree.root_node
     size = len(probe)
-    ranges = [(lo, hi + size)] + [
-        (a, b) for a, b in changed if not errors_in(root, *_to_old(a, b, cursor, size))
-    ]
     limit = cursor + len(inserted)
-    for a, b in ranges:
-        for start, _end, _missing in errors_in(new_tree.root_node, a, b):
-            if not (opener and start >= limit):
-                return True
+
+    def adds_errors(a: int, b: int) -> bool:
+        return any(not (opener and start >= limit) for start, _end, _missing in errors_in(new_root, a, b))
+
+    if adds_errors(lo, hi + size):
+        return True
+    if not new_root.has_error:
+        return False  # nothing anywhere: the changed ranges need not be computed
+    for change in edited.changed_ranges(new_tree):
+        a, b = change.start_byte, change.end_byte
+        if not errors_in(root, *_to_old(a, b, cursor, size)) and adds_errors(a, b):
+            return True
     return False
 
 
@@ -74,7 +82,8 @@ def _region(root: tree_sitter.Node, cursor: int, size: int) -> tuple[int, int]:
 
 def _trial_parse(
     doc: SyntaxDocument, tree: tree_sitter.Tree, cursor: int, probe: bytes
-) -> tuple[tree_sitter.Tree, list[tuple[int, int]]] | None:
+) -> tuple[tree_sitter.Tree, tree_sitter.Tree] | None:
+    """The tree with ``probe`` inserted at ``cursor``: (edited copy of ``tree``, new tree)."""
     data = doc.buffer.data
     row, column = doc.buffer.point_of_byte(cursor)
     newlines = probe.count(b"\n")
@@ -90,8 +99,7 @@ def _trial_parse(
     new_tree = doc.parse_bytes(data[:cursor] + probe + data[cursor:], edited)
     if new_tree is None:
         return None
-    changed = [(r.start_byte, r.end_byte) for r in edited.changed_ranges(new_tree)]
-    return new_tree, changed
+    return edited, new_tree
 
 
 def _to_old(start: int, end: int, cursor: int, size: int) -> tuple[int, int]:

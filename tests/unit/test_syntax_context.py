@@ -105,6 +105,22 @@ def test_excludes_enclosing_scope_and_definition_sites(registry: LanguageRegistr
     assert ctx.local_signatures == ()  # walk is enclosing; helper/later only defined or in text
 
 
+@pytest.mark.parametrize("use", [
+    "s = 'helper'+helper(1)",         # right after a string
+    "s = 'helper helper'; helper(1)",  # several mentions in one string first
+    "s = 0x1helper or helper2 or helper",  # only the last is the whole word
+])
+def test_a_use_after_mentions_in_text_counts(registry: LanguageRegistry, use: str) -> None:
+    text = f"def helper(a):\n    return a\n\n\ndef main():\n    # helper\n    {use}\n    <|>\n"
+    assert context("python", text, registry).local_signatures == ("def helper(a):",)
+
+
+@pytest.mark.parametrize("use", ["s = 'helper'", "s = helpers + helper_x + xhelper", "# helper(1)"])
+def test_mentions_in_text_or_longer_words_do_not_count(registry: LanguageRegistry, use: str) -> None:
+    text = f"def helper(a):\n    return a\n\n\ndef main():\n    {use}\n    <|>\n"
+    assert context("python", text, registry).local_signatures == ()
+
+
 def test_near_lines_limits_signatures(registry: LanguageRegistry) -> None:
     body = "".join(f"    x{i} = {i}\n" for i in range(30))
     text = f"def far(a):\n    return a\n\n\ndef main():\n    far(1)\n{body}    <|>\n"

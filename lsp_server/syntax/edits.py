@@ -1,0 +1,104 @@
+"""Would replacing a byte range break the syntax? A trial parse for fixes.
+
+``replacement_adds_errors`` edits a copy of a tree as if ``data[start:end]`` were
+replaced, reparses incrementally, and says True when the result has more ERROR /
+MISSING nodes than before, or has some inside the replaced text where there were
+none. A fix may repair a broken file (fewer errors is fine). The tree and bytes may
+be a snapshot taken before an ``await`` (trees from ``SyntaxDocument.tree`` are never
+mutated later); ``edit_adds_errors`` is the same for a live document.
+
+For Python, tree-sitter accepts some indentation Python rejects (an inconsistent
+dedent), so when the top-level statements around the edit parse with ``ast`` (parse
+only, nothing is executed) they must still parse afterwards.
+"""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from collections.abc import Callable
+
+import tree_sitter
+
+from .document import SyntaxDocument
+from .nodes import errors_in
+
+Parse = Callable[[bytes, tree_sitter.Tree], "tree_sitter.Tree | None"]
+
+
+def _point(data: bytes, offset: int) -> tuple[int, int]:
+    row = data.count(b"\n", 0, offset)
+    return row, offset - (data.rfind(b"\n", 0, offset) + 1)
+
+
+def python_parses(data: bytes) -> bool:
+    """Whether Python's own parser accepts ``data`` (an AST parse; no code runs)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(data, "<fix>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def replacement_adds_errors(
+    parse: Parse, tree: tree_sitter.Tree, data: bytes, start: int, end: int, new_text: str,
+    *, python: bool = False,
+) -> bool:
+    """True if replacing ``data[start:end]`` with ``new_text`` adds syntax errors."""
+    start = max(0, min(start, len(data)))
+    end = max(start, min(end, len(data)))
+    new = new_text.encode("utf-8", errors="surrogatepass")
+    new_data = data[:start] + new + data[end:]
+    start_point = _point(data, start)
+    old_end_point = _point(data, end)
+    new_end_point = _point(new_data, start + len(new))
+    edited = tree.copy()
+    edited.edit(
+        start_byte=start, old_end_byte=end, new_end_byte=start + len(new),
+        start_point=start_point, old_end_point=old_end_point, new_end_point=new_end_point,
+    )
+    new_tree = parse(new_data, edited)
+    if new_tree is None:
+        return False
+    before = errors_in(tree.root_node, 0, len(data))
+    after = errors_in(new_tree.root_node, 0, len(new_data))
+    if len(after) > len(before):
+        return True
+    region_was_clean = not errors_in(tree.root_node, start, end)
+    if region_was_clean and errors_in(new_tree.root_node, start, start + len(new)):
+        return True
+    if not python or before:
+        return False
+    old_lo, old_hi = _top_level_span(tree.root_node, start, end)
+    new_lo, new_hi = _top_level_span(new_tree.root_node, start, start + len(new))
+    return python_parses(data[old_lo:old_hi]) and not python_parses(new_data[new_lo:new_hi])
+
+
+def _top_level_span(root: tree_sitter.Node, lo: int, hi: int) -> tuple[int, int]:
+    """The bytes of the top-level statements touching ``[lo, hi]`` (they compile on their own)."""
+    first, last = lo, hi
+    for child in root.children:
+        if child.end_byte >= lo and child.start_byte <= hi:
+            first, last = min(first, child.start_byte), max(last, child.end_byte)
+    return first, last
+
+
+def edit_adds_errors(doc: SyntaxDocument, start: int, end: int, new_text: str) -> bool:
+    """``replacement_adds_errors`` on a live document's current tree (False for plain text)."""
+    tree = doc.tree
+    if tree is None:
+        return False
+    python = doc.spec is not None and doc.spec.name == "python"
+    return replacement_adds_errors(doc.parse_bytes, tree, doc.buffer.data, start, end, new_text, python=python)
+
+
+def snapshot_parser(doc: SyntaxDocument) -> Parse | None:
+    """A parse function with its own parser, safe to use after the document moves on."""
+    if doc.spec is None:
+        return None
+    parser = doc.registry.parser(doc.spec)
+    if parser is None:
+        return None
+    return lambda data, old: parser.parse(data, old_tree=old)

@@ -1,0 +1,247 @@
+"""A sorted collection of byte-positioned items whose positions shift lazily across edits.
+
+``SpanIndex`` keeps items (anything with ``start``/``end`` byte offsets and a
+``shifted(delta)`` method, e.g. ``Definition``) in file order, cut into blocks of a few
+dozen. A block stores its items in *block coordinates*: an item's real offsets are its
+stored ones plus the block's ``shift``. So an edit costs
+
+* one integer addition per block after the edit (no new objects for the thousands of
+  items there),
+* a look at each earlier block's largest end (to find the items that enclose the edit),
+* and, in the one block straddling the edit, dropping the items the edit touches and
+  splitting off (or, if few, rewriting) the items after it.
+
+That is O(blocks + block size) instead of O(items); lookups resolve only the items they
+return. Items are handed out as ``Entry`` handles that resolve to the item's current
+offsets until the item is removed. Not thread-safe.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator
+from typing import Generic, Protocol, TypeVar
+
+BLOCK = 64  # target block size: a block splits in two above 2 * BLOCK
+SMALL = 8   # a block below this merges into its predecessor; a shorter tail is rewritten
+
+Key = tuple[int, int]
+
+
+class Spanned(Protocol):
+    """What ``SpanIndex`` needs of an item."""
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def end(self) -> int: ...
+
+    def shifted(self, delta: int) -> Spanned: ...
+
+
+T = TypeVar("T", bound=Spanned)
+
+
+class Entry(Generic[T]):
+    """A handle on one stored item; ``item()`` gives it at its current offsets."""
+
+    __slots__ = ("block", "stored")
+
+    def __init__(self, stored: T, block: _Block[T]) -> None:
+        self.stored = stored  # in block coordinates
+        self.block = block
+
+    def item(self) -> T:
+        shift = self.block.shift
+        return self.stored.shifted(shift) if shift else self.stored  # type: ignore[return-value]
+
+
+class _Block(Generic[T]):
+    __slots__ = ("entries", "max_end", "shift")
+
+    def __init__(self, entries: list[Entry[T]], shift: int) -> None:
+        self.entries = entries
+        self.shift = shift
+        for entry in entries:
+            entry.block = self
+        self.max_end = max((e.stored.end for e in entries), default=0)
+
+    def refresh_max_end(self) -> None:
+        self.max_end = max((e.stored.end for e in self.entries), default=0)
+
+
+def _stored_start(entry: Entry) -> int:
+    return entry.stored.start
+
+
+class SpanIndex(Generic[T]):
+    """Items sorted by ``key`` (a pair of byte offsets, the first being ``start``)."""
+
+    def __init__(self, key: Callable[[T], Key]) -> None:
+        self._key = key
+        self._blocks: list[_Block[T]] = []
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    # -- reading ---------------------------------------------------------------------
+    def entries(self) -> Iterator[Entry[T]]:
+        """All entries, in key order."""
+        for block in self._blocks:
+            yield from block.entries
+
+    def items(self) -> list[T]:
+        """All items at their current offsets, in key order."""
+        return [entry.item() for block in self._blocks for entry in block.entries]
+
+    def entry_key(self, entry: Entry[T]) -> Key:
+        """``key`` of the entry's item at its current offsets (without resolving it)."""
+        shift = entry.block.shift
+        first, second = self._key(entry.stored)
+        return first + shift, second + shift
+
+    def find(self, item: T) -> Entry[T] | None:
+        """The entry whose key equals ``item``'s, if any."""
+        if not self._blocks:
+            return None
+        key = self._key(item)
+        block = self._blocks[self._block_for(key)]
+        shift = block.shift
+        stored_key = (key[0] - shift, key[1] - shift)
+        index = bisect_left(block.entries, stored_key, key=lambda e: self._key(e.stored))
+        if index < len(block.entries) and self._key(block.entries[index].stored) == stored_key:
+            return block.entries[index]
+        return None
+
+    def overlapping(self, lo: int, hi: int, *, remove: bool = False) -> list[Entry[T]]:
+        """Entries whose item intersects ``(lo, hi)``: ``start < hi and end > lo``
+        (removed from the index with ``remove``)."""
+        found: list[Entry[T]] = []
+        for block in self._blocks:
+            shift, entries = block.shift, block.entries
+            if entries[0].stored.start + shift >= hi:
+                break
+            if block.max_end + shift <= lo:
+                continue
+            low, high = lo - shift, hi - shift  # in block coordinates
+            hits = [e for e in entries if e.stored.start < high and e.stored.end > low]
+            if hits and remove:
+                block.entries = [e for e in entries if not (e.stored.start < high and e.stored.end > low)]
+                block.refresh_max_end()
+            found.extend(hits)
+        if remove and found:
+            self._size -= len(found)
+            self._tidy()
+        return found
+
+    # -- writing ---------------------------------------------------------------------
+    def reset(self, items: Iterable[T]) -> list[Entry[T]]:
+        """Replace the contents with ``items`` (any order); returns their entries."""
+        ordered = sorted(items, key=self._key)
+        entries: list[Entry[T]] = []
+        self._blocks = []
+        for begin in range(0, len(ordered), BLOCK):
+            chunk = [Entry(item, None) for item in ordered[begin : begin + BLOCK]]  # type: ignore[arg-type]
+            self._blocks.append(_Block(chunk, 0))
+            entries.extend(chunk)
+        self._size = len(entries)
+        return entries
+
+    def insert(self, item: T) -> Entry[T]:
+        """Add ``item`` (duplicates are the caller's business)."""
+        key = self._key(item)
+        self._size += 1
+        if not self._blocks:
+            entry: Entry[T] = Entry(item, None)  # type: ignore[arg-type]
+            self._blocks.append(_Block([entry], 0))
+            return entry
+        index = self._block_for(key)
+        block = self._blocks[index]
+        stored = item.shifted(-block.shift) if block.shift else item
+        stored_key = self._key(stored)  # type: ignore[arg-type]
+        entries = block.entries
+        at = bisect_right(entries, stored_key, key=lambda e: self._key(e.stored))
+        entry = Entry(stored, block)  # type: ignore[arg-type]
+        entries.insert(at, entry)
+        block.max_end = max(block.max_end, stored.end)
+        if len(entries) > 2 * BLOCK:
+            self._blocks.insert(index + 1, _Block(entries[BLOCK:], block.shift))
+            del entries[BLOCK:]
+            block.refresh_max_end()
+        return entry
+
+    def remove(self, entry: Entry[T]) -> None:
+        """Remove one entry (which must be in the index)."""
+        block = entry.block
+        block.entries.remove(entry)
+        if entry.stored.end == block.max_end:
+            block.refresh_max_end()
+        self._size -= 1
+        self._tidy()
+
+    def apply_edit(self, start: int, old_end: int, new_end: int) -> list[Entry[T]]:
+        """Follow a text edit: items it touches (``start <= old_end and end >= start``)
+        are removed and returned; items after it move by ``new_end - old_end``."""
+        delta = new_end - old_end
+        blocks = self._blocks
+        after = bisect_right(blocks, old_end, key=lambda b: b.entries[0].stored.start + b.shift)
+        removed: list[Entry[T]] = []
+        for block in blocks[:after]:
+            shift = block.shift
+            if block.max_end + shift < start:
+                continue  # nothing here reaches the edit
+            entries = block.entries
+            cut = bisect_right(entries, old_end - shift, key=_stored_start)
+            head = [e for e in entries[:cut] if e.stored.end + shift < start]
+            if len(head) < cut:
+                removed.extend(e for e in entries[:cut] if e.stored.end + shift >= start)
+            tail = entries[cut:]  # non-empty only in the last block before ``after``
+            if delta and len(tail) >= SMALL:
+                block.entries = head
+                blocks.insert(after, _Block(tail, shift))  # moved with the later blocks below
+            else:
+                if delta:
+                    for entry in tail:
+                        entry.stored = entry.stored.shifted(delta)  # type: ignore[assignment]
+                block.entries = head + tail
+            block.refresh_max_end()
+        if delta:
+            for block in blocks[after:]:
+                block.shift += delta
+        if removed:
+            self._size -= len(removed)
+        self._tidy()
+        return removed
+
+    # -- internals -------------------------------------------------------------------
+    def _block_for(self, key: Key) -> int:
+        """Index of the last block whose first key is <= ``key`` (0 if none)."""
+        def first(block: _Block[T]) -> Key:
+            a, b = self._key(block.entries[0].stored)
+            return a + block.shift, b + block.shift
+        return max(0, bisect_right(self._blocks, key, key=first) - 1)
+
+    def _tidy(self) -> None:
+        """Drop empty blocks; merge small ones into their predecessor."""
+        blocks = self._blocks
+        index = 0
+        while index < len(blocks):
+            block = blocks[index]
+            size = len(block.entries)
+            if size == 0:
+                del blocks[index]
+                continue
+            if size < SMALL and index > 0 and len(blocks[index - 1].entries) + size <= 2 * BLOCK:
+                previous = blocks[index - 1]
+                delta = block.shift - previous.shift
+                for entry in block.entries:
+                    if delta:
+                        entry.stored = entry.stored.shifted(delta)  # type: ignore[assignment]
+                    entry.block = previous
+                previous.entries.extend(block.entries)
+                previous.refresh_max_end()
+                del blocks[index]
+                continue
+            index += 1

@@ -1,0 +1,249 @@
+"""Review units: a file cut into the pieces the model reviews one request at a time.
+
+Units are functions, methods, classes (a class longer than ``split_class_lines`` is
+split by method, its remaining body becoming one "code" unit under the class
+header) and the remaining top-level code (one "code" unit per level, without
+imports, comments and docstrings). Wrappers (decorators, ``export``, C++
+``template<>``, Rust attributes) belong to the unit they wrap; namespaces, Rust
+``mod`` blocks and C preprocessor conditionals are looked through. A unit longer
+than ``max_unit_lines`` is cut into parts at node (or line) boundaries.
+
+``unit_context`` adds what a unit's prompt needs: the file's imports and the
+signatures of same-file definitions the unit calls.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import tree_sitter
+
+from .document import SyntaxDocument
+from .nodes import header_end
+
+Node = tree_sitter.Node
+_CALL = re.compile(r"(?<![\w$])([A-Za-z_$][\w$]*)\s*(?:<[\w\s,<>:*&]*>\s*)?\(")
+MAX_SIGNATURES = 12
+
+
+@dataclass(frozen=True)
+class ReviewUnit:
+    """One piece of a file to review: its kind, a name and its 0-based rows (ascending)."""
+
+    kind: str  # "function" | "method" | "class" | "code"
+    name: str
+    rows: tuple[int, ...]
+    header: str = ""  # the enclosing class/impl header text ("" at top level)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.name}" if self.name else self.kind
+
+
+@dataclass(frozen=True)
+class UnitContext:
+    """Prompt context of a unit: file imports and signatures of same-file callees."""
+
+    imports: tuple[str, ...]
+    signatures: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Rules:
+    functions: frozenset[str]
+    classes: frozenset[str]
+    wrappers: frozenset[str] = frozenset()  # the unit spans the wrapper; its inner node decides
+    containers: frozenset[str] = frozenset()  # looked through: their items are units of their own
+    skip: frozenset[str] = frozenset()  # imports and the like: never part of a code unit
+    attributes: frozenset[str] = frozenset()  # preceding siblings that belong to the next unit
+
+
+_JS_FUNCS = frozenset({"function_declaration", "generator_function_declaration", "method_definition"})
+_JS = _Rules(_JS_FUNCS, frozenset({"class_declaration", "abstract_class_declaration"}),
+             wrappers=frozenset({"export_statement"}), skip=frozenset({"import_statement"}))
+_C_PREPROC = frozenset({"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef"})
+_C = _Rules(frozenset({"function_definition"}), frozenset(), containers=_C_PREPROC | {"linkage_specification"},
+            skip=frozenset({"preproc_include"}))
+RULES: MappingProxyType[str, _Rules] = MappingProxyType({
+    "python": _Rules(frozenset({"function_definition"}), frozenset({"class_definition"}),
+                     wrappers=frozenset({"decorated_definition"}),
+                     skip=frozenset({"import_statement", "import_from_statement", "future_import_statement"})),
+    "javascript": _JS,
+    "typescript": _JS,
+    "tsx": _JS,
+    "go": _Rules(frozenset({"function_declaration", "method_declaration"}), frozenset(),
+                 skip=frozenset({"package_clause", "import_declaration"})),
+    "rust": _Rules(frozenset({"function_item"}), frozenset({"impl_item", "trait_item"}),
+                   containers=frozenset({"mod_item"}), skip=frozenset({"use_declaration", "extern_crate_declaration"}),
+                   attributes=frozenset({"attribute_item"})),
+    "java": _Rules(frozenset({"method_declaration", "constructor_declaration", "compact_constructor_declaration"}),
+                   frozenset({"class_declaration", "interface_declaration", "enum_declaration", "record_declaration"}),
+                   containers=frozenset({"enum_body_declarations"}),
+                   skip=frozenset({"package_declaration", "import_declaration"})),
+    "c": _C,
+    "cpp": _Rules(_C.functions, frozenset({"class_specifier", "struct_specifier"}),
+                  wrappers=frozenset({"template_declaration"}),
+                  containers=_C.containers | {"namespace_definition"},
+                  skip=_C.skip | {"using_declaration", "namespace_alias_definition", "access_specifier"}),
+})
+_FUNCTION_VALUES = frozenset({"arrow_function", "function_expression", "function", "generator_function"})
+
+
+def last_row(node: Node) -> int:
+    """The last row holding text of ``node`` (a node ending at column 0 ends the row before)."""
+    row, column = node.end_point
+    return max(node.start_point[0], row - 1 if column == 0 else row)
+
+
+def split_units(doc: SyntaxDocument, *, split_class_lines: int = 80, max_unit_lines: int = 200) -> list[ReviewUnit]:
+    """The review units of ``doc`` in file order ([] for plain text)."""
+    tree = doc.tree
+    if tree is None or doc.spec is None:
+        return []
+    splitter = _Splitter(doc, RULES[doc.spec.name], split_class_lines, max(10, max_unit_lines))
+    splitter.level(tree.root_node.named_children, "", in_class=False)
+    return sorted(splitter.units, key=lambda unit: unit.rows[0])
+
+
+class _Splitter:
+    def __init__(self, doc: SyntaxDocument, rules: _Rules, split_class_lines: int, max_lines: int) -> None:
+        self.doc, self.rules = doc, rules
+        self.split_class_lines, self.max_lines = split_class_lines, max_lines
+        self.python = doc.spec is not None and not doc.spec.brace_language
+        self.units: list[ReviewUnit] = []
+
+    def level(self, children: list[Node], header: str, *, in_class: bool) -> None:
+        code: list[tuple[int, int]] = []
+        pending: Node | None = None  # a run of attributes waiting for the item they decorate
+        for child in children:
+            if child.type in self.rules.attributes:
+                pending = pending or child
+                continue
+            start = (pending or child).start_point[0]
+            role, inner = self.classify(child)
+            if role == "code" and pending is not None:
+                code.append((pending.start_point[0], last_row(child)))
+            elif role == "code":
+                code.append((child.start_point[0], last_row(child)))
+            elif role == "function":
+                kind = "method" if in_class or "method" in inner.type else "function"
+                self.add(kind, _name(inner), start, last_row(child), header)
+            elif role == "class":
+                self.klass(child, inner, start, header)
+            elif role == "container":
+                self.level(_items(child), header, in_class=in_class)
+            pending = None
+        if pending is not None:
+            code.append((pending.start_point[0], last_row(pending)))
+        self.code(code, header)
+
+    def classify(self, node: Node) -> tuple[str, Node]:
+        rules = self.rules
+        kind = node.type
+        if kind in rules.skip or "comment" in kind or self.docstring(node):
+            return "skip", node
+        if kind in rules.wrappers:
+            inner = node.child_by_field_name("definition") or node.child_by_field_name("declaration")
+            inner = inner or next((c for c in node.named_children if c.type in rules.functions | rules.classes), None)
+            if inner is None:
+                return "code", node
+            role, named = self.classify(inner)
+            return (role, named) if role in ("function", "class") else ("code", node)
+        if kind in rules.functions:
+            return "function", node
+        if kind in rules.classes and node.child_by_field_name("body") is not None:
+            return "class", node
+        if kind in rules.containers:
+            return "container", node
+        if kind in ("lexical_declaration", "variable_declaration"):
+            declarators = [c for c in node.named_children if c.type == "variable_declarator"]
+            value = declarators[0].child_by_field_name("value") if len(declarators) == 1 else None
+            if value is not None and value.type in _FUNCTION_VALUES:
+                return "function", declarators[0]
+        return "code", node
+
+    def docstring(self, node: Node) -> bool:
+        return (self.python and node.type == "expression_statement" and node.named_child_count == 1
+                and node.named_children[0].type == "string")
+
+    def klass(self, outer: Node, inner: Node, start: int, header: str) -> None:
+        end = last_row(outer)
+        if end - start + 1 <= self.split_class_lines:
+            self.add("class", _name(inner), start, end, header)
+            return
+        body = inner.child_by_field_name("body")
+        stop = header_end(inner, self.python) or body.start_byte
+        buffer = self.doc.buffer
+        own = buffer.slice(buffer.line_start(start), stop).rstrip()
+        self.level(body.named_children, f"{header}\n{own}" if header else own, in_class=True)
+
+    def add(self, kind: str, name: str, first: int, last: int, header: str) -> None:
+        rows = list(range(first, last + 1))
+        parts = [rows[i : i + self.max_lines] for i in range(0, len(rows), self.max_lines)]
+        for index, part in enumerate(parts):
+            label = name if len(parts) == 1 else f"{name} (part {index + 1}/{len(parts)})"
+            self.units.append(ReviewUnit(kind, label, tuple(part), header))
+
+    def code(self, spans: list[tuple[int, int]], header: str) -> None:
+        """Remaining code of one level: one unit, or parts cut at node boundaries."""
+        group: list[int] = []
+        for first, last in spans:
+            rows = [r for r in range(first, last + 1) if not group or r > group[-1]]
+            if group and len(group) + len(rows) > self.max_lines:
+                self.add_code(group, header)
+                group = []
+            group.extend(rows)
+        if group:
+            self.add_code(group, header)
+
+    def add_code(self, rows: list[int], header: str) -> None:
+        for i in range(0, len(rows), self.max_lines):
+            self.units.append(ReviewUnit("code", "", tuple(rows[i : i + self.max_lines]), header))
+
+
+def _items(node: Node) -> list[Node]:
+    """The items inside a looked-through container (not its header's own parts)."""
+    body = node.child_by_field_name("body")
+    if body is not None:
+        return body.named_children if body.type in ("declaration_list", "statement_block", "block") else [body]
+    if not node.type.startswith("preproc_"):
+        return node.named_children
+    row = node.start_point[0]  # skip the directive's own name/condition
+    return [c for c in node.named_children if c.start_point[0] > row]
+
+
+def _name(node: Node) -> str:
+    name = node.child_by_field_name("name")
+    if name is not None:
+        return _text(name)
+    if node.type == "impl_item":
+        trait, kind = node.child_by_field_name("trait"), node.child_by_field_name("type")
+        return " for ".join(_text(n) for n in (trait, kind) if n is not None)
+    declarator = node.child_by_field_name("declarator")
+    while declarator is not None and declarator.type != "function_declarator":
+        declarator = declarator.child_by_field_name("declarator")
+    inner = declarator.child_by_field_name("declarator") if declarator is not None else None
+    return _text(inner) if inner is not None else ""
+
+
+def _text(node: Node) -> str:
+    return (node.text or b"").decode("utf-8", errors="replace")[:80]
+
+
+def unit_context(doc: SyntaxDocument, unit: ReviewUnit, *, max_imports: int = 40) -> UnitContext:
+    """The file's imports and the signatures of same-file definitions the unit calls."""
+    outline = doc.outline
+    buffer = doc.buffer
+    lo = buffer.line_start(unit.rows[0])
+    hi = buffer.line_end(unit.rows[-1])
+    text = "\n".join(buffer.line_text(row) for row in unit.rows)
+    by_name = outline.by_name()
+    chosen = {}
+    for name in dict.fromkeys(_CALL.findall(text)):
+        for definition in by_name.get(name, ())[:2]:
+            if not lo <= definition.node_start <= hi:  # not the unit itself or a part of it
+                chosen[definition.name_start] = definition
+    picked = sorted(chosen.values(), key=lambda d: d.start)[:MAX_SIGNATURES]
+    return UnitContext(tuple(outline.imports()[:max_imports]), tuple(outline.signature(d) for d in picked))
