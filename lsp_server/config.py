@@ -26,6 +26,7 @@ from urllib.parse import urlparse
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000/v1"
 DEFAULT_MODEL = "mistralai/Mistral-Small-3.2-24B-Instruct-2506"
+REVIEW_TRIGGERS = ("open", "save", "change", "manual")
 DEFAULT_SECRET_GLOBS = (
     ".env",
     ".env.*",
@@ -69,6 +70,16 @@ class Settings:
     max_file_bytes: int = 4_000_000
     secret_globs: tuple[str, ...] = DEFAULT_SECRET_GLOBS
     log_level: str = "INFO"
+    review_enabled: bool = True
+    review_triggers: tuple[str, ...] = ("open", "save")
+    review_change_debounce_ms: int = 1500
+    review_min_severity: str = "info"
+    review_concurrency: int = 4
+    review_max_tokens: int = 1024
+    review_timeout_s: float = 60.0
+    review_temperature: float = 0.0
+    review_priority: int = 10
+    review_max_workspace_files: int = 2000
 
     def describe(self) -> dict[str, Any]:
         """A loggable view: the API key is reduced to whether one is set."""
@@ -153,6 +164,24 @@ def _globs(value: Any) -> tuple[str, ...]:
     return tuple(item for item in items if item)
 
 
+def _triggers(value: Any) -> tuple[str, ...]:
+    items = _globs(value)
+    unknown = [item for item in items if item.lower() not in REVIEW_TRIGGERS]
+    if unknown or not items:
+        raise ValueError(f"{value!r} is not a list of {', '.join(REVIEW_TRIGGERS)}")
+    chosen = tuple(dict.fromkeys(item.lower() for item in items))
+    if "manual" in chosen and len(chosen) > 1:
+        raise ValueError("'manual' cannot be combined with other triggers")
+    return chosen
+
+
+def _severity(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in ("error", "warning", "info", "hint"):
+        raise ValueError(f"{value!r} is not one of error, warning, info, hint")
+    return text
+
+
 def _level(value: Any) -> str:
     text = str(value).strip().upper()
     if text not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -187,6 +216,16 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec("max_file_bytes", ("maxFileBytes",), _int_range(1_000, 200_000_000)),
     _Spec("secret_globs", ("secretPatterns",), _globs),
     _Spec("log_level", ("logLevel",), _level, "MISTRAL_LSP_LOG_LEVEL"),
+    _Spec("review_enabled", ("review.enable", "review.enabled"), _bool),
+    _Spec("review_triggers", ("review.triggers",), _triggers, "MISTRAL_LSP_REVIEW_TRIGGERS"),
+    _Spec("review_change_debounce_ms", ("review.changeDebounceMs",), _int_range(100, 60_000)),
+    _Spec("review_min_severity", ("review.minSeverity",), _severity),
+    _Spec("review_concurrency", ("review.concurrency",), _int_range(1, 64), "MISTRAL_LSP_REVIEW_CONCURRENCY"),
+    _Spec("review_max_tokens", ("review.maxTokens",), _int_range(64, 16_384)),
+    _Spec("review_timeout_s", ("review.timeoutSeconds",), _float_range(1.0, 600.0)),
+    _Spec("review_temperature", ("review.temperature",), _float_range(0.0, 2.0)),
+    _Spec("review_priority", ("priority.review",), _int_range(-1000, 1000)),
+    _Spec("review_max_workspace_files", ("review.maxWorkspaceFiles",), _int_range(1, 1_000_000)),
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lsp_server import __version__
-from lsp_server.protocol import commands, completion, documents, lifecycle
+from lsp_server.protocol import code_actions, commands, completion, diagnostics, documents, lifecycle
 from lsp_server.protocol.base import MistralServer
 
 
@@ -13,5 +13,7 @@ def build_server() -> MistralServer:
     lifecycle.register(server)
     documents.register(server)
     completion.register(server)
+    diagnostics.register(server)
+    code_actions.register(server)
     commands.register(server)
     return server

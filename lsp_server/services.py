@@ -1,8 +1,10 @@
 """The engine room: settings and the objects built from them, free of LSP types.
 
-``Services`` owns the model client, health tracker, token counter, document store and
-completion engine. The protocol layer holds one instance and asks it to rebuild when
-settings change; the CLI's ``check`` uses the same pieces.
+``Services`` owns the model client, health tracker, token counter, document store,
+completion engine, review engine (with its SQLite findings cache), review scheduler
+and AI fixer. The protocol layer holds one instance and asks it to rebuild when
+settings change (open documents and shown findings survive); the CLI's ``check``
+uses the same pieces.
 """
 
 from __future__ import annotations
@@ -10,9 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from lsp_server.cache import FindingsCache
 from lsp_server.config import Settings
 from lsp_server.engines.completion import CompletionEngine
 from lsp_server.engines.documents import DocumentStore
+from lsp_server.engines.fixes_ai import AiFixer
+from lsp_server.engines.review import ReviewEngine
+from lsp_server.engines.review_scheduler import ReviewScheduler
 from lsp_server.model.client import ModelClient, ModelError
 from lsp_server.model.health import HealthChange, ModelHealth
 from lsp_server.model.tokens import TokenCounter
@@ -40,6 +46,10 @@ class Services:
         self.health = ModelHealth(on_change=on_health)
         self.client = self._make_client(settings)
         self.completion = CompletionEngine(settings, self.client, self.health, self.tokens)
+        self.findings_cache = FindingsCache(settings.cache_dir)
+        self.review_engine = self._make_review_engine(settings)
+        self.review = ReviewScheduler(self.review_engine, self.documents, settings)
+        self.fixer = AiFixer(settings, self.client, self.health)
         self.served_models: list[str] = []
         self.completion_toggle: bool | None = None  # the user's toggle command wins over settings
 
@@ -56,6 +66,14 @@ class Services:
             settings.api_key,
             connect_timeout_s=settings.connect_timeout_s,
         )
+
+    def _make_review_engine(self, settings: Settings) -> ReviewEngine:
+        return ReviewEngine(settings, self.client, self.health, self.findings_cache, registry=self.registry)
+
+    def clear_caches(self) -> int:
+        """Forget completions and cached review findings; returns review entries removed."""
+        self.completion.clear_cache()
+        return self.findings_cache.clear()
 
     async def apply_settings(self, settings: Settings) -> bool:
         """Swap in new settings; a new endpoint/model/key gets a new client (returns True)."""
@@ -74,6 +92,12 @@ class Services:
         self.completion.max_model_len = max_model_len
         if self.completion_toggle is not None:
             self.completion.enabled = self.completion_toggle
+        if settings.cache_dir != self.findings_cache.path_dir:
+            self.findings_cache.close()
+            self.findings_cache = FindingsCache(settings.cache_dir)
+        self.review_engine = self._make_review_engine(settings)
+        self.review.reconfigure(settings, self.review_engine)
+        self.fixer = AiFixer(settings, self.client, self.health)
         if reconnect:
             await old_client.aclose()
         return reconnect
@@ -101,4 +125,6 @@ class Services:
         self.health.success()
 
     async def aclose(self) -> None:
+        await self.review.aclose()
+        self.findings_cache.close()
         await self.client.aclose()

@@ -1,14 +1,73 @@
-"""workspace/executeCommand: status, toggle completions, clear the completion cache."""
+"""workspace/executeCommand: status, toggle completions, review file/workspace, clear caches.
+
+``reviewFile`` (argument: the document URI) answers when the review is done;
+``reviewWorkspace`` (optional argument: a folder path or URI, default the workspace
+root) starts a background review with cancellable progress and answers at once with
+the number of files (a long-running command could not be cancelled, and pygls 2.1
+fails a shutdown that arrives while one is running).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from lsp_server.protocol.base import MistralServer
+from lsp_server.protocol.diagnostics import attach, pulls
 
 STATUS = "mistral-lsp.status"
 TOGGLE_COMPLETIONS = "mistral-lsp.toggleCompletions"
 CLEAR_CACHE = "mistral-lsp.clearCache"
+REVIEW_FILE = "mistral-lsp.reviewFile"
+REVIEW_WORKSPACE = "mistral-lsp.reviewWorkspace"
+
+
+def review_status(ls: MistralServer) -> dict[str, Any]:
+    """Review counters for the status command."""
+    services = ls.services
+    if services is None:
+        return {}
+    review = services.review
+    engine = services.review_engine.stats
+    settings = services.settings
+    return {
+        "enabled": settings.review_enabled,
+        "triggers": list(settings.review_triggers),
+        "diagnostics": "pull" if pulls(ls) else "push",
+        "running": review.running,
+        "reviews": review.stats.reviews,
+        "completedReviews": review.stats.completed,
+        "cancelledReviews": review.stats.cancelled,
+        "lastReviewMs": review.stats.last_review_ms,
+        "units": engine.units,
+        "cachedUnits": engine.cached,
+        "modelCalls": engine.model_calls,
+        "findings": engine.findings,
+        "droppedFindings": engine.dropped_findings,
+        "droppedFixes": engine.dropped_fixes,
+        "errors": engine.errors,
+        "lastError": engine.last_error,
+        "cacheEntries": len(services.findings_cache),
+        "cacheFile": str(services.findings_cache.path) if services.findings_cache.path else None,
+    }
+
+
+def _uri_argument(args: tuple[Any, ...]) -> str | None:
+    if not args:
+        return None
+    first = args[0]
+    if isinstance(first, dict):
+        first = first.get("uri")
+    return first if isinstance(first, str) and first else None
+
+
+def _folder(ls: MistralServer, args: tuple[Any, ...]) -> Path | None:
+    given = _uri_argument(args)
+    if given is not None:
+        return Path(unquote(urlparse(given).path)) if given.startswith("file:") else Path(given)
+    root = ls.workspace.root_path
+    return Path(root) if root else None
 
 
 def status(ls: MistralServer) -> dict[str, Any]:
@@ -36,6 +95,7 @@ def status(ls: MistralServer) -> dict[str, Any]:
         "droppedInvalid": stats.dropped_invalid,
         "errors": stats.errors,
         "reasons": dict(stats.reasons),
+        "review": review_status(ls),
     }
 
 
@@ -52,6 +112,35 @@ def register(server: MistralServer) -> None:
 
     @server.command(CLEAR_CACHE)
     def clear_cache(ls: MistralServer) -> dict[str, Any]:
-        if ls.services is not None:
-            ls.services.completion.clear_cache()
-        return {"cleared": True}
+        removed = ls.services.clear_caches() if ls.services is not None else 0
+        return {"cleared": True, "reviewEntries": removed}
+
+    @server.command(REVIEW_FILE)
+    async def review_file(ls: MistralServer, *args: Any) -> dict[str, Any]:
+        review = attach(ls)
+        uri = _uri_argument(args)
+        if review is None or uri is None:
+            return {"reviewed": False, "reason": "give the document URI as the argument"}
+        if ls.services is None or ls.services.documents.get(uri) is None:
+            return {"reviewed": False, "reason": "the document is not open"}
+        result = await review.review_now(uri)
+        if result is None:
+            return {"reviewed": False, "reason": "nothing reviewed (unsupported language or binary file, or the document changed meanwhile)"}
+        return {
+            "reviewed": not result.skipped,
+            "reason": result.skipped,
+            "units": result.units,
+            "cachedUnits": result.cached,
+            "findings": len(result.findings),
+            "shown": len(review.visible(uri)),
+            "errors": list(result.errors),
+        }
+
+    @server.command(REVIEW_WORKSPACE)
+    async def review_workspace(ls: MistralServer, *args: Any) -> dict[str, Any]:
+        review = attach(ls)
+        folder = _folder(ls, args)
+        if review is None or folder is None or not folder.is_dir():
+            return {"started": False, "reason": "no workspace folder"}
+        files, skipped = review.review_workspace(folder, lambda path: path.relative_to(folder).as_posix())
+        return {"started": True, "files": files, "skipped": skipped}

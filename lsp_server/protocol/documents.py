@@ -1,4 +1,8 @@
-"""didOpen / didChange / didClose -> the DocumentStore."""
+"""didOpen / didChange / didSave / didClose -> the DocumentStore and the review triggers.
+
+A change cancels the document's in-flight review at once (before anything else can
+run); opening and saving start one when the triggers say so.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from lsprotocol import types
 
 from lsp_server.protocol.base import MistralServer
 from lsp_server.protocol.convert import content_changes, encoding_of
+from lsp_server.protocol.diagnostics import attach
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +28,7 @@ def register(server: MistralServer) -> None:
             log.info("%s looks binary: no completions for it", doc.path)
         elif doc.spec is None:
             log.info("%s (%s): no grammar, plain-text context", doc.path, item.language_id)
+        _review_event(ls, "opened", item.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: MistralServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -40,6 +46,13 @@ def register(server: MistralServer) -> None:
                 f"desync:{doc.uri}",
                 "lost track of a document's text; close and reopen it to get completions again",
             )
+            _review_event(ls, "closed", doc.uri)
+            return
+        _review_event(ls, "changed", doc.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: MistralServer, params: types.DidSaveTextDocumentParams) -> None:
+        _review_event(ls, "saved", params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: MistralServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -47,3 +60,14 @@ def register(server: MistralServer) -> None:
             return
         ls.services.documents.close(params.text_document.uri)
         ls.services.completion.forget(params.text_document.uri)
+        _review_event(ls, "closed", params.text_document.uri)
+
+
+def _review_event(ls: MistralServer, event: str, uri: str) -> None:
+    """Tell the review scheduler; a review problem never breaks document sync."""
+    try:
+        review = attach(ls)
+        if review is not None:
+            getattr(review, event)(uri)
+    except Exception:  # noqa: BLE001 - fail per feature
+        log.exception("review %s event failed for %s", event, uri)

@@ -43,6 +43,8 @@ def server_env(standin: StandIn, cache_dir: Path, **extra: str) -> dict[str, str
             "MISTRAL_LSP_ENDPOINT": standin.base_url,
             "MISTRAL_LSP_CACHE_DIR": str(cache_dir),
             "MISTRAL_LSP_LOG_LEVEL": "debug",
+            # reviews only on command unless a test asks for more: scripted replies are for completions
+            "MISTRAL_LSP_REVIEW_TRIGGERS": "manual",
             "PYTHONPATH": str(ROOT),
         }
     )

@@ -1,0 +1,164 @@
+"""The review findings cache: SQLite under the cache dir, shared by editor and CI runs.
+
+One row per reviewed unit: the key is a digest of the unit's content hash, the model,
+the prompt version and the review settings (``ReviewEngine`` builds it), the value
+the unit's anchored findings as JSON in unit-relative coordinates. WAL mode lets an
+editor and a CI run use one file at once. Any SQLite problem (read-only or full disk,
+a corrupt file) is logged once and the cache carries on in memory: a broken cache
+costs model requests, never a feature.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "reviews.sqlite3"
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS findings ("
+    " key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
+)
+
+
+class FindingsCache:
+    """key -> JSON-able value, persisted in ``<cache_dir>/reviews.sqlite3`` (or memory only)."""
+
+    def __init__(self, cache_dir: Path | None) -> None:
+        self.path_dir = cache_dir
+        self.path = cache_dir / FILE_NAME if cache_dir is not None else None
+        self._db: sqlite3.Connection | None = None
+        self._memory: dict[str, str] = {}
+        self._opened = False
+        self.hits = 0
+        self.misses = 0
+
+    def _connection(self) -> sqlite3.Connection | None:
+        if self._opened:
+            return self._db
+        self._opened = True
+        if self.path is None:
+            return None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = self._open(self.path)
+        except sqlite3.DatabaseError as exc:
+            if "not a database" not in str(exc):
+                log.warning("review cache %s unusable (%s); caching in memory only", self.path, exc)
+                return None
+            aside = self.path.with_name(self.path.name + ".corrupt")
+            log.warning("review cache %s is corrupt; moved it to %s and started afresh", self.path, aside)
+            try:
+                self.path.replace(aside)
+                self._db = self._open(self.path)
+            except (OSError, sqlite3.Error) as again:
+                log.warning("review cache %s unusable (%s); caching in memory only", self.path, again)
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("review cache %s unusable (%s); caching in memory only", self.path, exc)
+            self._db = None
+        return self._db
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, timeout=5.0, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(_SCHEMA)
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def _fail(self, exc: Exception) -> None:
+        log.warning("review cache %s failed (%s); caching in memory only from now on", self.path, exc)
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+        self._db = None
+
+    def get(self, key: str) -> Any | None:
+        raw = self._memory.get(key)
+        db = self._connection()
+        if raw is None and db is not None:
+            try:
+                row = db.execute("SELECT value FROM findings WHERE key = ?", (key,)).fetchone()
+            except sqlite3.Error as exc:
+                self._fail(exc)
+                row = None
+            raw = row[0] if row else None
+        if raw is None:
+            self.misses += 1
+            return None
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        if key in self._memory:
+            return True
+        db = self._connection()
+        if db is None:
+            return False
+        try:
+            return db.execute("SELECT 1 FROM findings WHERE key = ?", (key,)).fetchone() is not None
+        except sqlite3.Error as exc:
+            self._fail(exc)
+            return False
+
+    def put(self, key: str, value: Any) -> None:
+        raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        db = self._connection()
+        if db is None:
+            self._memory[key] = raw
+            return
+        try:
+            db.execute(
+                "INSERT OR REPLACE INTO findings (key, value, created) VALUES (?, ?, ?)", (key, raw, time.time())
+            )
+        except sqlite3.Error as exc:
+            self._fail(exc)
+            self._memory[key] = raw
+
+    def clear(self) -> int:
+        """Forget everything; returns how many entries were removed."""
+        removed = len(self._memory)
+        self._memory.clear()
+        db = self._connection()
+        if db is not None:
+            try:
+                removed += db.execute("DELETE FROM findings").rowcount
+            except sqlite3.Error as exc:
+                self._fail(exc)
+        return removed
+
+    def __len__(self) -> int:
+        db = self._connection()
+        count = len(self._memory)
+        if db is not None:
+            try:
+                count += db.execute("SELECT COUNT(*) FROM findings").fetchone()[0]
+            except sqlite3.Error as exc:
+                self._fail(exc)
+        return count
+
+    def close(self) -> None:
+        if self._db is not None:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+        self._db = None

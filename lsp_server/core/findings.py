@@ -1,0 +1,114 @@
+"""Review findings as plain frozen values: Severity, Span, LineFix, Edit, Finding.
+
+Shared by the review engine, the fix engine, the editor glue and (later) the CI
+reporters, so nothing here knows about LSP or tree-sitter. Positions are 0-based
+lines with columns in UTF-8 bytes (what tree-sitter and ``TextBuffer`` use); the
+protocol layer converts them to the client's encoding, reporters to 1-based.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Severity(str, Enum):
+    """How bad a finding is, as the model judged it."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    HINT = "hint"
+
+    @property
+    def rank(self) -> int:
+        """0 for error (most severe) up to 3 for hint."""
+        return _RANKS[self.value]
+
+    def at_least(self, other: Severity) -> bool:
+        """True if this severity is ``other`` or more severe."""
+        return self.rank <= other.rank
+
+    @classmethod
+    def parse(cls, value: str) -> Severity:
+        return cls(value.strip().lower())
+
+
+_RANKS = {"error": 0, "warning": 1, "info": 2, "hint": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A text range: 0-based lines, columns in UTF-8 bytes, end exclusive."""
+
+    start_line: int
+    start_col: int
+    end_line: int
+    end_col: int
+
+    def shifted(self, lines: int) -> Span:
+        return Span(self.start_line + lines, self.start_col, self.end_line + lines, self.end_col)
+
+
+@dataclass(frozen=True, slots=True)
+class LineFix:
+    """Replace whole lines ``start_line..end_line`` (0-based, inclusive) with ``replacement``.
+
+    ``original`` is the text of those lines when the fix was made (joined with
+    ``\\n``): a fix only applies while the lines still read exactly that.
+    ``replacement`` has no trailing newline; an empty one deletes the lines.
+    """
+
+    start_line: int
+    end_line: int
+    replacement: str
+    original: str
+
+    @property
+    def original_hash(self) -> str:
+        return lines_hash(self.original.split("\n"))
+
+    def shifted(self, lines: int) -> LineFix:
+        return LineFix(self.start_line + lines, self.end_line + lines, self.replacement, self.original)
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """A minimal text edit: replace ``span`` with ``new_text``."""
+
+    span: Span
+    new_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One review finding, anchored on the exact text it is about."""
+
+    path: str
+    span: Span
+    severity: Severity
+    rule: str  # short kebab-case id, e.g. "off-by-one"
+    message: str
+    quote: str  # the exact text under ``span``
+    fix: LineFix | None = None
+    unit: str = ""  # the review unit it came from, e.g. "function load_config"
+
+    def shifted(self, lines: int) -> Finding:
+        fix = self.fix.shifted(lines) if self.fix is not None else None
+        return Finding(self.path, self.span.shifted(lines), self.severity, self.rule, self.message,
+                       self.quote, fix, self.unit)
+
+    def without_fix(self) -> Finding:
+        return Finding(self.path, self.span, self.severity, self.rule, self.message, self.quote, None, self.unit)
+
+
+def lines_hash(lines: Sequence[str]) -> str:
+    """A short, stable digest of some lines' text (to check they did not change)."""
+    return hashlib.sha1("\n".join(lines).encode("utf-8", errors="surrogatepass")).hexdigest()[:16]
+
+
+def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
+    """File order, then severity (most severe first), then rule."""
+    return sorted(findings, key=lambda f: (f.path, f.span.start_line, f.span.start_col, f.severity.rank, f.rule))

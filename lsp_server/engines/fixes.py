@@ -1,0 +1,111 @@
+"""Line fixes as minimal, validated text edits.
+
+A ``LineFix`` replaces whole lines; ``fix_edits`` turns it into the smallest set of
+``Edit``s (a ``difflib`` line diff of old and new lines, each line with its own line
+ending), all inside the named lines, and only while those lines still read what
+the fix was made against. ``fix_adds_errors`` trial-parses the result so a fix that
+would break the syntax is never offered. ``tidy_replacement`` repairs the common
+model slips in replacement text (lost indentation, stray fences, echoed line numbers,
+Windows line endings).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+from lsp_server.core.findings import Edit, LineFix, Span
+from lsp_server.core.secrets import MASK
+from lsp_server.core.text import TextBuffer
+from lsp_server.syntax.edits import Parse, replacement_adds_errors
+
+_NUMBER_PREFIX = re.compile(r"^\s*\d+\s?\| ?")
+_FENCE = re.compile(r"^\s*```")
+
+
+def make_fix(buffer: TextBuffer, first: int, last: int, replacement: str) -> LineFix | None:
+    """A fix for rows ``first..last`` of ``buffer`` (None if they do not exist)."""
+    if first < 0 or last < first or last >= buffer.line_count:
+        return None
+    original = "\n".join(buffer.line_text(row) for row in range(first, last + 1))
+    return LineFix(first, last, replacement, original)
+
+
+def lines_match(buffer: TextBuffer, fix: LineFix) -> bool:
+    """Whether the fix's lines still read exactly what the fix was made against."""
+    if fix.start_line < 0 or fix.end_line >= buffer.line_count:
+        return False
+    current = "\n".join(buffer.line_text(row) for row in range(fix.start_line, fix.end_line + 1))
+    return current == fix.original
+
+
+def _block(buffer: TextBuffer, fix: LineFix) -> tuple[int, list[str], list[str]]:
+    """Start byte of the fix's lines, the old lines and the new lines, each with its ending."""
+    eol = buffer.eol()
+    old: list[str] = []
+    for row in range(fix.start_line, fix.end_line + 1):
+        ending = buffer.slice(buffer.line_end(row), buffer.line_end(row, keep_newline=True))
+        old.append(buffer.line_text(row) + ending)
+    new = [line + eol for line in fix.replacement.split("\n")] if fix.replacement != "" else []
+    if new and not old[-1].endswith("\n"):  # the last line of a file without a final newline
+        new[-1] = new[-1][: -len(eol)]
+    return buffer.line_start(fix.start_line), old, new
+
+
+def fix_edits(buffer: TextBuffer, fix: LineFix) -> list[Edit] | None:
+    """Minimal edits applying ``fix`` to ``buffer``; None if its lines changed meanwhile
+    or it changes nothing."""
+    if not lines_match(buffer, fix):
+        return None
+    start, old, new = _block(buffer, fix)
+    if old == new:
+        return None
+    offsets = [start]
+    for line in old:
+        offsets.append(offsets[-1] + len(line.encode("utf-8", errors="surrogatepass")))
+    edits: list[Edit] = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        begin, end = offsets[i1], offsets[i2]
+        first, last = buffer.point_of_byte(begin), buffer.point_of_byte(end)
+        edits.append(Edit(Span(first[0], first[1], last[0], last[1]), "".join(new[j1:j2])))
+    return edits
+
+
+def fix_adds_errors(parse: Parse, tree: object, buffer: TextBuffer, fix: LineFix, *, language: str = "") -> bool:
+    """Whether applying ``fix`` would add syntax errors (trial parse of the result)."""
+    start, old, new = _block(buffer, fix)
+    end = start + sum(len(line.encode("utf-8", errors="surrogatepass")) for line in old)
+    return replacement_adds_errors(
+        parse, tree, buffer.data, start, end, "".join(new), python=language == "python"  # type: ignore[arg-type]
+    )
+
+
+def usable_replacement(fix: LineFix) -> bool:
+    """Reject replacements that would write masked secrets into the file."""
+    return not (MASK in fix.replacement and MASK not in fix.original)
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def tidy_replacement(text: str, original: list[str]) -> str:
+    """Normalise a model-written replacement for ``original`` lines."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    while lines and _FENCE.match(lines[0]):
+        lines.pop(0)
+    if any(_FENCE.match(line) for line in lines):
+        lines = lines[: next(i for i, line in enumerate(lines) if _FENCE.match(line))]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if lines and all(_NUMBER_PREFIX.match(line) for line in lines if line.strip()):
+        lines = [_NUMBER_PREFIX.sub("", line, count=1) for line in lines]
+    lines = [line.rstrip() for line in lines]
+    base = next((_indent(line) for line in original if line.strip()), "")
+    body = [line for line in lines if line.strip()]
+    if base and body and not any(_indent(line) for line in body[:1]):
+        lines = [base + line if line.strip() else line for line in lines]
+    return "\n".join(lines)

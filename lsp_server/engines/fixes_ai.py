@@ -1,0 +1,166 @@
+""""Fix with AI": the model rewrites named lines, lazily, validated like every fix.
+
+``fix_lines`` picks the lines a diagnostic's fix may touch (the whole statement
+holding it). ``AiFixer.plan`` snapshots what the request needs (numbered, masked
+code around the lines, the file's imports); ``AiFixer.run`` asks the model with the
+assistant prefilled by an opening fence (it continues with code, stopped at the
+closing fence), tidies the answer, and then, against the document as it is after the
+``await``, checks that the lines still read the same, that nothing outside them
+changes (the edits come from a diff of those lines only) and that the result parses
+without new syntax errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lsp_server.config import Settings
+from lsp_server.core.findings import Edit, LineFix, lines_hash
+from lsp_server.core.secrets import MASK, SecretFilter
+from lsp_server.engines.documents import OpenDocument
+from lsp_server.engines.fixes import fix_adds_errors, fix_edits, lines_match, tidy_replacement
+from lsp_server.engines.review_plan import mask_lines
+from lsp_server.model.client import ChatOptions, ModelClient, ModelError
+from lsp_server.model.health import ModelHealth
+from lsp_server.model.review_prompts import FixInput, build_fix_prompt
+
+log = logging.getLogger(__name__)
+
+MAX_FIX_LINES = 40
+_AROUND = 30  # lines of context shown before and after the lines to rewrite
+
+
+def fix_lines(doc: OpenDocument, first: int, last: int) -> tuple[int, int]:
+    """The whole statement(s) holding rows ``first..last`` (or those rows if too big)."""
+    syntax = doc.syntax
+    buffer = syntax.buffer
+    tree = syntax.tree
+    last = min(max(first, last), buffer.line_count - 1)
+    if tree is None:
+        return first, last
+    start = _content_start(buffer.line_text(first), buffer.line_start(first))
+    end = buffer.line_end(last)
+    node = tree.root_node.descendant_for_byte_range(start, max(start, end - 1))
+    while node is not None and node.parent is not None:
+        row, end_row = node.start_point[0], node.end_point[0]
+        whole = (node.start_byte == _content_start(buffer.line_text(row), buffer.line_start(row))
+                 and node.end_byte >= buffer.line_end(end_row) - _trailing(buffer.line_text(end_row)))
+        if whole and row <= first and end_row >= last:
+            if end_row - row + 1 > MAX_FIX_LINES:
+                break
+            return row, end_row
+        node = node.parent
+    return first, last
+
+
+def _content_start(line: str, line_start: int) -> int:
+    return line_start + len(line[: len(line) - len(line.lstrip())].encode("utf-8"))
+
+
+def _trailing(line: str) -> int:
+    return len(line.encode("utf-8")) - len(line.rstrip(" \t;,").encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    """A "Fix with AI" request for rows ``first..last``, fixed before the model is asked."""
+
+    uri: str
+    version: int
+    first: int
+    last: int
+    original: tuple[str, ...]
+    messages: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class FixOutcome:
+    """Edits to apply (None: nothing safe to offer) and why."""
+
+    edits: list[Edit] | None
+    reason: str
+
+
+class AiFixer:
+    """Plans and runs model-written fixes of named lines."""
+
+    def __init__(self, settings: Settings, client: ModelClient, health: ModelHealth) -> None:
+        self.settings = settings
+        self._client = client
+        self._health = health
+        self._secrets = SecretFilter(settings.secret_globs)
+
+    def plan(self, doc: OpenDocument, first: int, last: int, problem: str) -> FixPlan | None:
+        """The request for rewriting rows ``first..last`` of ``doc`` (None if not allowed)."""
+        buffer = doc.syntax.buffer
+        if (doc.binary or doc.spec is None or self._secrets.is_secret_path(doc.path)
+                or first < 0 or last < first or last >= buffer.line_count or last - first >= MAX_FIX_LINES):
+            return None
+        lo, hi = max(0, first - _AROUND), min(buffer.line_count - 1, last + _AROUND)
+        rows = list(range(lo, hi + 1))
+        shown = mask_lines(self._secrets, [buffer.line_text(row) for row in rows])
+        imports = [self._secrets.mask(line) for line in doc.syntax.outline.imports()[:40]]
+        data = FixInput(
+            path=Path(doc.path).name,
+            language=doc.spec.name,
+            lines=[(row + 1, text) for row, text in zip(rows, shown, strict=True)],
+            first=first + 1,
+            last=last + 1,
+            problem=self._secrets.mask(problem),
+            imports=[line for line in imports if line not in shown],
+        )
+        messages, _ = build_fix_prompt(data)
+        original = tuple(buffer.line_text(row) for row in range(first, last + 1))
+        return FixPlan(doc.uri, doc.version, first, last, original, messages)
+
+    async def run(self, doc: OpenDocument, plan: FixPlan) -> FixOutcome:
+        """Ask the model, then validate the answer against the document as it is now."""
+        if self._health.should_skip():
+            return FixOutcome(None, "the model server is unavailable")
+        lines = plan.last - plan.first + 1
+        options = ChatOptions(
+            max_tokens=min(4096, 256 + 64 * lines),
+            temperature=self.settings.review_temperature,
+            stop=("```",),
+            prefill=True,
+            priority=self.settings.completion_priority if self.settings.priority_enabled else None,
+            timeout_s=self.settings.review_timeout_s,
+        )
+        try:
+            raw = await self._client.chat(plan.messages, options)
+        except ModelError as exc:
+            if exc.kind == "unreachable":
+                self._health.failure(exc.message)
+            return FixOutcome(None, f"the model server failed: {exc.message}")
+        self._health.success()
+        return self.finish(doc, plan, raw)
+
+    def finish(self, doc: OpenDocument, plan: FixPlan, raw: str) -> FixOutcome:
+        """Turn the model's answer into validated edits (synchronous, after the await)."""
+        replacement = tidy_replacement(raw, list(plan.original))
+        if not replacement.strip() and any(line.strip() for line in plan.original):
+            return FixOutcome(None, "the model gave no code")
+        if MASK in replacement and not any(MASK in line for line in plan.original):
+            return FixOutcome(None, "the answer contains a masked secret")
+        fix = LineFix(plan.first, plan.last, replacement, "\n".join(plan.original))
+        buffer = doc.syntax.buffer
+        if not lines_match(buffer, fix):
+            return FixOutcome(None, "the lines changed meanwhile")
+        tree = doc.syntax.tree
+        if tree is not None and fix_adds_errors(doc.syntax.parse_bytes, tree, buffer, fix,
+                                                   language=doc.spec.name if doc.spec else ""):
+            return FixOutcome(None, "the model's code does not parse")
+        edits = fix_edits(buffer, fix)
+        if not edits:
+            return FixOutcome(None, "the model changed nothing")
+        return FixOutcome(edits, "ok")
+
+
+def lines_key(doc: OpenDocument, first: int, last: int) -> str:
+    """A digest of rows ``first..last`` (to check they are unchanged at resolve time)."""
+    buffer = doc.syntax.buffer
+    last = min(last, buffer.line_count - 1)
+    return lines_hash([buffer.line_text(row) for row in range(first, last + 1)])

@@ -1,0 +1,249 @@
+"""The review engine: units -> cached or model-reviewed, anchored, validated findings.
+
+Shared by the editor and the CI review; it knows nothing about LSP. ``plan`` is
+synchronous (take it before any ``await``); ``run`` reviews a plan's units
+concurrently under the engine's own limit (``review.concurrency``, separate from
+completions), one chat request per unit not in the cache, with vLLM structured
+output. An answer is parsed tolerantly, anchored to the unit's lines, its fixes
+checked against the unit and trial-parsed; whatever is bad is dropped and the rest
+kept and cached. A failing unit (model down, timeout) is reported and not cached.
+Cancelling ``run`` cancels its in-flight requests (closing their HTTP connections).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lsp_server.cache import FindingsCache
+from lsp_server.config import Settings
+from lsp_server.core.findings import Finding, sort_findings
+from lsp_server.core.secrets import SecretFilter
+from lsp_server.engines.fixes import fix_adds_errors
+from lsp_server.engines.review_anchor import Anchored, anchor_all
+from lsp_server.engines.review_plan import (
+    ReviewPlan,
+    UnitPlan,
+    finish_plan,
+    fingerprint_of,
+    plan_review,
+    plan_units,
+    skip_reason,
+)
+from lsp_server.model.client import ChatOptions, ModelClient, ModelError
+from lsp_server.model.findings import parse_findings, response_format
+from lsp_server.model.health import ModelHealth
+from lsp_server.syntax.document import SyntaxDocument
+from lsp_server.syntax.languages import LanguageRegistry
+
+log = logging.getLogger(__name__)
+PLAN_SLICE = 16  # units planned between two turns of the event loop (editor path)
+
+
+@dataclass
+class ReviewStats:
+    """Counters for the status command, the CI summary and the benchmark."""
+
+    units: int = 0
+    cached: int = 0
+    model_calls: int = 0
+    findings: int = 0
+    dropped_findings: int = 0
+    dropped_fixes: int = 0
+    errors: int = 0
+    last_error: str = ""
+
+
+@dataclass(frozen=True)
+class UnitOutcome:
+    """One unit's findings (at the plan's rows), or why it has none."""
+
+    plan: UnitPlan
+    findings: tuple[Finding, ...]
+    cached: bool = False
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    """A file's review: findings in file order, against the plan's version."""
+
+    path: str
+    version: int | None
+    findings: tuple[Finding, ...]
+    units: int = 0
+    cached: int = 0
+    errors: tuple[str, ...] = field(default_factory=tuple)
+    skipped: str = ""
+
+
+class ReviewEngine:
+    """Reviews files unit by unit; one instance per settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: ModelClient,
+        health: ModelHealth,
+        cache: FindingsCache,
+        *,
+        registry: LanguageRegistry | None = None,
+    ) -> None:
+        self.settings = settings
+        self.cache = cache
+        self.stats = ReviewStats()
+        self._client = client
+        self._health = health
+        self._registry = registry or LanguageRegistry()
+        self._secrets = SecretFilter(settings.secret_globs)
+        self._limit = asyncio.Semaphore(settings.review_concurrency)
+        self._structured = True  # False once the server rejected response_format
+        self.fingerprint = fingerprint_of(
+            settings.model, settings.review_max_tokens, settings.review_temperature, None
+        )
+
+    @property
+    def secrets(self) -> SecretFilter:
+        return self._secrets
+
+    def plan(self, syntax: SyntaxDocument, path: str, *, display_path: str | None = None,
+             version: int | None = None, uri: str | None = None) -> ReviewPlan:
+        """Everything the review of ``syntax`` needs, taken now (synchronous)."""
+        return plan_review(syntax, path, secrets=self._secrets, fingerprint=self.fingerprint,
+                           display_path=display_path, version=version, uri=uri, known=self.cache.__contains__)
+
+    def plan_text(self, path: str, text: str, *, language_id: str | None = None,
+                  display_path: str | None = None, uri: str | None = None) -> ReviewPlan:
+        """The plan for a file's text (no open document: a file on disk, the CI path)."""
+        if self._secrets.is_secret_path(path):  # decided before anything is parsed
+            return ReviewPlan(path, uri, None, "", (), skipped="secret file")
+        spec = self._registry.for_document(language_id, path)
+        syntax = SyntaxDocument(text, spec, self._registry)
+        return self.plan(syntax, path, display_path=display_path, uri=uri)
+
+    async def plan_async(self, syntax: SyntaxDocument, path: str, *, display_path: str | None = None,
+                         version: int | None = None, uri: str | None = None) -> ReviewPlan | None:
+        """``plan`` in slices of ``PLAN_SLICE`` units with the event loop served in between;
+        None if the document changed meanwhile."""
+        skipped = skip_reason(syntax, path, self._secrets)
+        units: list[UnitPlan] = []
+        if not skipped:
+            data = syntax.buffer.data
+            for unit in plan_units(syntax, secrets=self._secrets, fingerprint=self.fingerprint,
+                                   display_path=display_path or path, known=self.cache.__contains__):
+                units.append(unit)
+                if len(units) % PLAN_SLICE == 0:
+                    await asyncio.sleep(0)
+                    if syntax.buffer.data is not data:
+                        return None
+        return finish_plan(syntax, path, units, version=version, uri=uri, skipped=skipped)
+
+    async def review_text(self, path: str, text: str, *, language_id: str | None = None,
+                          display_path: str | None = None) -> ReviewResult:
+        """Review a file's text (the CI path: no open document)."""
+        return await self.run(self.plan_text(path, text, language_id=language_id, display_path=display_path))
+
+    async def run(self, plan: ReviewPlan, on_unit: Callable[[UnitOutcome], None] | None = None) -> ReviewResult:
+        """Review every unit of ``plan``; ``on_unit`` sees each outcome as it lands."""
+        if not plan.units:
+            return ReviewResult(plan.path, plan.version, (), skipped=plan.skipped)
+        outcomes: list[UnitOutcome] = []
+
+        async def one(unit: UnitPlan) -> None:
+            try:
+                outcome = await self._unit(plan, unit)
+            except Exception as exc:  # noqa: BLE001 - one broken unit must not end the review
+                log.exception("review of %s %s failed", plan.path, unit.unit.label)
+                outcome = UnitOutcome(unit, (), error=f"internal error: {type(exc).__name__}")
+            outcomes.append(outcome)
+            if on_unit is not None:
+                on_unit(outcome)
+
+        # Cached units finish without awaiting anything, so their outcomes land first.
+        await asyncio.gather(*(one(unit) for unit in plan.units))
+        findings = sort_findings([f for outcome in outcomes for f in outcome.findings])
+        return ReviewResult(
+            plan.path, plan.version, tuple(findings), units=len(plan.units),
+            cached=sum(o.cached for o in outcomes), errors=tuple(o.error for o in outcomes if o.error),
+        )
+
+    # -- one unit -----------------------------------------------------------------------
+    async def _unit(self, plan: ReviewPlan, unit: UnitPlan) -> UnitOutcome:
+        self.stats.units += 1
+        stored = self.cache.get(unit.key)
+        if isinstance(stored, list):
+            try:
+                anchored = [Anchored.from_json(item) for item in stored]
+            except (KeyError, TypeError, ValueError, IndexError):
+                anchored = None
+            if anchored is not None:
+                self.stats.cached += 1
+                return UnitOutcome(unit, self._materialize(plan, unit, anchored), cached=True)
+        if not unit.messages:  # planned as cached, but the entry is gone (the cache was cleared)
+            return UnitOutcome(unit, (), error="the cached review went away; review the file again")
+        if self._health.should_skip():
+            return UnitOutcome(unit, (), error="the model server is unavailable")
+        try:
+            async with self._limit:
+                raw = await self._ask(unit)
+        except ModelError as exc:
+            self.stats.errors += 1
+            self.stats.last_error = exc.message
+            if exc.kind == "unreachable":  # a slow or refused review is not an outage for completions
+                self._health.failure(exc.message)
+            log.warning("review of %s %s failed: %s", plan.path, unit.unit.label, exc.message)
+            return UnitOutcome(unit, (), error=exc.message)
+        parsed = parse_findings(raw)
+        for problem in parsed.problems:
+            log.debug("review answer for %s %s: %s", plan.path, unit.unit.label, problem)
+        report = anchor_all(parsed.findings, unit.rows, unit.lines)
+        for reason in report.dropped + report.dropped_fixes:
+            log.debug("review of %s %s: dropped %s", plan.path, unit.unit.label, reason)
+        self.stats.dropped_findings += len(report.dropped) + parsed.dropped
+        self.stats.dropped_fixes += len(report.dropped_fixes) + parsed.dropped_fixes
+        self.cache.put(unit.key, [item.to_json() for item in report.anchored])
+        findings = self._materialize(plan, unit, report.anchored)
+        self.stats.findings += len(findings)
+        return UnitOutcome(unit, findings)
+
+    async def _ask(self, unit: UnitPlan) -> str:
+        settings = self.settings
+        options = ChatOptions(
+            max_tokens=settings.review_max_tokens,
+            temperature=settings.review_temperature,
+            priority=settings.review_priority if settings.priority_enabled else None,
+            timeout_s=settings.review_timeout_s,
+        )
+        started = time.perf_counter()
+        self.stats.model_calls += 1
+        if self._structured:
+            try:
+                text = await self._client.chat(unit.messages, options, response_format=response_format())
+            except ModelError as exc:
+                if exc.status != 400 or not any(w in exc.message for w in ("response_format", "json_schema")):
+                    raise
+                log.warning("the model server refused structured output (%s); parsing free text", exc.message)
+                self._structured = False
+                text = await self._client.chat(unit.messages, options)
+        else:
+            text = await self._client.chat(unit.messages, options)
+        self._health.success((time.perf_counter() - started) * 1000)
+        return text
+
+    def _materialize(self, plan: ReviewPlan, unit: UnitPlan, anchored: list[Anchored]) -> tuple[Finding, ...]:
+        """Findings at the plan's rows, with fixes that no longer parse removed."""
+        out: list[Finding] = []
+        for item in anchored:
+            finding = item.finding(plan.path, unit.rows, unit.lines, unit.unit.label)
+            if finding.fix is not None and plan.parse is not None and plan.tree is not None:
+                if fix_adds_errors(plan.parse, plan.tree, plan.buffer, finding.fix,
+                                   language=plan.language):
+                    log.debug("review of %s: fix at line %d dropped: it does not parse",
+                              plan.path, finding.span.start_line + 1)
+                    self.stats.dropped_fixes += 1
+                    finding = finding.without_fix()
+            out.append(finding)
+        return tuple(out)

@@ -1,0 +1,203 @@
+"""From a parsed file to its review requests (synchronous, no I/O).
+
+``plan_review`` takes everything a review needs from the document before any
+``await``: the units, their original lines (for anchoring), a cache key per unit,
+the masked chat messages, and a snapshot of the bytes and tree (for validating
+fixes later, whatever the live document does meanwhile). ``plan_units`` yields the
+same unit by unit, so the editor can plan a big file in slices between which the
+event loop serves completions (``ReviewEngine.plan_async``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import tree_sitter
+
+from lsp_server.core.secrets import MASK, SecretFilter
+from lsp_server.core.text import TextBuffer
+from lsp_server.model.review_prompts import REVIEW_PROMPT_VERSION, ReviewInput, build_review_prompt
+from lsp_server.syntax.document import SyntaxDocument
+from lsp_server.syntax.edits import Parse, snapshot_parser
+from lsp_server.syntax.units import ReviewUnit, split_units, unit_context
+
+MAX_UNIT_CHARS = 24_000  # about 6-8k tokens: a unit's code in one prompt, at most
+
+
+@dataclass(frozen=True)
+class UnitPlan:
+    """One unit's request: its rows and original lines, cache key and chat messages
+    (no messages when the unit was already cached at planning time)."""
+
+    unit: ReviewUnit
+    lines: tuple[str, ...]
+    key: str
+    messages: list[dict[str, Any]] = field(compare=False)
+
+    @property
+    def rows(self) -> tuple[int, ...]:
+        return self.unit.rows
+
+
+@dataclass(frozen=True, eq=False)
+class ReviewPlan:
+    """A file's review, fixed before the model is asked."""
+
+    path: str
+    uri: str | None
+    version: int | None
+    language: str
+    units: tuple[UnitPlan, ...]
+    data: bytes = b""
+    tree: tree_sitter.Tree | None = None
+    parse: Parse | None = None
+    skipped: str = ""  # why nothing is reviewed ("" when units were planned)
+
+    @cached_property
+    def buffer(self) -> TextBuffer:
+        """The snapshot's text (built on first use: only fixes need it)."""
+        return TextBuffer(self.data.decode("utf-8", errors="surrogatepass"))
+
+
+def mask_lines(secrets: SecretFilter, lines: Sequence[str]) -> list[str]:
+    """Mask secrets in ``lines`` keeping one output line per input line."""
+    joined = secrets.mask("\n".join(lines))
+    out = joined.split("\n")
+    if len(out) == len(lines):
+        return out
+    masked: list[str] = []
+    in_key = False
+    for line in lines:  # a private key block was collapsed: mask it line by line
+        if "PRIVATE KEY" in line and "BEGIN" in line:
+            in_key = True
+        masked.append(MASK if in_key else secrets.mask(line))
+        if in_key and "PRIVATE KEY" in line and "END" in line:
+            in_key = False
+    return masked
+
+
+def unit_key(fingerprint: str, language: str, unit: ReviewUnit, lines: Sequence[str]) -> str:
+    """The cache key: unit content (and enclosing header) + model/prompt/settings fingerprint."""
+    payload = json.dumps([fingerprint, language, unit.kind, unit.header, list(lines)], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def plan_units(
+    syntax: SyntaxDocument,
+    *,
+    secrets: SecretFilter,
+    fingerprint: str,
+    display_path: str,
+    system_prompt: str | None = None,
+    known: Callable[[str], bool] | None = None,
+) -> Iterator[UnitPlan]:
+    """The unit requests of a parsed document, one at a time (the caller may pause between).
+
+    A unit whose key ``known`` says is cached gets no messages: masking and context are
+    the costly part of planning, and a cached unit never needs them.
+    """
+    language = syntax.spec.name if syntax.spec is not None else ""
+    buffer = syntax.buffer
+    for whole in split_units(syntax):
+        for unit, lines in _fitted(whole, [buffer.line_text(row) for row in whole.rows]):
+            key = unit_key(fingerprint, language, unit, lines)
+            if known is not None and known(key):
+                yield UnitPlan(unit, lines, key, [])
+            else:
+                messages = _messages(syntax, unit, lines, language, secrets, display_path, system_prompt)
+                yield UnitPlan(unit, lines, key, messages)
+
+
+def _fitted(unit: ReviewUnit, lines: list[str]) -> Iterator[tuple[ReviewUnit, tuple[str, ...]]]:
+    """The unit, or parts of it of at most ``MAX_UNIT_CHARS``; over-long lines (minified code) and
+    blank units are left out."""
+    if not any(line.strip() for line in lines):
+        return
+    if sum(len(line) + 1 for line in lines) <= MAX_UNIT_CHARS:
+        yield unit, tuple(lines)
+        return
+    rows: list[int] = []
+    kept: list[str] = []
+    size = 0
+    parts: list[tuple[list[int], list[str]]] = []
+    for row, line in zip(unit.rows, lines, strict=True):
+        if len(line) >= MAX_UNIT_CHARS // 2:
+            continue
+        if size + len(line) + 1 > MAX_UNIT_CHARS:
+            parts.append((rows, kept))
+            rows, kept, size = [], [], 0
+        rows.append(row)
+        kept.append(line)
+        size += len(line) + 1
+    if rows:
+        parts.append((rows, kept))
+    for index, (part_rows, part_lines) in enumerate(parts):
+        if any(line.strip() for line in part_lines):
+            name = f"{unit.name} (part {index + 1}/{len(parts)})" if len(parts) > 1 else unit.name
+            yield ReviewUnit(unit.kind, name, tuple(part_rows), unit.header), tuple(part_lines)
+
+
+def _messages(syntax: SyntaxDocument, unit: ReviewUnit, lines: tuple[str, ...], language: str,
+              secrets: SecretFilter, display_path: str, system_prompt: str | None) -> list[dict[str, Any]]:
+    context = unit_context(syntax, unit)
+    data = ReviewInput(
+        path=display_path,
+        language=language,
+        kind=unit.kind,
+        name=unit.name,
+        lines=list(zip((row + 1 for row in unit.rows), mask_lines(secrets, lines), strict=True)),
+        imports=[secrets.mask(line) for line in context.imports],
+        header=secrets.mask(unit.header),
+        signatures=[secrets.mask(line) for line in context.signatures],
+    )
+    return build_review_prompt(data, system_prompt)
+
+
+def skip_reason(syntax: SyntaxDocument, path: str, secrets: SecretFilter) -> str:
+    """Why a document is not reviewed at all ("" if it is)."""
+    if secrets.is_secret_path(path):
+        return "secret file"
+    if syntax.tree is None or syntax.spec is None:
+        return "unsupported language"
+    return ""
+
+
+def finish_plan(syntax: SyntaxDocument, path: str, units: Sequence[UnitPlan], *, version: int | None = None,
+                uri: str | None = None, skipped: str = "") -> ReviewPlan:
+    """Wrap planned units with the document's snapshot (bytes, tree, a parser of its own)."""
+    language = syntax.spec.name if syntax.spec is not None else ""
+    if skipped:
+        return ReviewPlan(path, uri, version, language, (), skipped=skipped)
+    return ReviewPlan(path, uri, version, language, tuple(units), data=syntax.buffer.data, tree=syntax.tree,
+                      parse=snapshot_parser(syntax))
+
+
+def plan_review(
+    syntax: SyntaxDocument,
+    path: str,
+    *,
+    secrets: SecretFilter,
+    fingerprint: str,
+    display_path: str | None = None,
+    version: int | None = None,
+    uri: str | None = None,
+    system_prompt: str | None = None,
+    known: Callable[[str], bool] | None = None,
+) -> ReviewPlan:
+    """The review requests for ``syntax`` in one go (no units for secret files or plain text)."""
+    skipped = skip_reason(syntax, path, secrets)
+    units = [] if skipped else list(plan_units(
+        syntax, secrets=secrets, fingerprint=fingerprint, display_path=display_path or path,
+        system_prompt=system_prompt, known=known,
+    ))
+    return finish_plan(syntax, path, units, version=version, uri=uri, skipped=skipped)
+
+
+def fingerprint_of(model: str, max_tokens: int, temperature: float, system_prompt: str | None) -> str:
+    """What, besides a unit's content, decides its review: model, prompt version, settings."""
+    return json.dumps([REVIEW_PROMPT_VERSION, model, max_tokens, temperature, system_prompt or ""])

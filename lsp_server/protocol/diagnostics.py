@@ -1,0 +1,208 @@
+"""Review findings as LSP diagnostics: pushed, or pulled with result ids; review progress.
+
+A client that can pull diagnostics *and* be told to re-pull
+(``workspace.diagnostics.refreshSupport``) gets them by ``textDocument/diagnostic``
+plus a refresh when a review lands; every other client gets
+``textDocument/publishDiagnostics`` with the document version. Never both: a client
+that pulls without refresh support (Neovim 0.10/0.11) gets empty pull reports so it
+does not show every finding twice. Findings always come from
+``ReviewScheduler.current``, i.e. re-anchored onto the document's current text.
+
+Progress is server-initiated work-done progress; the token is created without
+awaiting (a cancelled review must not leave a pending server->client request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+from lsprotocol import types
+
+from lsp_server.core.findings import Finding, Severity
+from lsp_server.core.text import TextBuffer
+from lsp_server.engines.review_events import ProgressSink
+from lsp_server.engines.review_scheduler import ReviewScheduler
+from lsp_server.protocol.base import MistralServer
+from lsp_server.protocol.convert import to_position
+
+log = logging.getLogger(__name__)
+
+SOURCE = "mistral-lsp"
+IDENTIFIER = "mistral-lsp"
+_REFRESH_EVERY_S = 0.2  # a burst of results (a workspace review) asks a pulling client to re-pull once
+_SEVERITY = {
+    Severity.ERROR: types.DiagnosticSeverity.Error,
+    Severity.WARNING: types.DiagnosticSeverity.Warning,
+    Severity.INFO: types.DiagnosticSeverity.Information,
+    Severity.HINT: types.DiagnosticSeverity.Hint,
+}
+
+
+def pulls(ls: MistralServer) -> bool:
+    """Whether this client gets diagnostics by pull (it can pull and be told to re-pull)."""
+    caps = ls.client_capabilities
+    text = caps.text_document if caps else None
+    workspace = caps.workspace if caps else None
+    refresh = workspace.diagnostics.refresh_support if workspace and workspace.diagnostics else False
+    return bool(text and text.diagnostic is not None and refresh)
+
+
+def to_range(buf: TextBuffer, finding: Finding, encoding: str) -> types.Range:
+    span = finding.span
+    last = buf.line_count - 1
+    start = buf.line_start(min(span.start_line, last)) + span.start_col
+    end = buf.line_start(min(span.end_line, last)) + span.end_col
+    return types.Range(start=to_position(buf, start, encoding), end=to_position(buf, end, encoding))
+
+
+def to_diagnostic(buf: TextBuffer, finding: Finding, encoding: str) -> types.Diagnostic:
+    data: dict[str, Any] = {"rule": finding.rule, "fix": None}
+    if finding.fix is not None:
+        fix = finding.fix
+        data["fix"] = {"start": fix.start_line, "end": fix.end_line, "replacement": fix.replacement,
+                       "hash": fix.original_hash}
+    return types.Diagnostic(
+        range=to_range(buf, finding, encoding),
+        message=finding.message,
+        severity=_SEVERITY[finding.severity],
+        code=finding.rule,
+        source=SOURCE,
+        data=data,
+    )
+
+
+def diagnostics_for(ls: MistralServer, uri: str) -> tuple[list[types.Diagnostic], int | None]:
+    """The diagnostics a document shows now, and the document version they belong to."""
+    services = ls.services
+    if services is None:
+        return [], None
+    review = services.review
+    findings = review.visible(uri)
+    doc = services.documents.get(uri)
+    state = review.current(uri)
+    buf = doc.syntax.buffer if doc is not None else (state.buffer if state is not None else None)
+    if buf is None:
+        return [], None
+    return [to_diagnostic(buf, f, ls.encoding) for f in findings], doc.version if doc is not None else None
+
+
+class _Progress:
+    """One work-done progress bar; quiet when the client cannot show one."""
+
+    def __init__(self, ls: MistralServer, title: str, cancellable: bool) -> None:
+        self._ls = ls
+        self._title = title
+        self._cancellable = cancellable
+        self._token = f"mistral-lsp/review/{uuid.uuid4().hex}"
+        self._ready = False
+        self._ended: str | None = None
+        window = ls.client_capabilities.window if ls.client_capabilities else None
+        if window is not None and window.work_done_progress:
+            try:
+                ls.work_done_progress.create(self._token, callback=self._created)
+            except Exception:  # noqa: BLE001 - progress is decoration only
+                log.debug("could not create a progress token", exc_info=True)
+
+    def _created(self, *_: Any) -> None:
+        self._ready = True
+        progress = self._ls.work_done_progress
+        progress.begin(self._token, types.WorkDoneProgressBegin(
+            title=f"mistral-lsp: {self._title}", cancellable=self._cancellable, percentage=0))
+        if self._ended is not None:
+            self._end()
+
+    def update(self, done: int, total: int, message: str) -> None:
+        if self._ready and self._ended is None:
+            percentage = int(done * 100 / total) if total else 100
+            self._ls.work_done_progress.report(
+                self._token, types.WorkDoneProgressReport(message=f"{done}/{total} {message}", percentage=percentage)
+            )
+
+    def finish(self, message: str) -> None:
+        if self._ended is None:
+            self._ended = message
+            if self._ready:
+                self._end()
+
+    def _end(self) -> None:
+        progress = self._ls.work_done_progress
+        progress.end(self._token, types.WorkDoneProgressEnd(message=self._ended or ""))
+        progress.tokens.pop(self._token, None)
+
+    def cancelled(self) -> bool:
+        future = self._ls.work_done_progress.tokens.get(self._token)
+        return future is not None and future.cancelled()
+
+
+class _Listener:
+    """Tells the client about review results, the way this client wants them."""
+
+    def __init__(self, ls: MistralServer) -> None:
+        self.ls = ls
+        self._refresh_pending = False
+
+    def _refresh(self) -> None:
+        """Ask a pulling client to re-pull, at most once per ``_REFRESH_EVERY_S``."""
+        if self._refresh_pending:
+            return
+        self._refresh_pending = True
+
+        def send() -> None:
+            self._refresh_pending = False
+            try:
+                self.ls.workspace_diagnostic_refresh(None)
+            except Exception:  # noqa: BLE001 - fail per feature
+                log.exception("could not ask the client to refresh diagnostics")
+
+        asyncio.get_running_loop().call_later(_REFRESH_EVERY_S, send)
+
+    def publish(self, uri: str) -> None:
+        ls = self.ls
+        try:
+            if pulls(ls):
+                self._refresh()
+                return
+            items, version = diagnostics_for(ls, uri)
+            ls.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=items, version=version)
+            )
+        except Exception:  # noqa: BLE001 - fail per feature
+            log.exception("could not publish diagnostics for %s", uri)
+
+    def progress(self, title: str, *, cancellable: bool = False) -> ProgressSink:
+        return _Progress(self.ls, title, cancellable)
+
+
+def attach(ls: MistralServer) -> ReviewScheduler | None:
+    """The review scheduler, wired to this server's client (idempotent)."""
+    if ls.services is None:
+        return None
+    review = ls.services.review
+    if not (isinstance(review.listener, _Listener) and review.listener.ls is ls):
+        review.listener = _Listener(ls)
+    return review
+
+
+def register(server: MistralServer) -> None:
+    @server.feature(
+        types.TEXT_DOCUMENT_DIAGNOSTIC,
+        types.DiagnosticOptions(identifier=IDENTIFIER, inter_file_dependencies=False, workspace_diagnostics=False),
+    )
+    def pull(ls: MistralServer, params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport:
+        uri = params.text_document.uri
+        review = attach(ls)
+        if review is None or not pulls(ls):
+            return types.FullDocumentDiagnosticReport(items=[], result_id="push")
+        state = review.current(uri)
+        doc = ls.services.documents.get(uri) if ls.services else None
+        result_id = "{}:{}:{}".format(
+            doc.version if doc is not None else "-", state.generation if state is not None else 0,
+            review.settings.review_min_severity,
+        )
+        if params.previous_result_id == result_id:
+            return types.UnchangedDocumentDiagnosticReport(result_id=result_id)
+        items, _ = diagnostics_for(ls, uri)
+        return types.FullDocumentDiagnosticReport(items=items, result_id=result_id)
