@@ -20,7 +20,7 @@ from lsp_server.syntax.context import cursor_context, window
 
 # Bytes of code per token used to turn a token budget into a first window guess.
 _BYTES_PER_TOKEN_GUESS = 3.4
-_SUFFIX_SHARE = 0.2
+_SUFFIX_SHARE = 0.1
 _FOLLOWING_LINES = 20
 
 

@@ -27,7 +27,7 @@ from tests.vllm.conftest import Vllm, server_status, start_server
 pytestmark = [pytest.mark.vllm, pytest.mark.asyncio(loop_scope="module")]
 
 MIN_RATIO = 0.8
-KNOWN_MID_FILE_RATIO = 0.739  # what the current prompt layout gets in the mid-file case
+KNOWN_MID_FILE_RATIO = 0.815  # what the current prompt layout gets in the mid-file case (_SUFFIX_SHARE 0.1)
 BLOCK = 128  # vLLM's CPU block size: only whole blocks are cached
 # A first line of its own per run, so that a vLLM which already served these tests has none of it cached.
 SOURCE = f"# copy {uuid.uuid4().hex}\n" + Path(argparse.__file__).read_text(encoding="utf-8")
@@ -103,11 +103,8 @@ async def test_typing_mid_file_hits_the_prefix_cache(editor, vllm: Vllm) -> None
         f"the second prompt's cached share is {result['ratio']:.1%} ({result['cache_hits']} of "
         f"{result['prompt_tokens']} tokens; vLLM caches whole {BLOCK}-token blocks of the shared prefix)"
     )
-    # Known shortfall (measured 73.9% with completion-1's layout): the prompt puts the code AFTER the
-    # cursor (20% of the code window, _SUFFIX_SHARE) and the instruction after the cursor marker, so
-    # about a quarter of every mid-file prompt changes with each keystroke. Issue 6 asks for 80%;
-    # reaching it is a prompt-layout decision (docs/vllm-tier.md). Until then this reports the shortfall
-    # as an expected failure, and a drop below the current level still fails outright.
+    # History: 73.9% when the code after the cursor took 20% of the code window; 81.5% at 10%
+    # (_SUFFIX_SHARE). A drop below the known level fails outright; below 80% is reported as xfail.
     assert result["ratio"] >= KNOWN_MID_FILE_RATIO - 0.02, "prefix-cache reuse regressed: " + message
     if result["ratio"] < MIN_RATIO:
         pytest.xfail(f"BELOW ISSUE 6's {MIN_RATIO:.0%}: " + message)
