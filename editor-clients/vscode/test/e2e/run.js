@@ -365,17 +365,22 @@ async function uiGhostText(page, shots, controlUrl) {
   await sleep(300);
   await page.screenshot({ path: path.join(shots, 'vscode-2-accepted.png') });
   // The language status item (model state and last latency), in its hover over the {} entry.
-  await page.click('[id="status.languageStatus"] a', { timeout: 10000 });
-  const status = await waitFor(
-    'the Mistral language status item',
-    () =>
-      page.evaluate(() => {
-        const hovers = Array.from(document.querySelectorAll('.workbench-hover, .monaco-hover, .context-view'));
-        const hit = hovers.map((el) => el.textContent || '').find((text) => text.includes('Mistral:'));
-        return hit || undefined;
-      }),
-    10000,
-  );
+  // The status refreshes after a completion or on its poll: reopen the hover until it shows the
+  // model state with a latency (a busy machine can still show "not checked yet" at first).
+  const readStatus = () =>
+    page.evaluate(() => {
+      const hovers = Array.from(document.querySelectorAll('.workbench-hover, .monaco-hover, .context-view'));
+      const hit = hovers.map((el) => el.textContent || '').find((text) => text.includes('Mistral:'));
+      return hit || undefined;
+    });
+  let status;
+  for (let attempt = 0; attempt < 15; attempt += 1) {
+    await page.click('[id="status.languageStatus"] a', { timeout: 10000 });
+    status = await waitFor('the Mistral language status item', readStatus, 10000);
+    if (/Mistral: (ready|busy) · \d+ ms/.test(status)) break;
+    await page.keyboard.press('Escape');
+    await sleep(1000);
+  }
   say(`UI: language status: ${JSON.stringify(status.slice(0, 200))}`);
   if (!/Mistral: (ready|busy) · \d+ ms/.test(status)) throw new Error(`unexpected language status: ${status}`);
   await sleep(300);
