@@ -77,12 +77,7 @@ class FindingsCache:
 
     def _fail(self, exc: Exception) -> None:
         log.warning("review cache %s failed (%s); caching in memory only from now on", self.path, exc)
-        if self._db is not None:
-            try:
-                self._db.close()
-            except sqlite3.Error:
-                pass
-        self._db = None
+        self.close()
 
     def get(self, key: str) -> Any | None:
         raw = self._memory.get(key)
