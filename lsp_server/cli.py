@@ -1,8 +1,11 @@
-"""Command line: ``serve`` (the language server), ``check`` (is the model usable?), ``--version``.
+"""Command line: ``serve`` (the language server), ``review`` (headless, for CI), ``check``, ``--version``.
 
 Argument parsing and process set-up only; the work is done elsewhere. ``check``
 exits 0 when completions would work, 3 when the model server is unreachable, lacks
-the model, or refuses a completion request, and 2 on bad arguments.
+the model, or refuses a completion request, and 2 on bad arguments. ``review`` exits
+0 when no finding is at or above ``--fail-on``, 1 when one is, 2 on usage or
+configuration errors and 3 when the model server is unreachable or failed. Only
+``serve`` imports pygls.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from lsp_server import __version__
 
 EXIT_OK = 0
+EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_MODEL = 3
 
@@ -41,11 +45,57 @@ def _parser() -> argparse.ArgumentParser:
         "--log-level", choices=["debug", "info", "warning", "error"], help="log level (default: settings)"
     )
 
+    _review_parser(sub)
+
     check = sub.add_parser("check", help="tell whether the configured model server is usable")
     check.add_argument("--root", type=Path, default=Path.cwd(), help="project folder for settings files")
     check.add_argument("--json", action="store_true", help="print the result as one JSON object")
     check.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the server")
     return parser
+
+
+def _review_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from lsp_server.reporting.formats import FORMAT_NAMES
+
+    review = sub.add_parser(
+        "review",
+        help="review files with the model, headless (for CI and pre-commit)",
+        description="Review the functions and classes of PATHs (default: the current folder) with the "
+        "configured model and print the findings. Inside a git repository, .gitignore is honoured and "
+        "paths are reported relative to the repository root. Exit codes: 0 no finding at or above "
+        "--fail-on, 1 findings at or above it, 2 usage or configuration error, 3 the model server is "
+        "unreachable or failed.",
+    )
+    review.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: .)")
+    changes = review.add_mutually_exclusive_group()
+    changes.add_argument("--diff", metavar="REF",
+                         help="review only units touching lines changed since the merge base with REF, "
+                         "and report only findings on changed lines")
+    changes.add_argument("--staged", action="store_true",
+                         help="the same for the staged changes (reviews the staged text; for pre-commit)")
+    review.add_argument("--format", choices=FORMAT_NAMES, default="text", help="output format (default: text)")
+    review.add_argument("--output", "-o", type=Path, metavar="FILE",
+                        help="write the report to FILE (whole or not at all) instead of stdout")
+    review.add_argument("--fail-on", choices=["error", "warning", "info", "never"], default="error",
+                        help="lowest severity that makes the exit code 1 (default: error)")
+    review.add_argument("--concurrency", type=_concurrency, metavar="N", default=8,
+                        help="model requests at once (default: 8)")
+    review.add_argument("--no-cache", action="store_true", help="ignore and do not fill the findings cache")
+    review.add_argument("--color", choices=["auto", "always", "never"], default="auto",
+                        help="colour in the text format (auto: on a terminal, unless NO_COLOR is set)")
+    review.add_argument("--quiet", "-q", action="store_true", help="no progress and no summary on stderr")
+    review.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default="warning",
+                        help="log level on stderr (default: warning)")
+
+
+def _concurrency(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 64:
+        raise argparse.ArgumentTypeError(f"wants a whole number from 1 to 64, got {value!r}")
+    return number
 
 
 def _setup_logging(level: str, log_file: Path | None) -> None:
@@ -92,6 +142,13 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.usable else EXIT_MODEL
 
 
+def _review(args: argparse.Namespace) -> int:
+    from lsp_server.ci.command import run_command
+
+    _setup_logging(args.log_level, None)
+    return run_command(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -99,5 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     if args.command == "check":
         return _check(args)
+    if args.command == "review":
+        return _review(args)
     parser.print_help(sys.stderr)
     return EXIT_USAGE

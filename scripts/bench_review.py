@@ -11,6 +11,11 @@ unit distinct) unless ``--tree DIR`` points at real sources.
    The ideal wall time is requests x delay / concurrency.
 2. warm: a new engine and a new cache connection on the same cache folder (as a new
    process would have); it must make zero requests.
+3. the CLI (``mistral-lsp review`` as a subprocess, unless ``--no-cli``) on the tree made
+   a git repository: a cold run fills its cache, a warm run on the unchanged tree must
+   make zero requests (timed: the whole process, start-up included), then a branch
+   changes one unit in each of 3 files and ``--diff main`` must send exactly those 3
+   units' requests.
 
 Usage: scripts/bench_review.py [--files 200] [--units 3] [--delay 0.2] [--concurrency 8]
                                [--tree DIR] [--json FILE]
@@ -21,7 +26,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -134,6 +141,53 @@ async def run(args: argparse.Namespace) -> dict:
         }
 
 
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.email=b@example.com", "-c", "user.name=bench", *args], cwd=repo,
+                   check=True, capture_output=True)
+
+
+def _cli(repo: Path, standin: StandIn, cache: Path, *args: str) -> tuple[float, int, int, str]:
+    """Run the review CLI; (wall seconds, exit code, chat requests it made, stderr)."""
+    before = len(standin.chat_requests())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MISTRAL_LSP_")}
+    env.update({"MISTRAL_LSP_ENDPOINT": standin.base_url, "MISTRAL_LSP_CACHE_DIR": str(cache),
+                "PYTHONPATH": str(ROOT)})
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "lsp_server", "review", "--format", "json", "--fail-on", "never",
+                           *args], cwd=repo, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    return wall, done.returncode, len(standin.chat_requests()) - before, done.stderr
+
+
+def run_cli(args: argparse.Namespace) -> dict:
+    """The CLI on a generated git repository: cold, warm, and a 3-file ``--diff``."""
+    with StandIn() as standin, tempfile.TemporaryDirectory() as scratch:
+        standin.responder = responder(args.delay)
+        repo, cache = Path(scratch) / "repo", Path(scratch) / "cache"
+        generate_tree(repo, args.files, args.units)
+        _git(repo, "init", "-q", "-b", "main")
+        _git(repo, "add", "-A")
+        _git(repo, "commit", "-q", "-m", "tree")
+        cold_s, cold_rc, cold_requests, err = _cli(repo, standin, cache, "--concurrency", str(args.concurrency))
+        if cold_rc != 0:
+            raise SystemExit(f"the cold CLI run failed ({cold_rc}): {err}")
+        warm_s, warm_rc, warm_requests, _ = _cli(repo, standin, cache)
+        _git(repo, "checkout", "-q", "-b", "feature")
+        touched = sorted(p for p in repo.rglob("*.py"))[:3]
+        for path in touched:  # change the body of the first unit of each file
+            path.write_text(path.read_text().replace("total = 0", "total = -1", 1))
+        _git(repo, "commit", "-q", "-am", "three changes")
+        standin.reset()
+        standin.responder = responder(args.delay)
+        diff_s, diff_rc, diff_requests, _ = _cli(repo, standin, cache, "--diff", "main")
+        sent = [r.body["messages"][-1]["content"] for r in standin.chat_requests()]
+        only_changed = all("total = -1" in content for content in sent)
+        return {"cold": {"wall_s": round(cold_s, 2), "requests": cold_requests},
+                "warm": {"wall_s": round(warm_s, 2), "requests": warm_requests, "exit": warm_rc},
+                "diff": {"wall_s": round(diff_s, 2), "files_changed": len(touched), "requests": diff_requests,
+                         "only_changed_units": only_changed, "exit": diff_rc}}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=200)
@@ -142,6 +196,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--tree", help="review this folder instead of a generated tree")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--no-cli", action="store_true", help="skip the CLI runs")
     args = parser.parse_args()
     report = asyncio.run(run(args))
     cold, warm = report["cold"], report["warm"]
@@ -151,9 +206,18 @@ def main() -> int:
           f"+{cold['overhead_pct']}%), peak {cold['peak_in_flight']} in flight, {cold['findings']} findings")
     print(f"warm: {warm['wall_s']:.2f} s, {warm['requests']} requests, {warm['cached_units']} cached units, "
           f"{warm['findings']} findings")
+    ok = warm["requests"] == 0 and warm["findings"] == cold["findings"]
+    if not args.no_cli and not args.tree:
+        cli = report["cli"] = run_cli(args)
+        print(f"cli cold: {cli['cold']['wall_s']:.2f} s, {cli['cold']['requests']} requests")
+        print(f"cli warm: {cli['warm']['wall_s']:.2f} s (whole process), {cli['warm']['requests']} requests "
+              f"(target: 0 requests, < 3 s)")
+        print(f"cli --diff ({cli['diff']['files_changed']} files changed): {cli['diff']['wall_s']:.2f} s, "
+              f"{cli['diff']['requests']} requests, only changed units: {cli['diff']['only_changed_units']}")
+        ok = ok and cli["warm"]["requests"] == 0 and cli["diff"]["requests"] == cli["diff"]["files_changed"] \
+            and cli["diff"]["only_changed_units"]
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
-    ok = warm["requests"] == 0 and warm["findings"] == cold["findings"]
     return 0 if ok else 1
 
 

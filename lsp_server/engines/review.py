@@ -65,6 +65,7 @@ class UnitOutcome:
     findings: tuple[Finding, ...]
     cached: bool = False
     error: str = ""
+    model_error: bool = False  # the error came from the model server (down, timeout, refused)
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,8 @@ class ReviewEngine:
         if not unit.messages:  # planned as cached, but the entry is gone (the cache was cleared)
             return UnitOutcome(unit, (), error="the cached review went away; review the file again")
         if self._health.should_skip():
-            return UnitOutcome(unit, (), error="the model server is unavailable")
+            return UnitOutcome(unit, (), error=f"the model server is unavailable ({self._health.reason})",
+                               model_error=True)
         try:
             async with self._limit:
                 raw = await self._ask(unit)
@@ -195,7 +197,7 @@ class ReviewEngine:
             if exc.kind == "unreachable":  # a slow or refused review is not an outage for completions
                 self._health.failure(exc.message)
             log.warning("review of %s %s failed: %s", plan.path, unit.unit.label, exc.message)
-            return UnitOutcome(unit, (), error=exc.message)
+            return UnitOutcome(unit, (), error=exc.message, model_error=True)
         parsed = parse_findings(raw)
         for problem in parsed.problems:
             log.debug("review answer for %s %s: %s", plan.path, unit.unit.label, problem)

@@ -38,7 +38,7 @@ def _ignore_spec(root: Path) -> Any:
     try:
         import pathspec
 
-        return pathspec.PathSpec.from_lines("gitwildmatch", gitignore.read_text(encoding="utf-8").splitlines())
+        return pathspec.GitIgnoreSpec.from_lines(gitignore.read_text(encoding="utf-8").splitlines())
     except Exception as exc:  # noqa: BLE001 - a bad .gitignore only costs precision
         log.warning("cannot use %s: %s", gitignore, exc)
         return None
@@ -62,7 +62,7 @@ def select_files(root: Path, secrets: SecretFilter, *, max_bytes: int, limit: in
                 continue
             if spec is not None and spec.match_file(rel):
                 continue
-            reason = _skip_reason(path, secrets, max_bytes)
+            reason = file_skip_reason(path, secrets, max_bytes)
             if reason:
                 selection.skipped.append(f"{rel}: {reason}")
                 continue
@@ -73,7 +73,8 @@ def select_files(root: Path, secrets: SecretFilter, *, max_bytes: int, limit: in
     return selection
 
 
-def _skip_reason(path: Path, secrets: SecretFilter, max_bytes: int) -> str:
+def file_skip_reason(path: Path, secrets: SecretFilter, max_bytes: int) -> str:
+    """Why a candidate file is not reviewed: secret, too big, unreadable or binary ("" if it is)."""
     if secrets.is_secret_path(str(path)):
         return "secret file, never sent"
     try:

@@ -1,0 +1,1 @@
+"""CI output formats: one module per format, each a pure ``render(report) -> Rendered``."""
