@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .core.sqlite import close_quietly, open_database
+
 log = logging.getLogger(__name__)
 
 FILE_NAME = "reviews.sqlite3"
@@ -24,6 +26,10 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS findings ("
     " key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
 )
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    db.execute(_SCHEMA)
 
 
 class FindingsCache:
@@ -39,41 +45,11 @@ class FindingsCache:
         self.misses = 0
 
     def _connection(self) -> sqlite3.Connection | None:
-        if self._opened:
-            return self._db
-        self._opened = True
-        if self.path is None:
-            return None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = self._open(self.path)
-        except sqlite3.DatabaseError as exc:
-            if "not a database" not in str(exc):
-                log.warning("review cache %s unusable (%s); caching in memory only", self.path, exc)
-                return None
-            aside = self.path.with_name(self.path.name + ".corrupt")
-            log.warning("review cache %s is corrupt; moved it to %s and started afresh", self.path, aside)
-            try:
-                self.path.replace(aside)
-                self._db = self._open(self.path)
-            except (OSError, sqlite3.Error) as again:
-                log.warning("review cache %s unusable (%s); caching in memory only", self.path, again)
-        except (OSError, sqlite3.Error) as exc:
-            log.warning("review cache %s unusable (%s); caching in memory only", self.path, exc)
-            self._db = None
+        if not self._opened:
+            self._opened = True
+            if self.path is not None:
+                self._db = open_database(self.path, _create_schema, what="review cache", log=log)
         return self._db
-
-    @staticmethod
-    def _open(path: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(path, timeout=5.0, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute(_SCHEMA)
-        except sqlite3.Error:
-            db.close()
-            raise
-        return db
 
     def _fail(self, exc: Exception) -> None:
         log.warning("review cache %s failed (%s); caching in memory only from now on", self.path, exc)
@@ -151,9 +127,5 @@ class FindingsCache:
         return count
 
     def close(self) -> None:
-        if self._db is not None:
-            try:
-                self._db.close()
-            except sqlite3.Error:
-                pass
+        close_quietly(self._db)
         self._db = None

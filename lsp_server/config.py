@@ -80,6 +80,13 @@ class Settings:
     review_temperature: float = 0.0
     review_priority: int = 10
     review_max_workspace_files: int = 2000
+    index_enabled: bool = True
+    index_max_files: int = 5000
+    index_max_bytes: int = 100_000_000
+    context_cross_file: bool = True
+    review_tools: bool = True
+    review_tool_calls: int = 6
+    review_tool_tokens: int = 4000
 
     def describe(self) -> dict[str, Any]:
         """A loggable view: the API key is reduced to whether one is set."""
@@ -226,6 +233,13 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec("review_temperature", ("review.temperature",), _float_range(0.0, 2.0)),
     _Spec("review_priority", ("priority.review",), _int_range(-1000, 1000)),
     _Spec("review_max_workspace_files", ("review.maxWorkspaceFiles",), _int_range(1, 1_000_000)),
+    _Spec("index_enabled", ("index.enable", "index.enabled"), _bool, "MISTRAL_LSP_INDEX"),
+    _Spec("index_max_files", ("index.maxFiles",), _int_range(1, 1_000_000)),
+    _Spec("index_max_bytes", ("index.maxBytes",), _int_range(100_000, 10_000_000_000)),
+    _Spec("context_cross_file", ("completion.crossFileContext",), _bool),
+    _Spec("review_tools", ("review.tools",), _bool, "MISTRAL_LSP_REVIEW_TOOLS"),
+    _Spec("review_tool_calls", ("review.maxToolCalls",), _int_range(0, 50)),
+    _Spec("review_tool_tokens", ("review.maxToolTokens",), _int_range(0, 100_000)),
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lsp_server import __version__
-from lsp_server.protocol import code_actions, commands, completion, diagnostics, documents, lifecycle
+from lsp_server.protocol import code_actions, commands, completion, diagnostics, documents, lifecycle, workspace
 from lsp_server.protocol.base import MistralServer
 
 
@@ -16,4 +16,5 @@ def build_server() -> MistralServer:
     diagnostics.register(server)
     code_actions.register(server)
     commands.register(server)
+    workspace.register(server)
     return server

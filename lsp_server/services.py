@@ -1,7 +1,7 @@
 """The engine room: settings and the objects built from them, free of LSP types.
 
 ``Services`` owns the model client, health tracker, token counter, document store,
-completion engine, review engine (with its SQLite findings cache), review scheduler
+workspace knowledge (symbol indexes), completion engine, review engine (with its SQLite findings cache), review scheduler
 and AI fixer. The protocol layer holds one instance and asks it to rebuild when
 settings change (open documents and shown findings survive); the CLI's ``check``
 uses the same pieces.
@@ -17,6 +17,7 @@ from lsp_server.config import Settings
 from lsp_server.engines.completion import CompletionEngine
 from lsp_server.engines.documents import DocumentStore
 from lsp_server.engines.fixes_ai import AiFixer
+from lsp_server.engines.knowledge import WorkspaceKnowledge
 from lsp_server.engines.review import ReviewEngine
 from lsp_server.engines.review_scheduler import ReviewScheduler
 from lsp_server.model.client import ModelClient, ModelError
@@ -45,7 +46,8 @@ class Services:
         self.settings = settings
         self.health = ModelHealth(on_change=on_health)
         self.client = self._make_client(settings)
-        self.completion = CompletionEngine(settings, self.client, self.health, self.tokens)
+        self.knowledge = WorkspaceKnowledge(settings, self.registry)
+        self.completion = self._make_completion(settings)
         self.findings_cache = FindingsCache(settings.cache_dir)
         self.review_engine = self._make_review_engine(settings)
         self.review = ReviewScheduler(self.review_engine, self.documents, settings)
@@ -66,6 +68,9 @@ class Services:
             settings.api_key,
             connect_timeout_s=settings.connect_timeout_s,
         )
+
+    def _make_completion(self, settings: Settings) -> CompletionEngine:
+        return CompletionEngine(settings, self.client, self.health, self.tokens, related=self.knowledge.related)
 
     def _make_review_engine(self, settings: Settings) -> ReviewEngine:
         return ReviewEngine(settings, self.client, self.health, self.findings_cache, registry=self.registry)
@@ -88,7 +93,8 @@ class Services:
             self.client = self._make_client(settings)
             self.health = ModelHealth(on_change=self._on_health)
         max_model_len = None if reconnect else self.completion.max_model_len
-        self.completion = CompletionEngine(settings, self.client, self.health, self.tokens)
+        self.knowledge.settings = settings  # index limits apply at the next start
+        self.completion = self._make_completion(settings)
         self.completion.max_model_len = max_model_len
         if self.completion_toggle is not None:
             self.completion.enabled = self.completion_toggle
@@ -126,5 +132,6 @@ class Services:
 
     async def aclose(self) -> None:
         await self.review.aclose()
+        await self.knowledge.aclose()
         self.findings_cache.close()
         await self.client.aclose()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from lsp_server.config import Settings
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.engines.completion_cache import CachedCompletion, CompletionCache
-from lsp_server.engines.completion_plan import CompletionPlan, plan_completion
+from lsp_server.engines.completion_plan import CompletionPlan, RelatedLookup, plan_completion
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.model.cleaning import StreamCleaner
 from lsp_server.model.client import ChatOptions, ModelClient, ModelError
@@ -72,8 +72,10 @@ class CompletionEngine:
         tokens: TokenCounter,
         *,
         clock: Callable[[], float] = time.perf_counter,
+        related: RelatedLookup | None = None,
     ) -> None:
         self.settings = settings
+        self.related = related  # definitions from other files (the workspace index), if any
         self.enabled = settings.completion_enabled
         self._client = client
         self._health = health
@@ -139,6 +141,7 @@ class CompletionEngine:
             count_tokens=self._tokens.count_cached,
             secrets=self._secrets,
             system_prompt=self.settings.system_prompt,
+            related=self.related,
         )
         cached = self._cache.prompt(plan.prompt_key)
         if cached is not None:

@@ -16,12 +16,16 @@ from lsp_server.core.secrets import SecretFilter
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.model.cleaning import CleanContext
 from lsp_server.model.prompts import ChatPrompt, CompletionInput, build_completion_prompt
-from lsp_server.syntax.context import cursor_context, window
+from lsp_server.syntax.context import cursor_context, foreign_names, window
 
 # Bytes of code per token used to turn a token budget into a first window guess.
 _BYTES_PER_TOKEN_GUESS = 3.4
 _SUFFIX_SHARE = 0.1
 _FOLLOWING_LINES = 20
+_RELATED_SHARE = 0.2  # at most this share of the budget for definitions from other files
+
+# names near the cursor -> definitions from other files ("# path" comment + signature), stable order
+RelatedLookup = Callable[[str, tuple[str, ...], str], list[str]]
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,12 @@ def plan_completion(
     count_tokens: Callable[[str], int],
     secrets: SecretFilter,
     system_prompt: str | None,
+    related: RelatedLookup | None = None,
 ) -> CompletionPlan:
-    """Build the request for a completion at ``cursor_byte`` within ``budget_tokens``."""
+    """Build the request for a completion at ``cursor_byte`` within ``budget_tokens``.
+
+    ``related(path, names, comment_prefix)`` gives definitions from other files for names
+    used near the cursor; they get at most ``_RELATED_SHARE`` of the budget."""
     syntax = doc.syntax
     buf = syntax.buffer
     row, _ = buf.point_of_byte(cursor_byte)
@@ -86,7 +94,8 @@ def plan_completion(
     context = cursor_context(syntax, cursor_byte)
     multiline = context.multiline and not context.in_comment_or_string
 
-    extras = [*context.imports, *context.scopes, *context.local_signatures]
+    related_defs = _related(doc, cursor_byte, related, int(budget_tokens * _RELATED_SHARE), count_tokens)
+    extras = [*context.imports, *context.scopes, *context.local_signatures, *related_defs]
     fixed_tokens = count_tokens(system_prompt or "") + count_tokens("\n".join(extras)) + 160
     code_tokens = max(budget_tokens - fixed_tokens, 128)
     code_bytes = int(code_tokens * _BYTES_PER_TOKEN_GUESS)
@@ -110,6 +119,7 @@ def plan_completion(
         imports=[secrets.mask(i) for i in context.imports if i not in before],
         scopes=[secrets.mask(s) for s in context.scopes if s not in before],
         signatures=[secrets.mask(s) for s in context.local_signatures if s not in before and s not in after],
+        related=[secrets.mask(r) for r in related_defs],
         system_prompt=system_prompt,
     )
     prompt = build_completion_prompt(data)
@@ -140,3 +150,22 @@ def plan_completion(
         prompt_tokens=fixed_tokens + used,
         prompt_key=key,
     )
+
+
+def _related(doc: OpenDocument, cursor_byte: int, lookup: RelatedLookup | None, budget: int,
+             count_tokens: Callable[[str], int]) -> list[str]:
+    """Definitions from other files for the names near the cursor, within ``budget`` tokens."""
+    if lookup is None or doc.spec is None:
+        return []
+    names = foreign_names(doc.syntax, cursor_byte)
+    if not names:
+        return []
+    kept: list[str] = []
+    used = 0
+    for block in lookup(doc.path, names, doc.spec.comment_prefix):
+        cost = count_tokens(block)
+        if used + cost > budget:
+            continue
+        kept.append(block)
+        used += cost
+    return kept

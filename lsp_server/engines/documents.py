@@ -60,6 +60,9 @@ class DocumentStore:
     def uris(self) -> list[str]:
         return list(self._docs)
 
+    def all(self) -> list[OpenDocument]:
+        return list(self._docs.values())
+
     def open(self, uri: str, language_id: str, version: int, text: str) -> OpenDocument:
         path = uri_to_path(uri)
         binary = "\x00" in text[:8192]

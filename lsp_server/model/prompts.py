@@ -1,7 +1,7 @@
 """Completion prompts as pure functions of plain values.
 
 Layout, for vLLM's prefix cache: the stable material comes first (system prompt,
-file name, imports, signatures), then the code before the cursor (which only
+file name, imports, definitions from other files, signatures), then the code before the cursor (which only
 changes at its end while the user types), then the cursor marker and the code
 after it, and last the short per-request instruction. The assistant message is
 prefilled with an opening fence and the lines leading up to the cursor, so the
@@ -39,6 +39,7 @@ class CompletionInput:
     imports: Sequence[str] = ()  # import lines not already inside `before`
     scopes: Sequence[str] = ()  # enclosing headers not already inside `before`
     signatures: Sequence[str] = ()  # same-file definitions used near the cursor
+    related: Sequence[str] = ()  # definitions from other files used near the cursor (with their path)
     system_prompt: str | None = None
 
 
@@ -72,6 +73,11 @@ def build_completion_prompt(data: CompletionInput) -> ChatPrompt:
     parts: list[str] = [f"File: {data.path}" + (f" ({data.language})" if data.language else "")]
     if data.imports:
         parts.append("Imports of this file:\n" + _fenced(data.language, "\n".join(data.imports)))
+    if data.related:
+        parts.append(
+            "Definitions from other files of the project used near the cursor:\n"
+            + _fenced(data.language, "\n".join(data.related))
+        )
     if data.signatures:
         parts.append(
             "Definitions from this file used near the cursor:\n"

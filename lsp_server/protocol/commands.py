@@ -96,6 +96,20 @@ def status(ls: MistralServer) -> dict[str, Any]:
         "errors": stats.errors,
         "reasons": dict(stats.reasons),
         "review": review_status(ls),
+        "index": _index_status(services),
+    }
+
+
+def _index_status(services: Any) -> dict[str, Any]:
+    knowledge = services.knowledge
+    indexes = knowledge.stats()
+    return {
+        "enabled": knowledge.enabled,
+        "fileEvents": knowledge.disk_source if indexes else None,
+        "ready": bool(indexes) and all(i["ready"] for i in indexes),
+        "files": sum(i["files"] for i in indexes),
+        "symbols": sum(i["symbols"] for i in indexes),
+        "roots": [i["root"] for i in indexes],
     }
 
 

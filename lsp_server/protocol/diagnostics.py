@@ -8,15 +8,14 @@ that pulls without refresh support (Neovim 0.10/0.11) gets empty pull reports so
 does not show every finding twice. Findings always come from
 ``ReviewScheduler.current``, i.e. re-anchored onto the document's current text.
 
-Progress is server-initiated work-done progress; the token is created without
-awaiting (a cancelled review must not leave a pending server->client request).
+Progress is server-initiated work-done progress (``progress.py``); the token is created
+without awaiting (a cancelled review must not leave a pending server->client request).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from typing import Any
 
 from lsprotocol import types
@@ -26,6 +25,7 @@ from lsp_server.core.text import TextBuffer
 from lsp_server.engines.review_events import ProgressSink
 from lsp_server.engines.review_scheduler import ReviewScheduler
 from lsp_server.protocol.base import MistralServer
+from lsp_server.protocol.progress import WorkDoneProgress
 from lsp_server.protocol.convert import to_position
 
 log = logging.getLogger(__name__)
@@ -89,54 +89,6 @@ def diagnostics_for(ls: MistralServer, uri: str) -> tuple[list[types.Diagnostic]
     return [to_diagnostic(buf, f, ls.encoding) for f in findings], doc.version if doc is not None else None
 
 
-class _Progress:
-    """One work-done progress bar; quiet when the client cannot show one."""
-
-    def __init__(self, ls: MistralServer, title: str, cancellable: bool) -> None:
-        self._ls = ls
-        self._title = title
-        self._cancellable = cancellable
-        self._token = f"mistral-lsp/review/{uuid.uuid4().hex}"
-        self._ready = False
-        self._ended: str | None = None
-        window = ls.client_capabilities.window if ls.client_capabilities else None
-        if window is not None and window.work_done_progress:
-            try:
-                ls.work_done_progress.create(self._token, callback=self._created)
-            except Exception:  # noqa: BLE001 - progress is decoration only
-                log.debug("could not create a progress token", exc_info=True)
-
-    def _created(self, *_: Any) -> None:
-        self._ready = True
-        progress = self._ls.work_done_progress
-        progress.begin(self._token, types.WorkDoneProgressBegin(
-            title=f"mistral-lsp: {self._title}", cancellable=self._cancellable, percentage=0))
-        if self._ended is not None:
-            self._end()
-
-    def update(self, done: int, total: int, message: str) -> None:
-        if self._ready and self._ended is None:
-            percentage = int(done * 100 / total) if total else 100
-            self._ls.work_done_progress.report(
-                self._token, types.WorkDoneProgressReport(message=f"{done}/{total} {message}", percentage=percentage)
-            )
-
-    def finish(self, message: str) -> None:
-        if self._ended is None:
-            self._ended = message
-            if self._ready:
-                self._end()
-
-    def _end(self) -> None:
-        progress = self._ls.work_done_progress
-        progress.end(self._token, types.WorkDoneProgressEnd(message=self._ended or ""))
-        progress.tokens.pop(self._token, None)
-
-    def cancelled(self) -> bool:
-        future = self._ls.work_done_progress.tokens.get(self._token)
-        return future is not None and future.cancelled()
-
-
 class _Listener:
     """Tells the client about review results, the way this client wants them."""
 
@@ -173,7 +125,7 @@ class _Listener:
             log.exception("could not publish diagnostics for %s", uri)
 
     def progress(self, title: str, *, cancellable: bool = False) -> ProgressSink:
-        return _Progress(self.ls, title, cancellable)
+        return WorkDoneProgress(self.ls, title, cancellable=cancellable)
 
 
 def attach(ls: MistralServer) -> ReviewScheduler | None:

@@ -12,6 +12,7 @@ from lsprotocol import types
 
 from lsp_server.protocol.base import MistralServer
 from lsp_server.protocol.convert import content_changes, encoding_of
+from lsp_server.protocol import workspace
 from lsp_server.protocol.diagnostics import attach
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ def register(server: MistralServer) -> None:
             log.info("%s looks binary: no completions for it", doc.path)
         elif doc.spec is None:
             log.info("%s (%s): no grammar, plain-text context", doc.path, item.language_id)
+        workspace.opened(ls, doc)
         _review_event(ls, "opened", item.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -36,7 +38,7 @@ def register(server: MistralServer) -> None:
             return
         doc = params.text_document
         try:
-            ls.services.documents.change(
+            opened = ls.services.documents.change(
                 doc.uri, doc.version, content_changes(params.content_changes), encoding_of(ls.encoding)
             )
         except Exception:  # noqa: BLE001 - a bad change must not take the server down
@@ -48,6 +50,8 @@ def register(server: MistralServer) -> None:
             )
             _review_event(ls, "closed", doc.uri)
             return
+        if opened is not None:
+            workspace.changed(ls, opened)
         _review_event(ls, "changed", doc.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
@@ -58,8 +62,11 @@ def register(server: MistralServer) -> None:
     def did_close(ls: MistralServer, params: types.DidCloseTextDocumentParams) -> None:
         if ls.services is None:
             return
+        closing = ls.services.documents.get(params.text_document.uri)
         ls.services.documents.close(params.text_document.uri)
         ls.services.completion.forget(params.text_document.uri)
+        if closing is not None:
+            workspace.closed(ls, closing.path)
         _review_event(ls, "closed", params.text_document.uri)
 
 

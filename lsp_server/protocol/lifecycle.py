@@ -2,7 +2,8 @@
 
 Settings are resolved at ``initialize`` from initializationOptions, the environment
 and the project file; at ``initialized`` the client's ``mistralLsp`` configuration
-section is pulled (when the client supports it) and the result re-resolved. Bad
+section is pulled (when the client supports it) and the result re-resolved, then the
+workspace symbol index starts in the background (``workspace.py``). Bad
 settings are logged, shown to the user once, and replaced by the next layer's value.
 """
 
@@ -20,6 +21,7 @@ from lsprotocol import types
 from lsp_server.config import load_settings
 from lsp_server.model.health import HealthChange
 from lsp_server.protocol.base import MistralServer
+from lsp_server.protocol.workspace import start_index, workspace_roots
 from lsp_server.services import Services
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ class _Session:
 
     def __init__(self) -> None:
         self.root: Path | None = None
+        self.roots: list[Path] = []
         self.init_options: Mapping[str, Any] = {}
         self.editor_config: Mapping[str, Any] = {}
 
@@ -95,6 +98,7 @@ def register(server: MistralServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: MistralServer, params: types.InitializeParams) -> None:
         session.root = _root(params)
+        session.roots = workspace_roots(params)
         options = params.initialization_options
         session.init_options = options if isinstance(options, Mapping) else {}
         settings, problems = load_settings(session.editor_layer(), root=session.root)
@@ -111,6 +115,7 @@ def register(server: MistralServer) -> None:
         _report(ls, ls.pending_problems)
         services.tokens.start_loading()
         await _pull_configuration(ls, session)
+        await start_index(ls, session.roots)
         await services.discover_model()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)

@@ -26,11 +26,12 @@ from .queries import ANY_HEADER, COMMENT_MARK, STRING_TYPES
 from .validate import would_add_errors
 from .window import window
 
-__all__ = ["CursorContext", "cursor_context", "window", "would_add_errors"]
+__all__ = ["CursorContext", "cursor_context", "foreign_names", "window", "would_add_errors"]
 
 MAX_IMPORTS = 40
 MAX_SIGNATURES = 20
 MAX_PER_NAME = 3
+MAX_FOREIGN = 24
 _WORD_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$")
 _TO_WORDS = bytes(ch if ch in _WORD_CHARS else 0x20 for ch in range(256))  # others -> space
 _CLOSERS = frozenset(")]}\"'`;, \t")
@@ -179,6 +180,41 @@ def _is_text(kind: str) -> bool:
 def _parent_type(node: tree_sitter.Node) -> str:
     parent = node.parent
     return parent.type if parent is not None else ""
+
+
+# -- names from elsewhere -------------------------------------------------------------------
+def foreign_names(doc: SyntaxDocument, cursor_byte: int, *, lines_before: int = 12, lines_after: int = 2,
+                  limit: int = MAX_FOREIGN) -> tuple[str, ...]:
+    """Names used as code near the cursor that this file does not define (candidates for
+    definitions in other files), nearest to the cursor first; at most ``limit``."""
+    tree = doc.tree
+    if tree is None or doc.spec is None:
+        return ()
+    buffer = doc.buffer
+    cursor = max(0, min(cursor_byte, len(buffer.data)))
+    row = buffer.row_of_byte(cursor)
+    lo = buffer.line_start(max(0, row - lines_before))
+    hi = buffer.line_end(min(buffer.line_count - 1, row + lines_after))
+    chunk = buffer.data[lo:hi]
+    local = doc.outline.names()
+    words = chunk.translate(_TO_WORDS).decode("ascii").split()
+    seen: set[str] = set()
+    ordered: list[tuple[int, str]] = []
+    for word in words:
+        if word in seen or word in local or len(word) < 3 or word[0].isdigit():
+            continue
+        seen.add(word)
+        at = chunk.rfind(word.encode())
+        ordered.append((abs(lo + at - cursor), word))
+    ordered.sort()
+    root = tree.root_node
+    chosen: list[str] = []
+    for _distance, word in ordered:
+        if _used_as_identifier(root, chunk, lo, word, set()):
+            chosen.append(word)
+            if len(chosen) >= limit:
+                break
+    return tuple(chosen)
 
 
 # -- multiline -----------------------------------------------------------------------------

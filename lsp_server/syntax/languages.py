@@ -160,6 +160,12 @@ class LanguageRegistry:
     def _compile(language: tree_sitter.Language, name: str, kind: str) -> tree_sitter.Query | None:
         """Compile the patterns this grammar version accepts; skip (and log) the rest."""
         patterns = getattr(LANGUAGE_DATA[name], kind)
+        if not patterns:
+            return None
+        try:  # all patterns valid: one compile (validating each first would double the cost)
+            return tree_sitter.Query(language, "\n".join(patterns))
+        except Exception:  # noqa: BLE001 - find the patterns this grammar version rejects
+            pass
         valid = []
         for pattern in patterns:
             try:

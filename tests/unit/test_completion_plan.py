@@ -73,3 +73,33 @@ def test_plain_text_and_go_tabs() -> None:
     assert plan.prompt.messages[1]["content"].startswith("File: n.txt")
     assert detect_indent_unit(["func f() {", "\tx := 1", "\tif x {", "\t\treturn", "\t}", "}"]) == "\t"
     assert detect_indent_unit(["a:", "  b", "    c", "  d"]) == "  "
+
+
+def test_foreign_names_are_used_names_defined_elsewhere_nearest_first() -> None:
+    from lsp_server.syntax.context import foreign_names
+
+    text = ("from geo import area, volume\n\n\ndef local_helper(x):\n    return x\n\n\n"
+            "def main():\n    # mention_in_comment here\n    v = volume(3)\n    a = area(local_helper(2))\n    ")
+    doc = _doc(text)
+    names = foreign_names(doc.syntax, len(text.encode()))
+    assert names[:2] == ("area", "volume")  # nearest to the cursor first
+    assert "local_helper" not in names  # defined in this file
+    assert "mention_in_comment" not in names  # not code
+
+
+def test_related_definitions_are_in_the_prompt_within_their_budget() -> None:
+    text = "from geo import area\n\n\ndef main():\n    a = area("
+    doc = _doc(text)
+    asked: list[tuple[str, ...]] = []
+
+    def lookup(path: str, names: tuple[str, ...], comment: str) -> list[str]:
+        asked.append(names)
+        return [f"{comment} geo.py\ndef area(radius: float) -> float:", f"{comment} big.py\n" + "x = 1\n" * 2000]
+
+    plan = plan_completion(doc, len(text.encode()), budget_tokens=1000, count_tokens=estimate_tokens,
+                           secrets=SecretFilter(DEFAULT_SECRET_GLOBS), system_prompt=None, related=lookup)
+    user = plan.prompt.messages[1]["content"]
+    assert asked and "area" in asked[0]
+    assert "# geo.py\ndef area(radius: float) -> float:" in user
+    assert "big.py" not in user  # over the 20% share of the budget: left out
+    assert plan.prompt_tokens <= 1000

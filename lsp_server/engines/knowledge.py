@@ -1,0 +1,208 @@
+"""Workspace knowledge: the symbol index of each workspace folder, fed and queried.
+
+``WorkspaceKnowledge`` owns one ``WorkspaceIndex`` per workspace folder (sharing one
+``IndexStore`` under the cache dir), builds them in the background with progress,
+and keeps them fresh: open documents from the editor (debounced, read from the
+document store when due, so a keystroke costs a set insertion), other files from
+``workspace/didChangeWatchedFiles`` when the client offers it, else from a
+watchfiles ``FileWatcher``; ``IndexFeeds`` makes sure one file has one source.
+
+It answers the engines' questions: definitions from other files for names used
+near a completion cursor (``related``), and tool executors for reviews (``tools_for``).
+No LSP types here; the protocol layer passes paths and plain values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from lsp_server.config import Settings
+from lsp_server.core.secrets import SecretFilter
+from lsp_server.core.tasks import BackgroundTasks
+from lsp_server.engines.review_events import ProgressSink
+from lsp_server.index import FileWatcher, IndexFeeds, IndexStore, Symbol, WorkspaceIndex
+from lsp_server.index.tools import IndexTools
+from lsp_server.index.watch import DiskSource, EventKind
+from lsp_server.syntax.languages import LanguageRegistry
+
+log = logging.getLogger(__name__)
+_TEXT_DELAY_S = 0.6  # an open document is re-indexed this long after its last change
+MAX_RELATED = 8  # definitions from other files offered to one completion
+
+
+class WorkspaceKnowledge:
+    """Symbol indexes of the workspace folders (none until ``start``)."""
+
+    def __init__(self, settings: Settings, registry: LanguageRegistry) -> None:
+        self.settings = settings
+        self.enabled = settings.index_enabled
+        self._registry = registry
+        self._secrets = SecretFilter(settings.secret_globs)
+        self.store = IndexStore(settings.cache_dir)
+        self.indexes: dict[Path, WorkspaceIndex] = {}
+        self._feeds: dict[Path, IndexFeeds] = {}
+        self._watchers: list[FileWatcher] = []
+        self._tasks = BackgroundTasks("symbol index", log=log)
+        self._dirty: dict[str, Callable[[], str]] = {}  # path -> reads the open document's text
+        self._flush: asyncio.TimerHandle | None = None
+        self.disk_source: DiskSource = "watcher"
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self, roots: Iterable[Path], *, client_watches: bool,
+              progress: Callable[[str], ProgressSink] | None = None) -> None:
+        """Index ``roots`` in the background; follow the disk through the client's file
+        events when ``client_watches``, else through watchfiles."""
+        if not self.enabled:
+            log.info("symbol index off (index.enable = false)")
+            return
+        self.disk_source = "client" if client_watches else "watcher"
+        for root in roots:
+            root = root.resolve()
+            if root in self.indexes or not root.is_dir():
+                continue
+            index = WorkspaceIndex(root, self._registry, self._secrets, store=self.store,
+                                   max_files=self.settings.index_max_files,
+                                   max_bytes_total=self.settings.index_max_bytes,
+                                   max_file_bytes=min(self.settings.max_file_bytes, 1_000_000),
+                                   text_delay_s=0.0)
+            self.indexes[root] = index
+            self._feeds[root] = IndexFeeds(index, disk_source=self.disk_source)
+            self._tasks.spawn(self._build(root, index, progress))
+
+    async def _build(self, root: Path, index: WorkspaceIndex,
+                     progress: Callable[[str], ProgressSink] | None) -> None:
+        sink = progress(f"Indexing {root.name}") if progress is not None else None
+
+        def report(done: int, total: int, path: str) -> None:
+            if sink is not None and (done % 50 == 0 or done == total):
+                sink.update(done, total, path)
+
+        try:
+            stats = await index.build(report)
+        except asyncio.CancelledError:
+            if sink is not None:
+                sink.finish("cancelled")
+            raise
+        if sink is not None:
+            sink.finish(f"{len(index.table)} files, {index.table.symbol_count} symbols")
+        log.info("symbol index of %s ready: %d parsed, %d reused", root, stats.reparsed,
+                 stats.reused + stats.unchanged + stats.rehashed)
+        if self.disk_source == "watcher":
+            watcher = FileWatcher(self._feeds[root])
+            watcher.start()
+            self._watchers.append(watcher)
+
+    async def aclose(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+        for watcher in self._watchers:
+            await watcher.stop()
+        await self._tasks.cancel_all()
+        for feeds in self._feeds.values():
+            await feeds.aclose()
+        for index in self.indexes.values():
+            await index.aclose()
+        self.store.close()
+
+    def clear(self) -> int:
+        """Forget the stored index (the next start re-parses everything)."""
+        return self.store.clear()
+
+    # -- editor ---------------------------------------------------------------------------
+    def opened(self, path: str, text: str) -> None:
+        feeds = self._feeds_for(path)
+        if feeds is not None:
+            feeds.open(path, text)
+
+    def changed(self, path: str, read: Callable[[], str]) -> None:
+        """An open document changed: re-index it a little later, with the text ``read()``
+        gives then (cheap here: no text is copied per keystroke)."""
+        if self._feeds_for(path) is None:
+            return
+        self._dirty[path] = read
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._flush is not None:
+            self._flush.cancel()
+        self._flush = loop.call_later(_TEXT_DELAY_S, self._flush_dirty)
+
+    def _flush_dirty(self) -> None:
+        self._flush = None
+        dirty, self._dirty = self._dirty, {}
+        for path, read in dirty.items():
+            feeds = self._feeds_for(path)
+            if feeds is not None:
+                feeds.change(path, read())
+
+    def closed(self, path: str) -> None:
+        self._dirty.pop(path, None)
+        feeds = self._feeds_for(path)
+        if feeds is not None:
+            feeds.close(path)
+
+    # -- disk -----------------------------------------------------------------------------
+    async def disk_events(self, events: Iterable[tuple[str, EventKind]]) -> int:
+        """``workspace/didChangeWatchedFiles`` (only counted when the client is the source)."""
+        changed = 0
+        by_root: dict[Path, list[tuple[str | Path, EventKind]]] = {}
+        for path, kind in events:
+            root = self._root_of(path)
+            if root is not None:
+                by_root.setdefault(root, []).append((path, kind))
+        for root, batch in by_root.items():
+            changed += await self._feeds[root].disk_events(batch, "client")
+        return changed
+
+    # -- queries --------------------------------------------------------------------------
+    def index_for(self, path: str) -> WorkspaceIndex | None:
+        root = self._root_of(path)
+        return self.indexes.get(root) if root is not None else None
+
+    def related(self, path: str, names: tuple[str, ...], comment_prefix: str) -> list[str]:
+        """Definitions in other files for ``names`` (nearest-first), as "<comment> path"
+        + signature blocks, in path/line order so the prompt prefix stays stable."""
+        index = self.index_for(path)
+        if index is None or not self.settings.context_cross_file:
+            return []
+        rel = index.files.relpath(path)
+        found: dict[tuple[str, int], Symbol] = {}
+        for name in names:
+            for symbol in index.resolve_name(path, name, limit=1):
+                if symbol.path != rel:
+                    found.setdefault((symbol.path, symbol.start_line), symbol)
+            if len(found) >= MAX_RELATED:
+                break
+        return [_block(symbol, comment_prefix) for _, symbol in sorted(found.items())]
+
+    def tools_for(self, path: str) -> IndexTools | None:
+        """Read-only tool executor over the index holding ``path`` (None: no index there)."""
+        index = self.index_for(path)
+        return IndexTools(index) if index is not None and index.ready else None
+
+    def stats(self) -> list[dict[str, Any]]:
+        return [index.stats() for index in self.indexes.values()]
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _root_of(self, path: str | Path) -> Path | None:
+        target = Path(path)
+        best: Path | None = None
+        for root in self.indexes:
+            if (target == root or root in target.parents) and (best is None or len(root.parts) > len(best.parts)):
+                best = root
+        return best
+
+    def _feeds_for(self, path: str) -> IndexFeeds | None:
+        root = self._root_of(path)
+        return self._feeds.get(root) if root is not None else None
+
+
+def _block(symbol: Symbol, comment_prefix: str) -> str:
+    where = f"{comment_prefix} {symbol.path}" + (f" ({symbol.container})" if symbol.container else "")
+    doc = f"\n{comment_prefix} {symbol.doc}" if symbol.doc else ""
+    return f"{where}{doc}\n{symbol.signature}"

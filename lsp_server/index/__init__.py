@@ -1,0 +1,20 @@
+"""The workspace symbol index: tree-sitter definitions of every indexable file, persisted
+under the cache dir, kept fresh from the editor and the disk (no LSP types here).
+
+Modules: ``symbols`` (values), ``patterns``/``nodes``/``imports``/``extract`` (one file
+-> symbols), ``walk`` (which files), ``store`` (SQLite), ``tables`` (in memory),
+``content`` (reading, hashing, digest reuse), ``build`` (one build run), ``resolve``
+(imports -> definitions), ``pacing`` (event-loop slices), ``workspace``
+(``WorkspaceIndex``), ``watch`` (``IndexFeeds``, ``FileWatcher``), ``tools`` (model tool calls).
+"""
+
+from .store import IndexStore
+from .symbols import FileSymbols, Import, Symbol
+from .watch import FileWatcher, IndexFeeds, watch_globs
+from .build import BuildStats
+from .workspace import WorkspaceIndex
+
+__all__ = [
+    "BuildStats", "FileSymbols", "FileWatcher", "Import", "IndexFeeds", "IndexStore", "Symbol",
+    "WorkspaceIndex", "watch_globs",
+]

@@ -1,0 +1,328 @@
+"""One file's text -> its ``FileSymbols`` (definitions with signature, doc, range, container).
+
+Reuses the syntax layer: the language's "definitions" and "imports" queries
+(``query_defs``/``query_imports``) and ``Outline.signature`` for headers, plus this
+package's extra patterns for constants and prototypes. Definitions inside a function
+body are local and left out; methods carry their class (or ``impl``/receiver) as
+``container``.
+
+The work is a generator (``SymbolExtractor.steps``) that yields whenever its ``Pacer``
+slice is due: between parse slices (the parse is halted by its progress callback and
+resumed), between query chunks of ``_CHUNK_BYTES`` and between definitions. Run it
+with ``pacing.drive`` on the event loop or ``pacing.run`` synchronously.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Generator
+
+import tree_sitter
+
+from ..core.secrets import SecretFilter
+from ..syntax.definitions import Definition, query_defs, query_imports
+from ..syntax.document import SyntaxDocument
+from ..syntax.languages import LanguageRegistry, LanguageSpec
+from .imports import read_imports
+from .nodes import container_of, is_local, leading_comment, python_docstring, widest_node
+from .pacing import Pacer, run
+from .patterns import EXTRA_PATTERNS, GO_TYPE_KINDS, KIND_BY_TYPE
+from .symbols import FileSymbols, Import, Symbol
+
+log = logging.getLogger(__name__)
+
+_CHUNK_BYTES = 8_192       # query range per slice (about 1 ms of queries)
+# Bytes per read callback. Small on purpose: a tree parsed from a callback has no source
+# of its own, so ``Node.text`` calls the callback again and copies what it returns.
+_READ_BYTES = 4096
+_SIGNATURE_LINES = 6
+_SIGNATURE_CHARS = 400
+_VALUE_CHARS = 160
+_UPPER = re.compile(r"^_*[A-Z][A-Z0-9_]*$")
+
+Steps = Generator[None, None, FileSymbols]
+_Extra = tuple[tree_sitter.Query | None, tuple[str, ...]]
+
+
+class SymbolExtractor:
+    """Extracts ``FileSymbols`` from source text; thread-safe (parsers are per call)."""
+
+    def __init__(self, registry: LanguageRegistry, secrets: SecretFilter | None = None) -> None:
+        self.registry = registry
+        self._secrets = secrets
+        self._lock = threading.Lock()
+        self._extra_cache: dict[str, _Extra] = {}
+
+    def warm(self, spec: LanguageSpec) -> None:
+        """Load the grammar and compile its queries now (one-off: tens of ms for C++ or
+        TypeScript). The index calls this on its I/O thread before a language's first file."""
+        if self.registry.parser(spec) is None:  # grammar unavailable (the registry logs it once)
+            with self._lock:
+                self._extra_cache.setdefault(spec.name, (None, ()))
+            return
+        for kind in ("definitions", "imports"):
+            self.registry.query(spec, kind)
+        self._extra_query(spec)
+
+    def is_warm(self, spec: LanguageSpec) -> bool:
+        with self._lock:
+            return spec.name in self._extra_cache
+
+    def language_of(self, path: str) -> LanguageSpec | None:
+        """The file's language by extension (None: unsupported or grammar missing)."""
+        return self.registry.for_document(None, path)
+
+    def extract(self, text: str | bytes, spec: LanguageSpec, path: str) -> FileSymbols:
+        """All at once (no yielding): for tests, the CLI and small files."""
+        return run(self.steps(text, spec, path, None))
+
+    def steps(self, text: str | bytes, spec: LanguageSpec, path: str, pacer: Pacer | None) -> Steps:
+        """The extraction as slices; yields whenever ``pacer`` is due (never if None)."""
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", errors="replace")
+        doc = SyntaxDocument(text, spec, self.registry)
+        if doc.spec is None:
+            return FileSymbols(spec.name)
+        data = doc.buffer.data
+        if pacer is not None and pacer.due():
+            yield
+        tree = yield from _parse(self.registry.parser(spec), data, pacer)
+        if tree is None:
+            log.debug("index: could not parse %s", path)
+            return FileSymbols(spec.name)
+        if pacer is not None and pacer.due():
+            yield
+        root = tree.root_node
+        defs: dict[int, Definition] = {}
+        extras: dict[int, tuple[str, tree_sitter.Node, tree_sitter.Node]] = {}
+        spans: set[tuple[int, int]] = set()
+        extra_query, extra_kinds = self._extra_query(spec)
+        for span in _chunks(doc):
+            for found in query_defs(doc, root, span):
+                known = defs.get(found.name_start)
+                if known is None or found.start < known.start:
+                    defs[found.name_start] = found
+            spans.update((s.start, s.end) for s in query_imports(doc, root, span))
+            if extra_query is not None:
+                cursor = tree_sitter.QueryCursor(extra_query)
+                if span is not None:
+                    cursor.set_byte_range(*span)
+                for index, captures in cursor.matches(root):
+                    node, name = captures.get("def", [None])[0], captures.get("name", [None])[0]
+                    if node is not None and name is not None:
+                        extras.setdefault(name.start_byte, (extra_kinds[index], node, name))
+            if pacer is not None and pacer.due():
+                yield
+        symbols: list[Symbol] = []
+        for definition in sorted(defs.values(), key=lambda d: d.start):
+            symbol = self._definition(doc, root, definition, path)
+            if symbol is not None:
+                symbols.append(symbol)
+            if pacer is not None and pacer.due():
+                yield
+        for at, (kind, node, name) in sorted(extras.items()):
+            if at not in defs:
+                symbol = self._extra(doc, kind, node, name, path)
+                if symbol is not None:
+                    symbols.append(symbol)
+            if pacer is not None and pacer.due():
+                yield
+        imports: list[Import] = []
+        for start, end in sorted(spans):
+            node = widest_node(root, start, end)
+            if node is not None:
+                imports.extend(read_imports(node, spec.name))
+            if pacer is not None and pacer.due():
+                yield
+        symbols.sort(key=lambda s: (s.start_line, s.end_line, s.name))
+        return FileSymbols.of(spec.name, symbols, dict.fromkeys(imports))
+
+    # -- one symbol ------------------------------------------------------------------
+    def _definition(self, doc: SyntaxDocument, root: tree_sitter.Node, definition: Definition,
+                    path: str) -> Symbol | None:
+        node = widest_node(root, definition.node_start, definition.end)
+        if node is None:
+            return None
+        outer = node
+        while outer.start_byte > definition.start and outer.parent is not None:
+            outer = outer.parent
+        if is_local(outer):
+            return None
+        kind = KIND_BY_TYPE.get(node.type, "function")
+        if node.type == "type_spec":
+            value = node.child_by_field_name("type")
+            kind = GO_TYPE_KINDS.get(value.type if value is not None else "", "type")
+        container, member = container_of(node, definition.name_start)
+        if kind == "function" and member:
+            kind = "method"
+        doc_line = python_docstring(node) if doc.spec is not None and doc.spec.name == "python" else ""
+        return Symbol(
+            definition.name, kind, path,
+            outer.start_point.row, _last_row(doc, outer),
+            self._mask(_cap(doc.outline.signature(definition))),
+            self._mask(doc_line or leading_comment(outer)),
+            container, doc.spec.name if doc.spec is not None else "",
+        )
+
+    def _extra(self, doc: SyntaxDocument, kind: str, node: tree_sitter.Node, name_node: tree_sitter.Node,
+               path: str) -> Symbol | None:
+        if is_local(node) or not _keep_extra(kind, node, name_node, doc.spec):
+            return None
+        name = _node_text(name_node)
+        container, member = container_of(node, name_node.start_byte)
+        if kind == "function" and member:
+            kind = "method"
+        return Symbol(
+            name, kind, path, node.start_point.row, _last_row(doc, node),
+            self._mask(_line_signature(doc, node)), self._mask(leading_comment(node)), container,
+            doc.spec.name if doc.spec is not None else "",
+        )
+
+    def _mask(self, text: str) -> str:
+        return self._secrets.mask(text) if self._secrets is not None and text else text
+
+    def _extra_query(self, spec: LanguageSpec) -> _Extra:
+        """The compiled extra patterns of ``spec`` and each compiled pattern's kind."""
+        with self._lock:
+            cached = self._extra_cache.get(spec.name)
+            if cached is None:
+                cached = self._compile(spec)
+                self._extra_cache[spec.name] = cached
+            return cached
+
+    def _compile(self, spec: LanguageSpec) -> _Extra:
+        language = self.registry.language(spec)
+        patterns = EXTRA_PATTERNS.get(spec.name, ())
+        if not patterns:
+            return None, ()
+        try:  # all patterns valid: one compile (validating each first would double the cost)
+            return tree_sitter.Query(language, "\n".join(p for _, p in patterns)), tuple(k for k, _ in patterns)
+        except Exception:  # noqa: BLE001 - find the patterns this grammar version rejects
+            pass
+        valid: list[tuple[str, str]] = []
+        for kind, pattern in patterns:
+            try:
+                tree_sitter.Query(language, pattern)
+            except Exception as exc:  # noqa: BLE001 - grammar versions drift
+                log.debug("index: skipping %s pattern %r: %s", spec.name, pattern, exc)
+                continue
+            valid.append((kind, pattern))
+        if not valid:
+            return None, ()
+        query = tree_sitter.Query(language, "\n".join(p for _, p in valid))
+        return query, tuple(k for k, _ in valid)
+
+
+# -- helpers ----------------------------------------------------------------------------
+def _parse(parser: tree_sitter.Parser | None, data: bytes,
+           pacer: Pacer | None) -> Generator[None, None, tree_sitter.Tree | None]:
+    """Parse ``data``, halting whenever ``pacer`` is due and resuming after a yield."""
+    if parser is None:
+        return None
+    if pacer is None:
+        return parser.parse(data)
+    halted = [False]
+
+    def read(offset: int, _point: object) -> bytes:
+        return data[offset:offset + _READ_BYTES]
+
+    def progress(*_state: object) -> bool:
+        halted[0] = pacer.due()
+        return halted[0]
+
+    while True:
+        halted[0] = False
+        try:
+            tree = parser.parse(read, progress_callback=progress)
+        except ValueError:
+            tree = None
+        if tree is not None:
+            return tree
+        if not halted[0]:
+            return None  # failed for another reason than our halt
+        yield
+
+
+def _chunks(doc: SyntaxDocument) -> list[tuple[int, int] | None]:
+    """Line-aligned byte ranges of about ``_CHUNK_BYTES`` covering the file ([None]: one go)."""
+    buffer = doc.buffer
+    size = len(buffer.data)
+    if size <= _CHUNK_BYTES:
+        return [None]
+    spans: list[tuple[int, int] | None] = []
+    start = 0
+    while start < size:
+        end = min(size, start + _CHUNK_BYTES)
+        if end < size:
+            end = buffer.line_end(buffer.row_of_byte(end), keep_newline=True)
+        spans.append((start, end))
+        start = end
+    return spans
+
+
+def _keep_extra(kind: str, node: tree_sitter.Node, name: tree_sitter.Node, spec: LanguageSpec | None) -> bool:
+    """The per-language rule for an extra-pattern match."""
+    language = spec.name if spec is not None else ""
+    text = _node_text(name)
+    if language == "python":
+        return kind != "constant" or bool(_UPPER.match(text))
+    if language in ("javascript", "typescript", "tsx") and kind == "constant":
+        first = node.child(0)
+        if first is None or first.type != "const":
+            return False
+        declarator = name.parent
+        value = declarator.child_by_field_name("value") if declarator is not None else None
+        if value is not None and value.type == "call_expression":
+            callee = value.child_by_field_name("function")
+            if callee is not None and _node_text(callee) == "require":
+                return False
+        exported = node.parent is not None and node.parent.type == "export_statement"
+        return exported or bool(_UPPER.match(text))
+    if language == "go" and kind == "variable":
+        return text[:1].isupper()
+    if language == "java" and node.type == "field_declaration":
+        modifiers = next((c for c in node.children if c.type == "modifiers"), None)
+        words = set(_node_text(modifiers).split()) if modifiers is not None else set()
+        return {"static", "final"} <= words
+    if language in ("c", "cpp") and kind == "constant":
+        if node.type == "preproc_def":
+            return node.child_by_field_name("value") is not None  # not an include guard
+        return any(c.type == "type_qualifier" and _node_text(c) == "const" for c in node.children)
+    return True
+
+
+def _line_signature(doc: SyntaxDocument, node: tree_sitter.Node) -> str:
+    """The first line of a one-line-ish definition (a constant, a prototype), capped."""
+    buffer = doc.buffer
+    row = node.start_point.row
+    begin = buffer.line_start(row)
+    if any(ch in buffer.data[begin:node.start_byte] for ch in b"{};"):
+        begin = node.start_byte
+    end = min(node.end_byte, buffer.line_end(row))
+    text = buffer.slice(begin, end).strip()
+    if node.type in ("const_spec", "var_spec") and not text.startswith(("const", "var")):
+        text = ("const " if node.type == "const_spec" else "var ") + text
+    if buffer.data[end:node.end_byte].strip():
+        text += " ..."
+    return text if len(text) <= _VALUE_CHARS else text[:_VALUE_CHARS] + "..."
+
+
+def _last_row(doc: SyntaxDocument, node: tree_sitter.Node) -> int:
+    """The row of the node's last byte (a trailing newline does not count)."""
+    end = node.end_byte
+    while end > node.start_byte and doc.buffer.data[end - 1:end] in (b"\n", b"\r"):
+        end -= 1
+    return doc.buffer.row_of_byte(max(node.start_byte, end - 1))
+
+
+def _cap(signature: str) -> str:
+    lines = signature.splitlines()
+    if len(lines) > _SIGNATURE_LINES:
+        signature = "\n".join(lines[:_SIGNATURE_LINES]) + "\n..."
+    return signature if len(signature) <= _SIGNATURE_CHARS else signature[:_SIGNATURE_CHARS] + "..."
+
+
+def _node_text(node: tree_sitter.Node | None) -> str:
+    return "" if node is None or node.text is None else node.text.decode("utf-8", errors="replace")

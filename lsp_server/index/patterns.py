@@ -1,0 +1,112 @@
+"""Per-language facts the symbol index adds to the syntax layer's definitions query.
+
+Pure constant data. ``EXTRA_PATTERNS`` finds what the outline does not: module-level
+constants (Python UPPER_CASE assignments, JS/TS ``const``, Go ``const``/exported
+``var``, Rust ``const``/``static``, Java ``static final`` fields, C ``#define`` and
+``const``) and declarations without a body (C/C++ prototypes, TS signatures). Each
+entry is ``(kind, pattern)``; every pattern captures ``@def`` and ``@name``, and the
+index keeps or drops a match by the rule named after the kind (see ``extract.py``).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+Pattern = tuple[str, str]  # (kind, tree-sitter query pattern)
+
+_PY: tuple[Pattern, ...] = (
+    ("constant", "(module (expression_statement (assignment left: (identifier) @name)) @def)"),
+    ("type", "(module (type_alias_statement (type (identifier) @name)) @def)"),
+)
+_JS: tuple[Pattern, ...] = (
+    ("constant", "(program (lexical_declaration (variable_declarator name: (identifier) @name)) @def)"),
+    ("constant", "(program (export_statement declaration: (lexical_declaration"
+                 " (variable_declarator name: (identifier) @name)) @def))"),
+)
+_TS: tuple[Pattern, ...] = _JS + (
+    ("function", "(function_signature name: (identifier) @name) @def"),
+    ("module", "(program (internal_module name: (identifier) @name) @def)"),
+    ("module", "(program (export_statement declaration: (internal_module name: (identifier) @name) @def))"),
+)
+_GO: tuple[Pattern, ...] = (
+    ("constant", "(source_file (const_declaration (const_spec name: (identifier) @name) @def))"),
+    ("variable", "(source_file (var_declaration (var_spec name: (identifier) @name) @def))"),
+)
+_RUST: tuple[Pattern, ...] = (
+    ("constant", "(const_item name: (identifier) @name) @def"),
+    ("constant", "(static_item name: (identifier) @name) @def"),
+)
+_JAVA: tuple[Pattern, ...] = (
+    ("constant", "(field_declaration (modifiers) declarator: (variable_declarator name: (identifier) @name)) @def"),
+    ("constant", "(constant_declaration declarator: (variable_declarator name: (identifier) @name)) @def"),
+)
+_C_PROTO = (
+    "(declaration declarator: (function_declarator declarator: (identifier) @name)) @def",
+    "(declaration declarator: (pointer_declarator declarator:"
+    " (function_declarator declarator: (identifier) @name))) @def",
+)
+_C: tuple[Pattern, ...] = (
+    ("constant", "(preproc_def name: (identifier) @name) @def"),
+    ("constant", "(translation_unit (declaration (type_qualifier) declarator: (init_declarator"
+                 " declarator: (identifier) @name)) @def)"),
+) + tuple(("function", f"(translation_unit {p})") for p in _C_PROTO)
+_CPP: tuple[Pattern, ...] = _C + tuple(("function", f"(declaration_list {p})") for p in _C_PROTO) + (
+    ("function", "(field_declaration declarator: (function_declarator declarator: (field_identifier) @name)) @def"),
+)
+
+EXTRA_PATTERNS: MappingProxyType[str, tuple[Pattern, ...]] = MappingProxyType({
+    "python": _PY, "javascript": _JS, "typescript": _TS, "tsx": _TS, "go": _GO, "rust": _RUST,
+    "java": _JAVA, "c": _C, "cpp": _CPP,
+})
+
+#: Definition node type -> kind, for the syntax layer's definitions query.
+KIND_BY_TYPE: MappingProxyType[str, str] = MappingProxyType({
+    "function_definition": "function", "function_declaration": "function",
+    "generator_function_declaration": "function", "function_item": "function",
+    "function_signature_item": "function", "function_signature": "function",
+    "variable_declarator": "function", "preproc_function_def": "macro", "macro_definition": "macro",
+    "method_definition": "method", "method_declaration": "method", "constructor_declaration": "method",
+    "class_definition": "class", "class_declaration": "class", "abstract_class_declaration": "class",
+    "class_specifier": "class", "record_declaration": "class",
+    "interface_declaration": "interface", "annotation_type_declaration": "interface",
+    "trait_item": "interface",
+    "struct_item": "struct", "union_item": "struct", "struct_specifier": "struct",
+    "union_specifier": "struct",
+    "enum_item": "enum", "enum_declaration": "enum", "enum_specifier": "enum",
+    "type_alias_declaration": "type", "type_alias": "type", "type_item": "type",
+    "type_definition": "type", "alias_declaration": "type", "type_spec": "type",
+})
+
+#: Go ``type_spec`` kinds by the node type of its ``type`` field.
+GO_TYPE_KINDS: MappingProxyType[str, str] = MappingProxyType({
+    "struct_type": "struct", "interface_type": "interface",
+})
+
+#: A definition below one of these is local (not indexed).
+FUNCTION_TYPES = frozenset({
+    "function_definition", "function_declaration", "generator_function_declaration",
+    "function_expression", "function", "generator_function", "arrow_function",
+    "method_definition", "func_literal", "method_declaration", "function_item",
+    "closure_expression", "constructor_declaration", "lambda", "lambda_expression",
+})
+
+#: Nodes that make a definition below them a member: type -> field holding the name.
+CLASS_CONTAINERS: MappingProxyType[str, str] = MappingProxyType({
+    "class_definition": "name", "class_declaration": "name", "abstract_class_declaration": "name",
+    "interface_declaration": "name", "enum_declaration": "name", "record_declaration": "name",
+    "trait_item": "name", "impl_item": "type", "class_specifier": "name",
+    "struct_specifier": "name", "annotation_type_declaration": "name",
+})
+#: Nodes that only qualify the name of a definition below them.
+SCOPE_CONTAINERS: MappingProxyType[str, str] = MappingProxyType({
+    "namespace_definition": "name", "mod_item": "name", "internal_module": "name",
+})
+
+#: Statements that wrap a definition without being one (comments precede the wrapper).
+WRAPPER_TYPES = frozenset({
+    "export_statement", "lexical_declaration", "variable_declaration", "const_declaration",
+    "var_declaration", "type_declaration", "ambient_declaration", "expression_statement",
+    "declaration", "template_declaration", "decorated_definition",
+})
+#: Siblings allowed between a definition and its leading comment.
+ATTRIBUTE_TYPES = frozenset({"attribute_item", "decorator", "annotation", "marker_annotation"})

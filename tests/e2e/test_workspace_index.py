@@ -1,0 +1,178 @@
+"""The workspace symbol index end to end: cross-file completion context, kept fresh."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from lsprotocol import types
+
+from tests.e2e.conftest import capabilities, inline, open_doc, start_client, stop_client
+from tests.standin import Reply, StandIn
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+
+GEOMETRY = '''"""Shapes."""
+
+import math
+
+
+def area_of_circle(radius: float, *, precise: bool = False) -> float:
+    """Area of a circle of the given radius."""
+    return math.pi * radius * radius
+
+
+def unrelated_helper(x):
+    return x
+'''
+
+APP = '''from pkg.geometry import area_of_circle
+
+
+def report(r):
+    total = area_of_circle('''
+
+
+async def _status(client: Any) -> dict[str, Any]:
+    return await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="mistral-lsp.status", arguments=[]))
+
+
+async def _wait_index(client: Any, timeout: float = 20.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        status = await _status(client)
+        if status["index"]["ready"] or time.monotonic() > deadline:
+            return status["index"]
+        await asyncio.sleep(0.1)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def workspace(standin: StandIn, tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("indexed")
+    (root / "pkg").mkdir()
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "geometry.py").write_text(GEOMETRY)
+    (root / ".env").write_text("def leaked_secret_function():\n    pass\n")
+    client, _ = await start_client(standin, root / ".cache", capabilities("neovim", inline=True), root=root)
+    yield client, root
+    await stop_client(client)
+
+
+async def test_completion_carries_signature_from_imported_file(workspace, standin: StandIn) -> None:
+    client, root = workspace
+    index = await _wait_index(client)
+    assert index["ready"] and index["files"] >= 2 and index["fileEvents"] == "watcher"
+    uri = (root / "app.py").as_uri()
+    open_doc(client, uri, APP, "python")
+    standin.script(Reply(text="r)"))
+    items = await inline(client, uri, 4, len("    total = area_of_circle("))
+    assert items == ["r)"]
+    prompt = standin.chat_requests()[-1].body["messages"][1]["content"]
+    assert "Definitions from other files of the project used near the cursor" in prompt
+    assert "def area_of_circle(radius: float, *, precise: bool = False) -> float:" in prompt
+    assert "# pkg/geometry.py" in prompt and "Area of a circle of the given radius." in prompt
+    assert "unrelated_helper" not in prompt  # only names used near the cursor
+    assert "leaked_secret_function" not in prompt
+
+
+async def test_new_file_on_disk_is_picked_up_by_the_watcher(workspace, standin: StandIn) -> None:
+    client, root = workspace
+    await _wait_index(client)
+    (root / "pkg" / "units.py").write_text("def to_meters(feet: float) -> float:\n    return feet * 0.3048\n")
+    text = "from pkg.units import to_meters\n\n\ndef run(x):\n    return to_meters("
+    deadline = time.monotonic() + 10
+    found = False
+    attempt = 0
+    while time.monotonic() < deadline and not found:
+        attempt += 1
+        uri = (root / f"convert{attempt}.py").as_uri()  # a new document: no cached answer applies
+        open_doc(client, uri, text, "python")
+        standin.script(Reply(text="x)"))
+        await inline(client, uri, 4, len("    return to_meters("))
+        requests = standin.chat_requests()
+        found = bool(requests) and "def to_meters(feet: float) -> float:" in requests[-1].body["messages"][1]["content"]
+        if not found:
+            await asyncio.sleep(0.3)
+    assert found, "the watcher never indexed pkg/units.py"
+
+
+async def test_edits_in_an_open_file_reach_other_files_context(workspace, standin: StandIn) -> None:
+    client, root = workspace
+    await _wait_index(client)
+    lib = (root / "pkg" / "shapes.py").as_uri()
+    open_doc(client, lib, "def square(side):\n    return side * side\n", "python")
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=lib, version=2),
+        content_changes=[types.TextDocumentContentChangePartial(
+            range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=17)),
+            text="def square(side: int, scale: int = 1):")]))
+    text = "from pkg.shapes import square\n\n\ndef draw(n):\n    return square("
+    deadline = time.monotonic() + 10
+    found = False
+    attempt = 0
+    while time.monotonic() < deadline and not found:
+        attempt += 1
+        uri = (root / f"draw{attempt}.py").as_uri()
+        open_doc(client, uri, text, "python")
+        standin.script(Reply(text="n)"))
+        await inline(client, uri, 4, len("    return square("))
+        requests = standin.chat_requests()
+        found = bool(requests) and "def square(side: int, scale: int = 1):" in requests[-1].body["messages"][1]["content"]
+        if not found:
+            await asyncio.sleep(0.3)
+    assert found, "the edited (unsaved) signature never reached the index"
+    assert not (root / "pkg" / "shapes.py").exists()  # it only ever existed in the editor
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def vscode(standin: StandIn, tmp_path_factory: pytest.TempPathFactory):
+    """A client that offers dynamic registration of file watching (as VS Code does)."""
+    import sys
+
+    from pytest_lsp import ClientServerConfig
+
+    from tests.e2e.conftest import server_env
+
+    root = tmp_path_factory.mktemp("watched")
+    (root / "lib.py").write_text("def helper_one(a):\n    return a\n")
+    config = ClientServerConfig(server_command=[sys.executable, "-m", "lsp_server", "serve"],
+                                server_env=server_env(standin, root / ".cache"))
+    client = await config.start()
+    registered: list[types.RegistrationParams] = []
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def on_register(params: types.RegistrationParams) -> None:
+        registered.append(params)
+
+    caps = capabilities("visual-studio-code", inline=True)
+    assert caps.workspace.did_change_watched_files.dynamic_registration
+    await client.initialize_session(types.InitializeParams(
+        capabilities=caps, root_uri=root.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="ws")]))
+    yield client, root, registered
+    await stop_client(client)
+
+
+async def test_client_file_events_feed_the_index_when_it_can_watch(vscode, standin: StandIn) -> None:
+    client, root, registered = vscode
+    index = await _wait_index(client)
+    assert index["fileEvents"] == "client"
+    watchers = registered[0].registrations[0]
+    assert watchers.method == types.WORKSPACE_DID_CHANGE_WATCHED_FILES
+    globs = [w["globPattern"] for w in watchers.register_options["watchers"]]
+    assert any(".py" in g or "py," in g for g in globs), globs
+    # a file written to disk is NOT picked up by a watcher of our own: the client is the source
+    (root / "later.py").write_text("def helper_two(b):\n    return b\n")
+    await asyncio.sleep(1.5)
+    assert (await _status(client))["index"]["symbols"] == index["symbols"]
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(changes=[
+        types.FileEvent(uri=(root / "later.py").as_uri(), type=types.FileChangeType.Created)]))
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and (await _status(client))["index"]["symbols"] == index["symbols"]:
+        await asyncio.sleep(0.05)
+    assert (await _status(client))["index"]["symbols"] == index["symbols"] + 1
