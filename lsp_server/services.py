@@ -18,6 +18,7 @@ from lsp_server.engines.completion import CompletionEngine
 from lsp_server.engines.documents import DocumentStore
 from lsp_server.engines.fixes_ai import AiFixer
 from lsp_server.engines.knowledge import WorkspaceKnowledge
+from lsp_server.index.tools import TOOL_SCHEMAS
 from lsp_server.engines.review import ReviewEngine
 from lsp_server.engines.review_scheduler import ReviewScheduler
 from lsp_server.model.client import ModelClient, ModelError
@@ -73,7 +74,9 @@ class Services:
         return CompletionEngine(settings, self.client, self.health, self.tokens, related=self.knowledge.related)
 
     def _make_review_engine(self, settings: Settings) -> ReviewEngine:
-        return ReviewEngine(settings, self.client, self.health, self.findings_cache, registry=self.registry)
+        return ReviewEngine(settings, self.client, self.health, self.findings_cache, registry=self.registry,
+                            related=self.knowledge.related, tools_for=self.knowledge.tools_for,
+                            tool_schemas=TOOL_SCHEMAS)
 
     def clear_caches(self) -> int:
         """Forget completions and cached review findings; returns review entries removed."""

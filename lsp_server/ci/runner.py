@@ -4,7 +4,9 @@
 when a diff is asked for, plans and reviews them concurrently (``--concurrency``
 model requests at once through the engine's limit, twice as many files planned),
 and returns the report: findings with root-relative paths, the reviewed text of each
-file, and the summary. The findings cache is the editor's (``MISTRAL_LSP_CACHE_DIR``),
+file, and the summary. The workspace symbol index is built first (or reloaded from the
+cache dir) so units carry the definitions they use from other files, and the model
+may call the read-only review tools, exactly as in the editor. The findings cache is the editor's (``MISTRAL_LSP_CACHE_DIR``),
 so an unchanged tree reviews with no request. The first model failure stops the run
 (``ModelFailure``): a CI job must not pass on a review that did not happen.
 """
@@ -25,10 +27,13 @@ from lsp_server.ci.git import ChangedLines, GitError, diff_since, diff_staged, r
 from lsp_server.ci.progress import Progress
 from lsp_server.config import Settings
 from lsp_server.core.findings import Finding, sort_findings
+from lsp_server.engines.knowledge import WorkspaceKnowledge
 from lsp_server.engines.review import ReviewEngine, UnitOutcome
+from lsp_server.index.tools import TOOL_SCHEMAS
 from lsp_server.model.client import ModelClient
 from lsp_server.model.health import ModelHealth
 from lsp_server.reporting.report import Report, Summary
+from lsp_server.syntax.languages import LanguageRegistry
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +105,15 @@ async def run_review(request: ReviewRequest, settings: Settings) -> Report:
     cache = FindingsCache(None if request.no_cache else settings.cache_dir)
     client = ModelClient(settings.endpoint, settings.model, settings.api_key,
                          connect_timeout_s=settings.connect_timeout_s)
-    engine = ReviewEngine(settings, client, ModelHealth(), cache)
+    registry = LanguageRegistry()
+    knowledge = WorkspaceKnowledge(settings, registry, persistent=not request.no_cache)
+    engine = ReviewEngine(settings, client, ModelHealth(), cache, registry=registry, related=knowledge.related,
+                          tools_for=knowledge.tools_for, tool_schemas=TOOL_SCHEMAS)
     try:
+        # the symbol index gives each unit the definitions it uses from other files (as in the
+        # editor, so both share cache entries); stored under the cache dir, a rebuild is cheap
+        knowledge.start([root], client_watches=True)  # no watcher: the tree does not change meanwhile
+        await knowledge.ready()
         candidates = collect(root, paths, engine.secrets, max_bytes=settings.max_file_bytes, in_git=in_git)
         files = _narrow(root, candidates, changed)
         run = _Run(root, engine, changed, Progress(len(files), enabled=request.progress),
@@ -111,6 +123,7 @@ async def run_review(request: ReviewRequest, settings: Settings) -> Report:
         finally:
             run.progress.close()
     finally:
+        await knowledge.aclose()
         await client.aclose()
         cache.close()
     if run.failure:

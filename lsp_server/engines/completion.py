@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from lsp_server.config import Settings
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.engines.completion_cache import CachedCompletion, CompletionCache
-from lsp_server.engines.completion_plan import CompletionPlan, RelatedLookup, plan_completion
+from lsp_server.engines.completion_plan import CompletionPlan, plan_completion
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.model.cleaning import StreamCleaner
 from lsp_server.model.client import ChatOptions, ModelClient, ModelError
 from lsp_server.model.health import ModelHealth
 from lsp_server.model.tokens import TokenCounter
-from lsp_server.syntax.context import would_add_errors
+from lsp_server.syntax.context import RelatedLookup, would_add_errors
 
 log = logging.getLogger(__name__)
 

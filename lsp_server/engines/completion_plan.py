@@ -16,16 +16,13 @@ from lsp_server.core.secrets import SecretFilter
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.model.cleaning import CleanContext
 from lsp_server.model.prompts import ChatPrompt, CompletionInput, build_completion_prompt
-from lsp_server.syntax.context import cursor_context, foreign_names, window
+from lsp_server.syntax.context import RelatedLookup, cursor_context, foreign_names, window
 
 # Bytes of code per token used to turn a token budget into a first window guess.
 _BYTES_PER_TOKEN_GUESS = 3.4
 _SUFFIX_SHARE = 0.1
 _FOLLOWING_LINES = 20
 _RELATED_SHARE = 0.2  # at most this share of the budget for definitions from other files
-
-# names near the cursor -> definitions from other files ("# path" comment + signature), stable order
-RelatedLookup = Callable[[str, tuple[str, ...], str], list[str]]
 
 
 @dataclass(frozen=True)

@@ -37,12 +37,13 @@ MAX_RELATED = 8  # definitions from other files offered to one completion
 class WorkspaceKnowledge:
     """Symbol indexes of the workspace folders (none until ``start``)."""
 
-    def __init__(self, settings: Settings, registry: LanguageRegistry) -> None:
+    def __init__(self, settings: Settings, registry: LanguageRegistry, *, persistent: bool = True) -> None:
         self.settings = settings
         self.enabled = settings.index_enabled
         self._registry = registry
         self._secrets = SecretFilter(settings.secret_globs)
-        self.store = IndexStore(settings.cache_dir)
+        self.store = IndexStore(settings.cache_dir if persistent else None)
+        self._builds: list[asyncio.Task[Any]] = []
         self.indexes: dict[Path, WorkspaceIndex] = {}
         self._feeds: dict[Path, IndexFeeds] = {}
         self._watchers: list[FileWatcher] = []
@@ -71,7 +72,9 @@ class WorkspaceKnowledge:
                                    text_delay_s=0.0)
             self.indexes[root] = index
             self._feeds[root] = IndexFeeds(index, disk_source=self.disk_source)
-            self._tasks.spawn(self._build(root, index, progress))
+            task = self._tasks.spawn(self._build(root, index, progress))
+            if task is not None:
+                self._builds.append(task)
 
     async def _build(self, root: Path, index: WorkspaceIndex,
                      progress: Callable[[str], ProgressSink] | None) -> None:
@@ -95,6 +98,11 @@ class WorkspaceKnowledge:
             watcher = FileWatcher(self._feeds[root])
             watcher.start()
             self._watchers.append(watcher)
+
+    async def ready(self) -> None:
+        """Wait until every started index is built (the CI review waits; the editor never does)."""
+        if self._builds:
+            await asyncio.gather(*self._builds, return_exceptions=True)
 
     async def aclose(self) -> None:
         if self._flush is not None:

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from lsp_server.cache import FindingsCache
 from lsp_server.config import Settings
@@ -33,9 +34,12 @@ from lsp_server.engines.review_plan import (
     plan_units,
     skip_reason,
 )
+from lsp_server.engines.review_tools import ToolBudget, ToolExecutor, ToolsUnsupported, review_with_tools
 from lsp_server.model.client import ChatOptions, ModelClient, ModelError
 from lsp_server.model.findings import parse_findings, response_format
 from lsp_server.model.health import ModelHealth
+from lsp_server.model.tokens import estimate_tokens
+from lsp_server.syntax.context import RelatedLookup
 from lsp_server.syntax.document import SyntaxDocument
 from lsp_server.syntax.languages import LanguageRegistry
 
@@ -55,6 +59,8 @@ class ReviewStats:
     dropped_fixes: int = 0
     errors: int = 0
     last_error: str = ""
+    tool_calls: int = 0
+    tool_reviews: int = 0  # reviews that offered tools
 
 
 @dataclass(frozen=True)
@@ -92,8 +98,14 @@ class ReviewEngine:
         cache: FindingsCache,
         *,
         registry: LanguageRegistry | None = None,
+        related: RelatedLookup | None = None,
+        tools_for: Callable[[str], ToolExecutor | None] | None = None,
+        tool_schemas: tuple[dict[str, Any], ...] = (),
     ) -> None:
         self.settings = settings
+        self.related = related  # definitions from other files (the workspace index), if any
+        self.tools_for = tools_for if settings.review_tools and settings.review_tool_calls > 0 else None
+        self._tool_schemas = tool_schemas
         self.cache = cache
         self.stats = ReviewStats()
         self._client = client
@@ -114,7 +126,8 @@ class ReviewEngine:
              version: int | None = None, uri: str | None = None) -> ReviewPlan:
         """Everything the review of ``syntax`` needs, taken now (synchronous)."""
         return plan_review(syntax, path, secrets=self._secrets, fingerprint=self.fingerprint,
-                           display_path=display_path, version=version, uri=uri, known=self.cache.__contains__)
+                           display_path=display_path, version=version, uri=uri, known=self.cache.__contains__,
+                           related=self.related)
 
     def plan_text(self, path: str, text: str, *, language_id: str | None = None,
                   display_path: str | None = None, uri: str | None = None) -> ReviewPlan:
@@ -134,7 +147,8 @@ class ReviewEngine:
         if not skipped:
             data = syntax.buffer.data
             for unit in plan_units(syntax, secrets=self._secrets, fingerprint=self.fingerprint,
-                                   display_path=display_path or path, known=self.cache.__contains__):
+                                   display_path=display_path or path, known=self.cache.__contains__,
+                                   related=self.related, source_path=path):
                 units.append(unit)
                 if len(units) % PLAN_SLICE == 0:
                     await asyncio.sleep(0)
@@ -190,7 +204,7 @@ class ReviewEngine:
                                model_error=True)
         try:
             async with self._limit:
-                raw = await self._ask(unit)
+                raw = await self._ask(unit, plan.path)
         except ModelError as exc:
             self.stats.errors += 1
             self.stats.last_error = exc.message
@@ -211,7 +225,7 @@ class ReviewEngine:
         self.stats.findings += len(findings)
         return UnitOutcome(unit, findings)
 
-    async def _ask(self, unit: UnitPlan) -> str:
+    async def _ask(self, unit: UnitPlan, path: str) -> str:
         settings = self.settings
         options = ChatOptions(
             max_tokens=settings.review_max_tokens,
@@ -221,6 +235,16 @@ class ReviewEngine:
         )
         started = time.perf_counter()
         self.stats.model_calls += 1
+        tools = self.tools_for(path) if self.tools_for is not None else None
+        if tools is not None:
+            try:
+                text = await self._ask_with_tools(unit, options, tools)
+            except ToolsUnsupported as exc:
+                log.warning("the model server does not do tool calls (%s): reviewing without tools", exc)
+                self.tools_for = None
+            else:
+                self._health.success((time.perf_counter() - started) * 1000)
+                return text
         if self._structured:
             try:
                 text = await self._client.chat(unit.messages, options, response_format=response_format())
@@ -234,6 +258,18 @@ class ReviewEngine:
             text = await self._client.chat(unit.messages, options)
         self._health.success((time.perf_counter() - started) * 1000)
         return text
+
+    async def _ask_with_tools(self, unit: UnitPlan, options: ChatOptions, tools: ToolExecutor) -> str:
+        settings = self.settings
+        self.stats.tool_reviews += 1
+        loop = await review_with_tools(
+            self._client, unit.messages, options, tools, self._tool_schemas,
+            ToolBudget(settings.review_tool_calls, settings.review_tool_tokens),
+            response_format=response_format() if self._structured else None, count_tokens=estimate_tokens,
+        )
+        self.stats.tool_calls += loop.calls
+        self.stats.model_calls += loop.requests - 1
+        return loop.text
 
     def _materialize(self, plan: ReviewPlan, unit: UnitPlan, anchored: list[Anchored]) -> tuple[Finding, ...]:
         """Findings at the plan's rows, with fixes that no longer parse removed."""

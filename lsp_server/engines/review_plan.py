@@ -24,9 +24,11 @@ from lsp_server.core.text import TextBuffer
 from lsp_server.model.review_prompts import REVIEW_PROMPT_VERSION, ReviewInput, build_review_prompt
 from lsp_server.syntax.document import SyntaxDocument
 from lsp_server.syntax.edits import Parse, snapshot_parser
+from lsp_server.syntax.context import RelatedLookup, names_defined_elsewhere
 from lsp_server.syntax.units import ReviewUnit, split_units, unit_context
 
 MAX_UNIT_CHARS = 24_000  # about 6-8k tokens: a unit's code in one prompt, at most
+MAX_RELATED_CHARS = 4_000  # definitions from other files shown with one unit, at most
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,14 @@ def mask_lines(secrets: SecretFilter, lines: Sequence[str]) -> list[str]:
     return masked
 
 
-def unit_key(fingerprint: str, language: str, unit: ReviewUnit, lines: Sequence[str]) -> str:
-    """The cache key: unit content (and enclosing header) + model/prompt/settings fingerprint."""
-    payload = json.dumps([fingerprint, language, unit.kind, unit.header, list(lines)], ensure_ascii=False)
+def unit_key(fingerprint: str, language: str, unit: ReviewUnit, lines: Sequence[str],
+             related: Sequence[str] = ()) -> str:
+    """The cache key: unit content (and enclosing header) + model/prompt/settings fingerprint,
+    + the definitions from other files it was shown (a changed callee signature re-reviews it)."""
+    parts: list[object] = [fingerprint, language, unit.kind, unit.header, list(lines)]
+    if related:
+        parts.append(list(related))
+    payload = json.dumps(parts, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
@@ -95,22 +102,42 @@ def plan_units(
     display_path: str,
     system_prompt: str | None = None,
     known: Callable[[str], bool] | None = None,
+    related: RelatedLookup | None = None,
+    source_path: str = "",
 ) -> Iterator[UnitPlan]:
     """The unit requests of a parsed document, one at a time (the caller may pause between).
 
     A unit whose key ``known`` says is cached gets no messages: masking and context are
-    the costly part of planning, and a cached unit never needs them.
+    the costly part of planning, and a cached unit never needs them. ``related`` (the
+    workspace index) gives definitions from other files for the names a unit uses.
     """
     language = syntax.spec.name if syntax.spec is not None else ""
     buffer = syntax.buffer
     for whole in split_units(syntax):
         for unit, lines in _fitted(whole, [buffer.line_text(row) for row in whole.rows]):
-            key = unit_key(fingerprint, language, unit, lines)
+            blocks = _related(syntax, unit, related, source_path or display_path)
+            key = unit_key(fingerprint, language, unit, lines, blocks)
             if known is not None and known(key):
                 yield UnitPlan(unit, lines, key, [])
             else:
-                messages = _messages(syntax, unit, lines, language, secrets, display_path, system_prompt)
+                messages = _messages(syntax, unit, lines, language, secrets, display_path, system_prompt, blocks)
                 yield UnitPlan(unit, lines, key, messages)
+
+
+def _related(syntax: SyntaxDocument, unit: ReviewUnit, lookup: RelatedLookup | None, path: str) -> list[str]:
+    if lookup is None or syntax.spec is None or not unit.rows:
+        return []
+    first, last = unit.rows[0], unit.rows[-1]
+    names = names_defined_elsewhere(syntax, first, last, syntax.buffer.line_start(first))
+    blocks = lookup(path, names, syntax.spec.comment_prefix) if names else []
+    kept: list[str] = []
+    size = 0
+    for block in blocks:  # about 1,000 tokens of signatures at most
+        if size + len(block) > MAX_RELATED_CHARS:
+            continue
+        kept.append(block)
+        size += len(block)
+    return kept
 
 
 def _fitted(unit: ReviewUnit, lines: list[str]) -> Iterator[tuple[ReviewUnit, tuple[str, ...]]]:
@@ -143,7 +170,8 @@ def _fitted(unit: ReviewUnit, lines: list[str]) -> Iterator[tuple[ReviewUnit, tu
 
 
 def _messages(syntax: SyntaxDocument, unit: ReviewUnit, lines: tuple[str, ...], language: str,
-              secrets: SecretFilter, display_path: str, system_prompt: str | None) -> list[dict[str, Any]]:
+              secrets: SecretFilter, display_path: str, system_prompt: str | None,
+              related: Sequence[str] = ()) -> list[dict[str, Any]]:
     context = unit_context(syntax, unit)
     data = ReviewInput(
         path=display_path,
@@ -154,6 +182,7 @@ def _messages(syntax: SyntaxDocument, unit: ReviewUnit, lines: tuple[str, ...], 
         imports=[secrets.mask(line) for line in context.imports],
         header=secrets.mask(unit.header),
         signatures=[secrets.mask(line) for line in context.signatures],
+        related=[secrets.mask(block) for block in related],
     )
     return build_review_prompt(data, system_prompt)
 
@@ -188,12 +217,13 @@ def plan_review(
     uri: str | None = None,
     system_prompt: str | None = None,
     known: Callable[[str], bool] | None = None,
+    related: RelatedLookup | None = None,
 ) -> ReviewPlan:
     """The review requests for ``syntax`` in one go (no units for secret files or plain text)."""
     skipped = skip_reason(syntax, path, secrets)
     units = [] if skipped else list(plan_units(
         syntax, secrets=secrets, fingerprint=fingerprint, display_path=display_path or path,
-        system_prompt=system_prompt, known=known,
+        system_prompt=system_prompt, known=known, related=related, source_path=path,
     ))
     return finish_plan(syntax, path, units, version=version, uri=uri, skipped=skipped)
 

@@ -80,6 +80,23 @@ def _status_detail(exc: openai.APIStatusError) -> str:
     return (exc.message or "no detail")[:300]
 
 
+@dataclass(frozen=True)
+class ToolCall:
+    """A function call the model asked for (``arguments``: JSON text, as sent)."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """One assistant turn: its text, and the tool calls it makes (if any)."""
+
+    content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
 class ModelClient:
     """AsyncOpenAI against the configured endpoint, one connection pool per process."""
 
@@ -164,6 +181,11 @@ class ModelClient:
 
     async def chat(self, messages: Sequence[dict[str, Any]], options: ChatOptions, **extra: Any) -> str:
         """A non-streamed chat answer's content (for review/fix requests)."""
+        return (await self.chat_turn(messages, options, **extra)).content
+
+    async def chat_turn(self, messages: Sequence[dict[str, Any]], options: ChatOptions, **extra: Any) -> ChatTurn:
+        """One non-streamed assistant turn: its content and the tool calls it makes
+        (``extra`` may offer ``tools``; vLLM parses Mistral's tool-call format)."""
         client = self._client.with_options(
             timeout=openai.Timeout(options.timeout_s, connect=self._connect_timeout_s)
         )
@@ -176,7 +198,13 @@ class ModelClient:
             raise _error_from(exc) from None
         if not answer.choices:
             raise ModelError("protocol", "the model server returned no choices")
-        return answer.choices[0].message.content or ""
+        message = answer.choices[0].message
+        calls = tuple(
+            ToolCall(call.id, call.function.name, call.function.arguments or "{}")
+            for call in message.tool_calls or ()
+            if getattr(call, "function", None) is not None
+        )
+        return ChatTurn(message.content or "", calls)
 
 
 async def _deltas(stream: Any) -> AsyncIterator[str]:

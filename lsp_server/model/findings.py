@@ -112,6 +112,12 @@ class ParsedAnswer:
     dropped: int = 0  # items dropped whole
     dropped_fixes: int = 0  # items kept without their fix
     salvaged: bool = False  # the answer was not one clean JSON document
+    how: str = "none"  # "json" (the whole answer), "embedded", "truncated" or "none"
+
+    @property
+    def found_json(self) -> bool:
+        """A complete findings JSON value was in the answer (maybe with prose around it)."""
+        return self.how in ("json", "embedded")
 
 
 def parse_findings(text: str) -> ParsedAnswer:
@@ -119,6 +125,7 @@ def parse_findings(text: str) -> ParsedAnswer:
     answer = ParsedAnswer()
     items, how = _items(text or "")
     answer.salvaged = how != "json"
+    answer.how = how
     if items is None:
         answer.problems.append("no JSON findings in the answer")
         return answer

@@ -16,7 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-REVIEW_PROMPT_VERSION = "review-1"
+REVIEW_PROMPT_VERSION = "review-2"
+
+TOOLS_NOTE = (
+    "You may call the tools lookup_symbol(name) and read_lines(path, start, end) to see how a "
+    "name used by this code is defined elsewhere in the project, when that decides whether "
+    "something is a bug; at most {calls} calls. Then answer with the findings JSON."
+)
 FIX_PROMPT_VERSION = "fix-1"
 
 REVIEW_SYSTEM_PROMPT = (
@@ -62,6 +68,7 @@ class ReviewInput:
     imports: Sequence[str] = ()
     header: str = ""  # the enclosing class/impl header, if any
     signatures: Sequence[str] = ()
+    related: Sequence[str] = ()  # definitions from other files the code uses (path comment + signature)
 
 
 @dataclass(frozen=True)
@@ -97,10 +104,14 @@ def numbered(lines: Sequence[tuple[int, str]]) -> str:
     return "\n".join(out)
 
 
-def _context(language: str, imports: Sequence[str], header: str, signatures: Sequence[str]) -> list[str]:
+def _context(language: str, imports: Sequence[str], header: str, signatures: Sequence[str],
+             related: Sequence[str] = ()) -> list[str]:
     parts: list[str] = []
     if imports:
         parts.append("Imports of this file:\n" + _fenced(language, "\n".join(imports)))
+    if related:
+        parts.append("Definitions from other files of the project that the code uses:\n"
+                     + _fenced(language, "\n".join(related)))
     if signatures:
         parts.append("Definitions from this file that the code uses:\n" + _fenced(language, "\n".join(signatures)))
     if header:
@@ -113,7 +124,7 @@ def build_review_prompt(data: ReviewInput, system_prompt: str | None = None) -> 
     first, last = data.lines[0][0], data.lines[-1][0]
     what = f"{data.kind} `{data.name}`" if data.name else data.kind
     parts = [f"File: {data.path}" + (f" ({data.language})" if data.language else "")]
-    parts += _context(data.language, data.imports, data.header, data.signatures)
+    parts += _context(data.language, data.imports, data.header, data.signatures, data.related)
     parts.append(
         f"Review this {what} (lines {first}-{last}). Each line starts with its line number in the "
         "file and `|`:\n" + _fenced(data.language, numbered(data.lines))

@@ -16,6 +16,7 @@ the cursor ends a line that starts a definition header (``def f(x)``, ``func mai
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import tree_sitter
@@ -26,12 +27,17 @@ from .queries import ANY_HEADER, COMMENT_MARK, STRING_TYPES
 from .validate import would_add_errors
 from .window import window
 
-__all__ = ["CursorContext", "cursor_context", "foreign_names", "window", "would_add_errors"]
+__all__ = ["CursorContext", "RelatedLookup", "cursor_context", "foreign_names", "names_defined_elsewhere", "window",
+           "would_add_errors"]
 
 MAX_IMPORTS = 40
 MAX_SIGNATURES = 20
 MAX_PER_NAME = 3
 MAX_FOREIGN = 24
+
+# (path of the file, names it uses, its comment prefix) -> definitions from other files as
+# "<comment> path" + signature blocks, in a stable order (the workspace index answers it)
+RelatedLookup = Callable[[str, tuple[str, ...], str], list[str]]
 _WORD_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$")
 _TO_WORDS = bytes(ch if ch in _WORD_CHARS else 0x20 for ch in range(256))  # others -> space
 _CLOSERS = frozenset(")]}\"'`;, \t")
@@ -187,14 +193,22 @@ def foreign_names(doc: SyntaxDocument, cursor_byte: int, *, lines_before: int = 
                   limit: int = MAX_FOREIGN) -> tuple[str, ...]:
     """Names used as code near the cursor that this file does not define (candidates for
     definitions in other files), nearest to the cursor first; at most ``limit``."""
+    buffer = doc.buffer
+    cursor = max(0, min(cursor_byte, len(buffer.data)))
+    row = buffer.row_of_byte(cursor)
+    return names_defined_elsewhere(doc, max(0, row - lines_before), row + lines_after, cursor, limit=limit)
+
+
+def names_defined_elsewhere(doc: SyntaxDocument, first_row: int, last_row: int, anchor: int, *,
+                            limit: int = MAX_FOREIGN) -> tuple[str, ...]:
+    """Names used as code on rows ``first_row..last_row`` that this file does not define,
+    nearest to the byte ``anchor`` first; at most ``limit``."""
     tree = doc.tree
     if tree is None or doc.spec is None:
         return ()
     buffer = doc.buffer
-    cursor = max(0, min(cursor_byte, len(buffer.data)))
-    row = buffer.row_of_byte(cursor)
-    lo = buffer.line_start(max(0, row - lines_before))
-    hi = buffer.line_end(min(buffer.line_count - 1, row + lines_after))
+    lo = buffer.line_start(max(0, first_row))
+    hi = buffer.line_end(min(buffer.line_count - 1, last_row))
     chunk = buffer.data[lo:hi]
     local = doc.outline.names()
     words = chunk.translate(_TO_WORDS).decode("ascii").split()
@@ -205,7 +219,7 @@ def foreign_names(doc: SyntaxDocument, cursor_byte: int, *, lines_before: int = 
             continue
         seen.add(word)
         at = chunk.rfind(word.encode())
-        ordered.append((abs(lo + at - cursor), word))
+        ordered.append((abs(lo + at - anchor), word))
     ordered.sort()
     root = tree.root_node
     chosen: list[str] = []

@@ -14,6 +14,13 @@ from lsprotocol import types
 from tests.e2e.conftest import capabilities, inline, open_doc, start_client, stop_client
 from tests.standin import Reply, StandIn
 
+REVIEWED = '''from pkg.geometry import area_of_circle
+
+
+def ring(outer, inner):
+    return area_of_circle(outer) - area_of_circle(inner, True)
+'''
+
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
 GEOMETRY = '''"""Shapes."""
@@ -58,6 +65,9 @@ async def workspace(standin: StandIn, tmp_path_factory: pytest.TempPathFactory):
     (root / "pkg" / "__init__.py").write_text("")
     (root / "pkg" / "geometry.py").write_text(GEOMETRY)
     (root / ".env").write_text("def leaked_secret_function():\n    pass\n")
+    outside = tmp_path_factory.mktemp("outside") / "private.py"
+    outside.write_text("OUTSIDE_SECRET = 42\n")
+    (root / "link.py").symlink_to(outside)
     client, _ = await start_client(standin, root / ".cache", capabilities("neovim", inline=True), root=root)
     yield client, root
     await stop_client(client)
@@ -176,3 +186,69 @@ async def test_client_file_events_feed_the_index_when_it_can_watch(vscode, stand
     while time.monotonic() < deadline and (await _status(client))["index"]["symbols"] == index["symbols"]:
         await asyncio.sleep(0.05)
     assert (await _status(client))["index"]["symbols"] == index["symbols"] + 1
+
+
+async def _review(client: Any, uri: str) -> dict[str, Any]:
+    return await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="mistral-lsp.reviewFile", arguments=[uri]))
+
+
+def _tool_messages(request: Any) -> list[dict[str, Any]]:
+    return [m for m in request.body["messages"] if m["role"] == "tool"]
+
+
+async def test_review_looks_up_a_symbol_through_a_tool_call(workspace, standin: StandIn) -> None:
+    import json
+
+    client, root = workspace
+    await _wait_index(client)
+    uri = (root / "ring.py").as_uri()
+    open_doc(client, uri, REVIEWED, "python")
+    finding = {"findings": [{"line": 5, "quote": "area_of_circle(inner, True)", "severity": "error",
+                             "rule": "keyword-only-argument", "message": "precise is keyword-only.", "fix": None}]}
+    standin.script(
+        Reply(tool_calls=[{"name": "lookup_symbol", "arguments": {"name": "area_of_circle"}}]),
+        Reply(tool_calls=[
+            {"name": "read_lines", "arguments": {"path": "../outside/private.py", "start": 1, "end": 1}},
+            {"name": "read_lines", "arguments": {"path": "/etc/passwd", "start": 1, "end": 2}},
+            {"name": "read_lines", "arguments": {"path": ".env", "start": 1, "end": 1}},
+            {"name": "read_lines", "arguments": {"path": "link.py", "start": 1, "end": 1}},
+            {"name": "read_lines", "arguments": {"path": "pkg/geometry.py", "start": 6, "end": 8}},
+        ]),
+        Reply(text=json.dumps(finding)),
+    )
+    result = await _review(client, uri)
+    assert result["reviewed"] and result["findings"] == 1, result
+    first, second, third = standin.chat_requests()[-3:]
+    assert [t["function"]["name"] for t in first.body["tools"]] == ["lookup_symbol", "read_lines"]
+    assert "response_format" not in first.body  # tools and structured output do not mix
+    assert "lookup_symbol(name)" in first.body["messages"][-1]["content"]
+    # the signature was already in the prompt as context from the index
+    assert "def area_of_circle(radius: float, *, precise: bool = False) -> float:" in first.body["messages"][1]["content"]
+    looked_up = _tool_messages(second)
+    assert len(looked_up) == 1 and "pkg/geometry.py" in looked_up[0]["content"]
+    assert "precise: bool = False" in looked_up[0]["content"]
+    assert second.body["messages"][-2]["tool_calls"][0]["function"]["name"] == "lookup_symbol"
+    answers = [json.loads(m["content"]) for m in _tool_messages(third)[1:]]
+    assert [("error" in a) for a in answers] == [True, True, True, True, False]
+    assert "OUTSIDE_SECRET" not in json.dumps(third.body) and "leaked_secret_function" not in json.dumps(third.body)
+    assert "return math.pi * radius * radius" in answers[4]["text"]
+
+
+async def test_review_without_tool_support_falls_back_to_a_plain_review(workspace, standin: StandIn) -> None:
+    import json
+
+    client, root = workspace
+    await _wait_index(client)
+    uri = (root / "ring2.py").as_uri()
+    open_doc(client, uri, REVIEWED.replace("ring", "ring_two"), "python")
+    standin.script(
+        Reply(mode="error", status=400,
+              error_message='"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'),
+        Reply(text=json.dumps({"findings": []})),
+    )
+    result = await _review(client, uri)
+    assert result["reviewed"] and not result["errors"], result
+    refused, plain = standin.chat_requests()[-2:]
+    assert "tools" in refused.body and "tools" not in plain.body
+    assert plain.body["response_format"]["type"] == "json_schema"

@@ -9,8 +9,10 @@ server turned the answers into findings (usually none) without errors.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
 from typing import Any
 
 import jsonschema
@@ -20,7 +22,8 @@ from lsprotocol import types
 
 from lsp_server.model.findings import FINDINGS_SCHEMA
 from tests.e2e.conftest import capabilities, open_doc, stop_client
-from tests.vllm.conftest import LogSlice, Vllm, chat_bodies, start_server
+from tests.vllm.conftest import MODEL as MODEL_NAME
+from tests.vllm.conftest import LogSlice, Vllm, chat_bodies, server_status, start_server
 from tests.vllm.samples import PYTHON, REVIEW_CASES
 
 pytestmark = [pytest.mark.vllm, pytest.mark.asyncio(loop_scope="module")]
@@ -29,7 +32,8 @@ pytestmark = [pytest.mark.vllm, pytest.mark.asyncio(loop_scope="module")]
 # JSON with whitespace until max_tokens on every unit; sampled, some answers close their JSON.
 OPTIONS: dict[str, Any] = {
     "priority": {"enable": True, "completion": 0, "review": 10},
-    "review": {"temperature": 0.7, "maxTokens": 512},
+    # tools off here: this test checks the schema-constrained request (tools have their own test)
+    "review": {"temperature": 0.7, "maxTokens": 512, "tools": False},
 }
 _JSON_START = re.compile(r"^\s*\{")
 
@@ -121,3 +125,64 @@ async def test_fix_with_ai_request_accepted(reviewer, vllm: Vllm) -> None:
         edits = [e for c in changes for e in c.edits] if changes else list((edit.changes or {}).get(uri, []))
         for e in edits:
             assert line - 1 <= e.range.start.line and e.range.end.line <= line + 2, e
+
+
+async def test_tool_round_trip_accepted_by_vllm(vllm: Vllm) -> None:
+    """A request offering the reviewer's tools, carrying a tool call and its result in our
+    message format, is accepted by vLLM (Mistral tokenizer: 9-character call ids, tool
+    messages after the assistant's tool_calls)."""
+    from lsp_server.index.tools import TOOL_SCHEMAS
+
+    call_id = "aB3dE5gH9"
+    body = {
+        "model": MODEL_NAME,
+        "max_tokens": 16,
+        "temperature": 0.7,
+        "tools": list(TOOL_SCHEMAS),
+        "tool_choice": "auto",
+        "messages": [
+            {"role": "system", "content": "You review code."},
+            {"role": "user", "content": "Review: `x = area(2)`. You may call lookup_symbol."},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": call_id, "type": "function",
+                 "function": {"name": "lookup_symbol", "arguments": json.dumps({"name": "area"})}}]},
+            {"role": "tool", "tool_call_id": call_id, "name": "lookup_symbol",
+             "content": json.dumps({"name": "area", "results": [{"signature": "def area(r: float) -> float:"}]})},
+        ],
+    }
+    mark = vllm.log.mark()
+    answer = vllm.post("/v1/chat/completions", body)
+    assert answer["choices"][0]["finish_reason"] in ("stop", "length", "tool_calls"), answer
+    piece = await vllm.log.wait_for(mark, lambda p: p.statuses("/v1/chat/completions"))
+    assert [s for _, _, s in piece.statuses("/v1/chat/completions")] == [200]
+    assert piece.client_errors() == [], piece.client_errors()
+
+
+async def test_review_with_tools_accepted_by_vllm(vllm: Vllm, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The server's review offers tools to real vLLM (started with --enable-auto-tool-choice
+    --tool-call-parser mistral); whatever the random model does, the review ends without errors."""
+    root = tmp_path_factory.mktemp("tools")
+    (root / "geometry.py").write_text("def area(r: float) -> float:\n    return 3.14 * r * r\n")
+    options = {**OPTIONS, "review": {**OPTIONS["review"], "tools": True, "maxToolCalls": 2}}
+    client, _ = await start_server(vllm, root, capabilities("neovim", inline=True), init_options=options)
+    try:
+        deadline = time.monotonic() + 30
+        while (await server_status(client))["index"]["ready"] is not True and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        uri = (root / "use.py").as_uri()
+        open_doc(client, uri, "from geometry import area\n\n\ndef ring(a, b):\n    return area(a) - area(b)\n",
+                 "python")
+        mark = vllm.log.mark()
+        result = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="mistral-lsp.reviewFile", arguments=[uri]))
+        assert result["reviewed"] is True and result["errors"] == [], result
+        piece = await vllm.log.wait_for(mark, lambda p: p.statuses("/v1/chat/completions"))
+        bodies = chat_bodies(piece)
+        offered = [b for b in bodies if b.get("tools")]
+        assert offered, bodies
+        assert [t["function"]["name"] for t in offered[0]["tools"]] == ["lookup_symbol", "read_lines"]
+        assert "def area(r: float) -> float:" in offered[0]["messages"][1]["content"]  # context from the index
+        assert all(s == 200 for _, _, s in piece.statuses("/v1/chat/completions")), piece.statuses()
+        assert piece.client_errors() == [], piece.client_errors()
+    finally:
+        await stop_client(client)
