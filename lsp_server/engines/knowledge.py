@@ -181,8 +181,11 @@ class WorkspaceKnowledge:
         rel = index.files.relpath(path)
         found: dict[tuple[str, int], Symbol] = {}
         for name in names:
+            head, _, member = name.rpartition(".")
             for symbol in index.resolve_name(path, name, limit=1):
-                if symbol.path != rel:
+                # "mod.f" must land on an f; a plain name on a top-level definition (not a method)
+                wanted = symbol.name == member if head else symbol.name == name and not symbol.container
+                if wanted and symbol.path != rel:
                     found.setdefault((symbol.path, symbol.start_line), symbol)
             if len(found) >= MAX_RELATED:
                 break

@@ -224,11 +224,47 @@ def names_defined_elsewhere(doc: SyntaxDocument, first_row: int, last_row: int, 
     root = tree.root_node
     chosen: list[str] = []
     for _distance, word in ordered:
-        if _used_as_identifier(root, chunk, lo, word, set()):
-            chosen.append(word)
+        use = _named_use(root, chunk, lo, word)
+        if use and use not in chosen:
+            chosen.append(use)
             if len(chosen) >= limit:
                 break
     return tuple(chosen)
+
+
+def _named_use(root: tree_sitter.Node, chunk: bytes, base: int, name: str) -> str | None:
+    """How ``name`` is used as code in ``chunk``: ``name`` itself, or ``head.name`` when it is
+    only ever reached as an attribute (``geometry.area``: resolved through ``geometry``),
+    or None if it only occurs in comments and strings or as a keyword."""
+    needle = name.encode()
+    at = chunk.find(needle)
+    dotted: str | None = None
+    while at >= 0:
+        end = at + len(needle)
+        if (at == 0 or chunk[at - 1] not in _WORD_CHARS) and (end == len(chunk) or chunk[end] not in _WORD_CHARS):
+            node = root.descendant_for_byte_range(base + at, base + end)
+            if (node is not None and node.is_named and node.start_byte == base + at and node.end_byte == base + end
+                    and not (_is_text(node.type) or _is_text(_parent_type(node)))):
+                head = _attribute_head(chunk, at)
+                if head is None:
+                    return name
+                dotted = dotted or (f"{head}.{name}" if head else None)
+        at = chunk.find(needle, at + 1)
+    return dotted
+
+
+def _attribute_head(chunk: bytes, at: int) -> str | None:
+    """For ``x.name`` / ``x::name`` / ``x->name`` at ``at``: ``x`` ("" when it is not a plain
+    name, e.g. ``f().name``); None when ``name`` is not reached through another name."""
+    before = chunk[max(0, at - 2):at]
+    if before.endswith(b".") or before.endswith(b"::") or before.endswith(b"->"):
+        stop = at - (1 if before.endswith(b".") else 2)
+        start = stop
+        while start > 0 and chunk[start - 1] in _WORD_CHARS:
+            start -= 1
+        word = chunk[start:stop].decode("ascii", "replace")
+        return word if word and not word[0].isdigit() else ""
+    return None
 
 
 # -- multiline -----------------------------------------------------------------------------

@@ -103,3 +103,13 @@ def test_related_definitions_are_in_the_prompt_within_their_budget() -> None:
     assert "# geo.py\ndef area(radius: float) -> float:" in user
     assert "big.py" not in user  # over the 20% share of the budget: left out
     assert plan.prompt_tokens <= 1000
+
+
+def test_attribute_uses_are_named_through_their_object() -> None:
+    from lsp_server.syntax.context import foreign_names
+
+    text = "import geometry\n\n\ndef main(shape):\n    for x in shape.sides:\n        geometry.area(x)\n    "
+    names = foreign_names(_doc(text).syntax, len(text.encode()))
+    assert "geometry.area" in names and "shape.sides" in names
+    assert "area" not in names and "sides" not in names  # only ever reached as attributes
+    assert "for" not in names and "in" not in names  # keywords are not names
