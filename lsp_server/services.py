@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from lsp_server.cache import FindingsCache
 from lsp_server.config import Settings
+from lsp_server.core.foreground import Foreground
 from lsp_server.engines.completion import CompletionEngine
 from lsp_server.engines.documents import DocumentStore
 from lsp_server.engines.fixes_ai import AiFixer
@@ -47,7 +48,8 @@ class Services:
         self.settings = settings
         self.health = ModelHealth(on_change=on_health)
         self.client = self._make_client(settings)
-        self.knowledge = WorkspaceKnowledge(settings, self.registry)
+        self.foreground = Foreground()  # completion requests in flight; index building yields to them
+        self.knowledge = WorkspaceKnowledge(settings, self.registry, foreground=self.foreground)
         self.completion = self._make_completion(settings)
         self.findings_cache = FindingsCache(settings.cache_dir)
         self.review_engine = self._make_review_engine(settings)
@@ -71,7 +73,8 @@ class Services:
         )
 
     def _make_completion(self, settings: Settings) -> CompletionEngine:
-        return CompletionEngine(settings, self.client, self.health, self.tokens, related=self.knowledge.related)
+        return CompletionEngine(settings, self.client, self.health, self.tokens, related=self.knowledge.related,
+                                foreground=self.foreground)
 
     def _make_review_engine(self, settings: Settings) -> ReviewEngine:
         return ReviewEngine(settings, self.client, self.health, self.findings_cache, registry=self.registry,

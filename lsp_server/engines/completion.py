@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lsp_server.config import Settings
+from lsp_server.core.foreground import Foreground
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.engines.completion_cache import CachedCompletion, CompletionCache
 from lsp_server.engines.completion_plan import CompletionPlan, plan_completion
@@ -73,8 +74,10 @@ class CompletionEngine:
         *,
         clock: Callable[[], float] = time.perf_counter,
         related: RelatedLookup | None = None,
+        foreground: Foreground | None = None,
     ) -> None:
         self.settings = settings
+        self.foreground = foreground or Foreground()  # background work (indexing) waits while requests run
         self.related = related  # definitions from other files (the workspace index), if any
         self.enabled = settings.completion_enabled
         self._client = client
@@ -101,7 +104,8 @@ class CompletionEngine:
     async def complete(self, doc: OpenDocument, cursor_byte: int, *, invoked: bool) -> CompletionResult:
         started = self._clock()
         self.stats.requests += 1
-        result = await self._complete(doc, cursor_byte, invoked)
+        with self.foreground.active():
+            result = await self._complete(doc, cursor_byte, invoked)
         self.stats.reasons[result.reason] = self.stats.reasons.get(result.reason, 0) + 1
         if result.text:
             self.stats.last_latency_ms = (self._clock() - started) * 1000

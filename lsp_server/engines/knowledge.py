@@ -2,8 +2,8 @@
 
 ``WorkspaceKnowledge`` owns one ``WorkspaceIndex`` per workspace folder (sharing one
 ``IndexStore`` under the cache dir), builds them in the background with progress,
-and keeps them fresh: open documents from the editor (debounced, read from the
-document store when due, so a keystroke costs a set insertion), other files from
+and keeps them fresh: open documents from the editor (once typing pauses for 2 s, 6 s
+for big files; the text is read when due, so a keystroke costs a dict insertion), other files from
 ``workspace/didChangeWatchedFiles`` when the client offers it, else from a
 watchfiles ``FileWatcher``; ``IndexFeeds`` makes sure one file has one source.
 
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from lsp_server.config import Settings
+from lsp_server.core.foreground import Foreground
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.core.tasks import BackgroundTasks
 from lsp_server.engines.review_events import ProgressSink
@@ -30,15 +31,19 @@ from lsp_server.index.watch import DiskSource, EventKind
 from lsp_server.syntax.languages import LanguageRegistry
 
 log = logging.getLogger(__name__)
-_TEXT_DELAY_S = 0.6  # an open document is re-indexed this long after its last change
+_TEXT_DELAY_S = 2.0  # an open document is re-indexed this long after its last change...
+_BIG_TEXT_DELAY_S = 6.0  # ...or this long for a big one (a whole-file re-extraction competes with completions)
+_BIG_TEXT_BYTES = 200_000
 MAX_RELATED = 8  # definitions from other files offered to one completion
 
 
 class WorkspaceKnowledge:
     """Symbol indexes of the workspace folders (none until ``start``)."""
 
-    def __init__(self, settings: Settings, registry: LanguageRegistry, *, persistent: bool = True) -> None:
+    def __init__(self, settings: Settings, registry: LanguageRegistry, *, persistent: bool = True,
+                 foreground: Foreground | None = None) -> None:
         self.settings = settings
+        self._foreground = foreground  # completions in flight: index building waits for a gap
         self.enabled = settings.index_enabled
         self._registry = registry
         self._secrets = SecretFilter(settings.secret_globs)
@@ -69,7 +74,7 @@ class WorkspaceKnowledge:
                                    max_files=self.settings.index_max_files,
                                    max_bytes_total=self.settings.index_max_bytes,
                                    max_file_bytes=min(self.settings.max_file_bytes, 1_000_000),
-                                   text_delay_s=0.0)
+                                   text_delay_s=0.0, foreground=self._foreground)
             self.indexes[root] = index
             self._feeds[root] = IndexFeeds(index, disk_source=self.disk_source)
             task = self._tasks.spawn(self._build(root, index, progress))
@@ -126,8 +131,8 @@ class WorkspaceKnowledge:
         if feeds is not None:
             feeds.open(path, text)
 
-    def changed(self, path: str, read: Callable[[], str]) -> None:
-        """An open document changed: re-index it a little later, with the text ``read()``
+    def changed(self, path: str, read: Callable[[], str], size: int = 0) -> None:
+        """An open document changed: re-index it once typing pauses, with the text ``read()``
         gives then (cheap here: no text is copied per keystroke)."""
         if self._feeds_for(path) is None:
             return
@@ -138,7 +143,8 @@ class WorkspaceKnowledge:
             return
         if self._flush is not None:
             self._flush.cancel()
-        self._flush = loop.call_later(_TEXT_DELAY_S, self._flush_dirty)
+        delay = _BIG_TEXT_DELAY_S if size > _BIG_TEXT_BYTES else _TEXT_DELAY_S
+        self._flush = loop.call_later(delay, self._flush_dirty)
 
     def _flush_dirty(self) -> None:
         self._flush = None

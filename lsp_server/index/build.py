@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .content import FileRead, read_batches, read_files, trusted
-from .pacing import Pacer
 from .store import StoredFile
 from .symbols import loads
 from .tables import FileEntry
@@ -61,7 +60,7 @@ class IndexBuild:
         self.index = index
         self.stats = BuildStats()
         self._progress = progress
-        self._pacer = Pacer(index.content.step_budget_s)
+        self._pacer = index.content.pacer()
         self._since = index.clock.now
 
     async def run(self) -> BuildStats:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..core.foreground import Foreground
 from ..syntax.languages import EXTENSIONS, SPECS, LanguageSpec
 from .extract import SymbolExtractor
 from .pacing import Pacer, drive
@@ -111,12 +112,18 @@ class EventClock:
 class ContentIndexer:
     """Content -> (entry, store row): digest reuse first, paced parsing otherwise."""
 
-    def __init__(self, extractor: SymbolExtractor, table: SymbolTable, *, step_budget_s: float) -> None:
+    def __init__(self, extractor: SymbolExtractor, table: SymbolTable, *, step_budget_s: float,
+                 foreground: Foreground | None = None) -> None:
         self.extractor = extractor
         self.step_budget_s = step_budget_s
+        self.foreground = foreground
         self.longest_update_ms = 0.0
         self._table = table
         self._io = ThreadPoolExecutor(1, thread_name_prefix="mistral-lsp-index")
+
+    def pacer(self) -> Pacer:
+        """A pacer for one job (slices of ``step_budget_s``, yielding to completions)."""
+        return Pacer(self.step_budget_s, foreground=self.foreground)
 
     async def in_io(self, function: Callable[..., T], *args: Any) -> T:
         """Run blocking work (disk, SQLite, grammar loading) on the index's I/O thread."""
@@ -175,7 +182,7 @@ class ContentIndexer:
         if known is not None and known.digest == content:
             found: FileSymbols | None = known.found
         else:
-            pacer = Pacer(self.step_budget_s)
+            pacer = self.pacer()
             found = await self._parse(rel, data, pacer)
             self.note(pacer)
         return None if found is None else FileEntry(rel, len(data), 0, content, 0, found)

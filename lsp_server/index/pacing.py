@@ -8,6 +8,9 @@ budget (``due``); the driver then ``pause``s, which yields with ``asyncio.sleep(
 Long parses are sliced too: the parse's progress callback halts it when the slice is
 due, and calling ``parse`` again resumes where it stopped.
 
+While a completion request is in flight (``Foreground``), a pause waits for a gap
+instead of taking the next slice, so a request never queues behind index slices.
+
 The pacer records the longest slice it saw (``longest_s``): the figure that matters
 for completion latency. A request that arrives during indexing waits for at most the
 current slice plus the next one already queued.
@@ -18,7 +21,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Generator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from ..core.foreground import Foreground
 
 T = TypeVar("T")
 
@@ -36,8 +42,9 @@ class Pacer:
     """
 
     def __init__(self, budget_s: float = 0.0025, *, breathe_every_s: float = 0.005, breathe_s: float = 0.001,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter, foreground: Foreground | None = None) -> None:
         self.budget_s = budget_s
+        self.foreground = foreground  # completions in flight: wait for a gap before the next slice
         self.breathe_every_s = breathe_every_s
         self.breathe_s = breathe_s
         self._clock = clock
@@ -66,7 +73,10 @@ class Pacer:
         self.end_slice()
         self.pauses += 1
         now = self._clock()
-        if now - self._breathed >= self.breathe_every_s:
+        if self.foreground is not None and self.foreground.busy():
+            await self.foreground.gap()
+            self._breathed = self._clock()
+        elif now - self._breathed >= self.breathe_every_s:
             await asyncio.sleep(self.breathe_s)
             self._breathed = self._clock()
         else:

@@ -21,13 +21,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ..core.foreground import Foreground
 from ..core.secrets import SecretFilter
 from ..core.tasks import BackgroundTasks
 from ..syntax.languages import LanguageRegistry
 from .build import BuildStats, IndexBuild, Progress
 from .content import ContentIndexer, EventClock, read_files
 from .extract import SymbolExtractor
-from .pacing import Pacer
 from .resolve import ImportResolver
 from .store import IndexStore
 from .symbols import Import, Symbol
@@ -55,13 +55,15 @@ class WorkspaceIndex:
         max_file_bytes: int = 1_000_000,
         step_budget_s: float = 0.0025,
         text_delay_s: float = 0.5,
+        foreground: Foreground | None = None,
     ) -> None:
         self.files = WorkspaceFiles(root, secrets, max_file_bytes=max_file_bytes)
         self.root = self.files.root
         self.key = self.root.as_posix()
         self.table = SymbolTable()
         self.store = store if store is not None else IndexStore(None)
-        self.content = ContentIndexer(SymbolExtractor(registry, secrets), self.table, step_budget_s=step_budget_s)
+        self.content = ContentIndexer(SymbolExtractor(registry, secrets), self.table, step_budget_s=step_budget_s,
+                                      foreground=foreground)
         self.clock = EventClock()
         self.secrets = secrets
         self.max_files = max_files
@@ -116,7 +118,7 @@ class WorkspaceIndex:
             log.debug("symbol index: %s not added, the index is at its budget", rel)
             return False
         reads = await self.content.in_io(read_files, self.root, [rel])
-        pacer = Pacer(self.content.step_budget_s)
+        pacer = self.content.pacer()
         entry, row, _ = await self.content.from_read(reads[0], None, pacer)
         self.content.note(pacer)
         if entry is None or not self.clock.is_latest(rel, seq):

@@ -110,6 +110,11 @@ def _index_status(services: Any) -> dict[str, Any]:
         "files": sum(i["files"] for i in indexes),
         "symbols": sum(i["symbols"] for i in indexes),
         "roots": [i["root"] for i in indexes],
+        # the last build: files parsed, and files reused from the store (unchanged content)
+        "parsed": sum(i["last_build"]["reparsed"] for i in indexes),
+        "reused": sum(i["last_build"]["unchanged"] + i["last_build"]["reused"] + i["last_build"]["rehashed"]
+                      for i in indexes),
+        "buildSeconds": round(max((i["last_build"]["seconds"] for i in indexes), default=0.0), 2),
     }
 
 

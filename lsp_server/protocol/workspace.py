@@ -88,7 +88,7 @@ def opened(ls: MistralServer, doc: OpenDocument) -> None:
 def changed(ls: MistralServer, doc: OpenDocument) -> None:
     if ls.services is not None and doc.uri.startswith("file:") and not doc.binary:
         syntax = doc.syntax
-        _guard(ls.services.knowledge.changed, doc.path, lambda: syntax.buffer.text)
+        _guard(ls.services.knowledge.changed, doc.path, lambda: syntax.buffer.text, len(syntax.buffer.data))
 
 
 def closed(ls: MistralServer, path: str) -> None:

@@ -10,6 +10,13 @@ closer appended, and errors at or after its end are not counted. When the region
 already broken before the insertion the answer is False: nothing can be judged.
 The region is checked first; tree-sitter's changed ranges (a walk over the tree) are
 only computed when that found nothing and the trial tree has an error somewhere.
+
+In a large file, a region of at most ``REGION_PARSE_BYTES`` is judged on its own: it
+and its trial text are parsed standalone (tens of microseconds, where the incremental
+trial parse of the whole file costs 1-2 ms at 8,500 lines). That is only trusted when
+the region parses without errors on its own (a top-level definition does); otherwise
+the whole-file trial parse decides. An insertion that would reach past the region (an
+unclosed string or bracket) shows up as an error in the standalone trial parse.
 The document itself is never mutated.
 """
 
@@ -23,6 +30,7 @@ from .document import SyntaxDocument
 from .nodes import child_at_or_after, errors_in
 
 SMALL_FILE_BYTES = 16 * 1024
+REGION_PARSE_BYTES = 32 * 1024
 _PAIRS = MappingProxyType({"(": ")", "[": "]", "{": "}"})
 _BRACE_OPENERS = ("{", "(", "[", "=>")
 _PY_OPENERS = (":", "(", "[", "{")
@@ -44,6 +52,10 @@ def would_add_errors(doc: SyntaxDocument, cursor_byte: int, insert_text: str) ->
     opener = _ends_with_opener(insert_text, doc.spec.brace_language)
     closer = _closer(doc, cursor, insert_text) if opener else ""
     probe = inserted + closer.encode("utf-8")
+    if len(data) > SMALL_FILE_BYTES and hi - lo <= REGION_PARSE_BYTES:
+        verdict = _region_adds_errors(doc, data, lo, hi, cursor, probe, len(inserted) if opener else None)
+        if verdict is not None:
+            return verdict
     trial = _trial_parse(doc, tree, cursor, probe)
     if trial is None:
         return False
@@ -64,6 +76,22 @@ def would_add_errors(doc: SyntaxDocument, cursor_byte: int, insert_text: str) ->
         if not errors_in(root, *_to_old(a, b, cursor, size)) and adds_errors(a, b):
             return True
     return False
+
+
+def _region_adds_errors(doc: SyntaxDocument, data: bytes, lo: int, hi: int, cursor: int, probe: bytes,
+                        partial_end: int | None) -> bool | None:
+    """Judge the insertion on the region alone; None when the region does not parse
+    cleanly on its own (then the whole file must decide). ``partial_end``: errors at or
+    after this many bytes past the cursor are the legitimately open block's."""
+    alone = doc.parse_bytes(data[lo:hi])
+    if alone is None or alone.root_node.has_error:
+        return None
+    text = data[lo:cursor] + probe + data[cursor:hi]
+    trial = doc.parse_bytes(text)
+    if trial is None:
+        return None
+    limit = cursor - lo + partial_end if partial_end is not None else None
+    return any(limit is None or start < limit for start, _end, _missing in errors_in(trial.root_node, 0, len(text)))
 
 
 def _region(root: tree_sitter.Node, cursor: int, size: int) -> tuple[int, int]:

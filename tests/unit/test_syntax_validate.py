@@ -92,3 +92,59 @@ def test_large_file_uses_the_enclosing_top_level_region(registry: LanguageRegist
     cursor = len(broken[: broken.index("\n", anchor) + 1].encode("utf-8"))
     assert would_add_errors(doc, cursor, "        x = (1, 2))\n") is True
     assert would_add_errors(doc, cursor, "        x = (1, 2)\n") is False
+
+
+def test_region_parse_agrees_with_the_whole_file_trial_parse(monkeypatch) -> None:
+    """In a large file the region is judged on its own; it must reach the same verdicts."""
+    from lsp_server.engines.documents import DocumentStore
+    from lsp_server.syntax import validate
+    from lsp_server.syntax.languages import LanguageRegistry
+
+    unit = ("\n\nclass Handler{n}:\n    def handle(self, item):\n        self.seen += 1\n        total = len([item])\n"
+            "        return bool(total)\n\n\ndef process_{n}(records, limit={n}):\n    counts = {{}}\n"
+            "    for record in records[:limit]:\n        counts[record] = 1\n    return counts\n")
+    text = "import os\n" + "".join(unit.format(n=n) for n in range(300))
+    assert len(text.encode()) > validate.SMALL_FILE_BYTES
+    doc = DocumentStore(LanguageRegistry(), max_parse_bytes=10**8).open("file:///w/big.py", "python", 1, text)
+    anchors = ["        self.seen += 1", "    for record in records[:limit]:", "        return bool(total)"]
+    inserts = ["\n        self.count = 0", " + 1", "(", "\n        if item:", '\n        x = """', "\n    y = 1",
+               "\n        return", " and", ")", "\n        for x in range(3):\n            pass", "pass"]
+    rows = text.split("\n")
+    checked = 0
+    verdicts = set()
+    for anchor in anchors:
+        row = rows.index(anchor, len(rows) // 2)
+        cursor = len("\n".join(rows[: row + 1]).encode())
+        for insert in inserts:
+            fast = validate.would_add_errors(doc.syntax, cursor, insert)
+            with monkeypatch.context() as patch:
+                patch.setattr(validate, "REGION_PARSE_BYTES", -1)  # force the whole-file trial parse
+                slow = validate.would_add_errors(doc.syntax, cursor, insert)
+            assert fast == slow, (anchor, insert, fast, slow)
+            verdicts.add(fast)
+            checked += 1
+    assert checked == len(anchors) * len(inserts) and verdicts == {True, False}
+
+
+def test_region_parse_agrees_in_a_brace_language(monkeypatch) -> None:
+    from lsp_server.engines.documents import DocumentStore
+    from lsp_server.syntax import validate
+    from lsp_server.syntax.languages import LanguageRegistry
+
+    unit = ("\n\nfunction handle{n}(items) {{\n  let total = 0;\n  for (const x of items) {{\n    total += x;\n  }}\n"
+            "  return total;\n}}\n\nclass Box{n} {{\n  open() {{\n    return {n};\n  }}\n}}\n")
+    text = "const fs = require('fs');\n" + "".join(unit.format(n=n) for n in range(300))
+    doc = DocumentStore(LanguageRegistry(), max_parse_bytes=10**8).open("file:///w/big.js", "javascript", 1, text)
+    rows = text.split("\n")
+    verdicts = set()
+    for anchor in ("  let total = 0;", "    total += x;", "    return 150;"):
+        row = rows.index(anchor, len(rows) // 3)
+        cursor = len("\n".join(rows[: row + 1]).encode())
+        for insert in ["\n  const y = 1;", " +", "\n  if (total) {", "\n  }", " }", "\n  return `", ");", "\n  foo(bar"]:
+            fast = validate.would_add_errors(doc.syntax, cursor, insert)
+            with monkeypatch.context() as patch:
+                patch.setattr(validate, "REGION_PARSE_BYTES", -1)
+                slow = validate.would_add_errors(doc.syntax, cursor, insert)
+            assert fast == slow, (anchor, insert, fast, slow)
+            verdicts.add(fast)
+    assert verdicts == {True, False}

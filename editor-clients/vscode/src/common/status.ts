@@ -148,6 +148,11 @@ export class StatusView implements vscode.Disposable {
       }
       details.push(host ? `${model} at ${host}` : model);
     }
+    const index = status?.index as { enabled?: boolean; ready?: boolean; files?: number } | undefined;
+    if (this.phase === 'running' && index?.enabled && Array.isArray((index as { roots?: unknown }).roots)
+        && ((index as { roots: unknown[] }).roots.length > 0)) {
+      details.push(index.ready ? `index: ${index.files ?? 0} files` : 'indexing the workspace…');
+    }
     item.text = text;
     item.detail = details.join(' · ');
     item.severity = severity;
