@@ -235,6 +235,28 @@ async def test_review_looks_up_a_symbol_through_a_tool_call(workspace, standin: 
     assert "return math.pi * radius * radius" in answers[4]["text"]
 
 
+async def test_the_call_budget_ends_a_looping_model(workspace, standin: StandIn) -> None:
+    import json
+
+    client, root = workspace
+    await _wait_index(client)
+    uri = (root / "loop.py").as_uri()
+    open_doc(client, uri, REVIEWED.replace("ring", "ring_loop"), "python")
+    looping = Reply(tool_calls=[{"name": "lookup_symbol", "arguments": {"name": "area_of_circle"}}])
+
+    def answer(body: dict) -> Reply:  # calls a tool whenever it may, answers only when it must
+        return looping if body.get("tools") else Reply(text=json.dumps({"findings": []}))
+
+    standin.responder = answer
+    before = len(standin.chat_requests())
+    result = await _review(client, uri)
+    assert result["reviewed"] and not result["errors"], result
+    sent = standin.chat_requests()[before:]
+    assert [bool(r.body.get("tools")) for r in sent] == [True] * 6 + [False]  # review.maxToolCalls = 6
+    assert len(_tool_messages(sent[-1])) == 6
+    assert sent[-1].body["response_format"]["type"] == "json_schema"
+
+
 async def test_review_without_tool_support_falls_back_to_a_plain_review(workspace, standin: StandIn) -> None:
     import json
 
