@@ -35,6 +35,7 @@ _TEXT_DELAY_S = 2.0  # an open document is re-indexed this long after its last c
 _BIG_TEXT_DELAY_S = 6.0  # ...or this long for a big one (a whole-file re-extraction competes with completions)
 _BIG_TEXT_BYTES = 200_000
 MAX_RELATED = 8  # definitions from other files offered to one completion
+_RELATED_MEMO = 256  # remembered related() answers (cleared whenever the index changes)
 
 
 class WorkspaceKnowledge:
@@ -56,6 +57,8 @@ class WorkspaceKnowledge:
         self._dirty: dict[str, Callable[[], str]] = {}  # path -> reads the open document's text
         self._flush: asyncio.TimerHandle | None = None
         self.disk_source: DiskSource = "watcher"
+        self._related_memo: dict[tuple[str, tuple[str, ...], str], tuple[str, ...]] = {}
+        self._related_version: tuple[int, ...] = ()
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, roots: Iterable[Path], *, client_watches: bool,
@@ -184,6 +187,22 @@ class WorkspaceKnowledge:
         index = self.index_for(path)
         if index is None or not self.settings.context_cross_file:
             return []
+        # keystrokes mostly ask the same question of an unchanged index: remember the answers
+        version = (index.updates, len(index.table), index.table.symbol_count, id(index.last_build))
+        key = (path, names, comment_prefix)
+        if self._related_version != version:
+            self._related_version = version
+            self._related_memo.clear()
+        if key in self._related_memo:
+            return list(self._related_memo[key])
+        blocks = self._related(index, path, names, comment_prefix)
+        if len(self._related_memo) >= _RELATED_MEMO:
+            self._related_memo.pop(next(iter(self._related_memo)))
+        self._related_memo[key] = tuple(blocks)
+        return blocks
+
+    @staticmethod
+    def _related(index: WorkspaceIndex, path: str, names: tuple[str, ...], comment_prefix: str) -> list[str]:
         rel = index.files.relpath(path)
         found: dict[tuple[str, int], Symbol] = {}
         for name in names:
