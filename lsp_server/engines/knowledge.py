@@ -94,9 +94,9 @@ class WorkspaceKnowledge:
 
         try:
             stats = await index.build(report)
-        except asyncio.CancelledError:
+        except BaseException as exc:  # the bar must end; the failure itself is logged by BackgroundTasks
             if sink is not None:
-                sink.finish("cancelled")
+                sink.finish("cancelled" if isinstance(exc, asyncio.CancelledError) else "failed (see the log)")
             raise
         if sink is not None:
             sink.finish(f"{len(index.table)} files, {index.table.symbol_count} symbols")
