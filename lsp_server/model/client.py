@@ -32,6 +32,8 @@ try:
 except ImportError:  # pragma: no cover - openai < 3 is built on httpx
     import httpx  # type: ignore[no-redef]
 
+from lsp_server.model.http_stream import HttpError, StreamPool
+
 log = logging.getLogger(__name__)
 
 ErrorKind = Literal["unreachable", "timeout", "http", "protocol", "model-missing"]
@@ -90,8 +92,10 @@ def _error_from(exc: BaseException) -> ModelError:
 
 def _transport_error(exc: BaseException) -> ModelError:
     """Map an exception raised by the streaming path's own HTTP exchange."""
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
         return ModelError("timeout", "the model server did not answer in time")
+    if isinstance(exc, HttpError):
+        return _unreachable(exc)
     if isinstance(exc, (httpx.RequestError, OSError, anyio.EndOfStream)):  # OSError: ssl.SSLError too
         return _unreachable(exc)
     return ModelError("protocol", f"unexpected answer from the model server ({type(exc).__name__}: {exc})")
@@ -153,6 +157,7 @@ class ModelClient:
         api_key: str | None,
         *,
         connect_timeout_s: float = 1.5,
+        raw_stream: bool = True,
     ) -> None:
         self.endpoint = endpoint
         self.model = model
@@ -174,8 +179,13 @@ class ModelClient:
             "Content-Type": "application/json",
             "Accept": "text/event-stream",
         }
+        # plain http:// without a proxy: the completion stream uses its own light transport
+        self._raw = (StreamPool.for_endpoint(str(self._chat_url), self._stream_headers, connect_timeout_s)
+                     if raw_stream else None)
 
     async def aclose(self) -> None:
+        if self._raw is not None:
+            await self._raw.aclose()
         await self._client.close()
 
     async def models(self, timeout_s: float = 5.0) -> list[ModelInfo]:
@@ -244,15 +254,19 @@ class ModelClient:
         self, messages: Sequence[dict[str, Any]], options: ChatOptions
     ) -> AsyncIterator[AsyncIterator[str]]:
         """Stream the assistant's content deltas; leaving the block closes the stream."""
+        response: Any
         try:
-            request = self._http.build_request(
-                "POST",
-                self._chat_url,
-                content=self._stream_body(messages, options),
-                headers=self._stream_headers,
-                timeout=httpx.Timeout(options.timeout_s, connect=self._connect_timeout_s),
-            )
-            response = await self._http.send(request, stream=True)
+            if self._raw is not None:
+                response = await self._raw.post(self._stream_body(messages, options), options.timeout_s)
+            else:
+                request = self._http.build_request(
+                    "POST",
+                    self._chat_url,
+                    content=self._stream_body(messages, options),
+                    headers=self._stream_headers,
+                    timeout=httpx.Timeout(options.timeout_s, connect=self._connect_timeout_s),
+                )
+                response = await self._http.send(request, stream=True)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a ModelError
             raise _transport_error(exc) from None
         try:

@@ -26,9 +26,12 @@ def fresh(standin: StandIn) -> None:
     standin.reset()
 
 
-@pytest.fixture
-async def client(standin: StandIn) -> AsyncIterator[ModelClient]:
-    model_client = ModelClient(standin.base_url, DEFAULT_MODEL, "secret-key", connect_timeout_s=1.0)
+@pytest.fixture(params=["own-transport", "httpx"])
+async def client(standin: StandIn, request: pytest.FixtureRequest) -> AsyncIterator[ModelClient]:
+    """Both transports of the completion stream: the light one (plain http://) and httpx."""
+    model_client = ModelClient(standin.base_url, DEFAULT_MODEL, "secret-key", connect_timeout_s=1.0,
+                               raw_stream=request.param == "own-transport")
+    assert (model_client._raw is not None) == (request.param == "own-transport")  # noqa: SLF001
     yield model_client
     await model_client.aclose()
 
@@ -82,8 +85,10 @@ async def test_consecutive_streams_reuse_one_connection(standin: StandIn, client
     for index in range(5):
         standin.script(Reply(text=f"value_{index}"))
         assert await _collect(client) == f"value_{index}"
-    pool = client._http._transport._pool  # noqa: SLF001 - httpcore's pool: how many connections were made
-    assert len(pool.connections) == 1
+    if client._raw is not None:  # noqa: SLF001 - how many connections were made
+        assert client._raw.connects == 1  # noqa: SLF001
+    else:
+        assert len(client._http._transport._pool.connections) == 1  # noqa: SLF001 - httpcore's pool
     assert all(r.completed and not r.disconnected for r in standin.chat_requests())
 
 
@@ -260,3 +265,32 @@ async def test_chat_and_models_still_use_the_sdk(standin: StandIn, client: Model
     with pytest.raises(ModelError) as error:
         await client.chat(MESSAGES, OPTIONS)
     assert error.value.kind == "http" and error.value.message == "the model server answered 500: boom"
+
+
+
+def test_the_own_transport_is_only_for_plain_http_without_a_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lsp_server.model.http_stream import StreamPool
+
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    assert StreamPool.for_endpoint("http://127.0.0.1:8000/v1/chat/completions", {}, 1.0) is not None
+    assert StreamPool.for_endpoint("https://gpu-box/v1/chat/completions", {}, 1.0) is None
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy:3128")
+    assert StreamPool.for_endpoint("http://gpu-box:8000/v1/chat/completions", {}, 1.0) is None
+    monkeypatch.setenv("NO_PROXY", "gpu-box")
+    assert StreamPool.for_endpoint("http://gpu-box:8000/v1/chat/completions", {}, 1.0) is not None
+
+
+async def test_a_pooled_connection_the_server_closed_is_replaced(standin: StandIn) -> None:
+    client = ModelClient(standin.base_url, DEFAULT_MODEL, None, connect_timeout_s=1.0)
+    try:
+        standin.script(Reply(text="first"))
+        assert await _collect(client) == "first"
+        assert client._raw is not None and len(client._raw._idle) == 1  # noqa: SLF001
+        standin.set_down(True)  # closes idle keep-alive connections (as a restarting server would)
+        standin.set_down(False)
+        standin.script(Reply(text="second"))
+        assert await _collect(client) == "second"
+        assert client._raw.connects == 2  # noqa: SLF001
+    finally:
+        await client.aclose()
