@@ -11,6 +11,8 @@ equal bytes.
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 from urllib.parse import quote as url_quote
 
@@ -51,11 +53,21 @@ def _rules(report: Report, findings: list[Finding]) -> tuple[list[dict[str, Any]
     rules = []
     for rule_id in sorted(worst):
         words = rule_id.replace("-", " ").replace("_", " ").strip() or rule_id
+        name = "".join(part[:1].upper() + part[1:] for part in re.split(r"[-_\s]+", rule_id) if part)
         rules.append({
             "id": rule_id,
-            "name": rule_id,
+            **({"name": name} if name and name != rule_id else {}),  # SARIF1001: a name differs from its id
             "shortDescription": {"text": words[:1].upper() + words[1:]},
             "fullDescription": {"text": f"{report.tool_name} AI review finding: {words}."},
+            # GitHub code scanning requires a help object on every rule (GH2012)
+            "help": {
+                "text": f"{words[:1].upper() + words[1:]}: a problem found by {report.tool_name}'s AI review "
+                        f"({report.model or 'the configured model'}). Read the finding's message; apply its "
+                        "fix if one is offered.",
+                "markdown": f"**{rule_id}**: a problem found by {report.tool_name}'s AI review "
+                            f"(`{report.model or 'the configured model'}`). Read the finding's message; apply "
+                            "its fix if one is offered.",
+            },
             "defaultConfiguration": {"level": sarif_level(worst[rule_id].severity)},
             "properties": {"tags": ["ai-review"]},
         })
