@@ -206,3 +206,29 @@ def test_review_path_never_imports_pygls(repo: Path, standin: StandIn, tmp_path:
     assert done.returncode == 0, done.stderr
     assert "IMPORTED []" in done.stderr
     assert json.loads(done.stdout)["findings"]
+
+
+def test_diff_in_a_shallow_clone(cli, repo: Path, tmp_path: Path, standin: StandIn) -> None:
+    """CI checks out one commit (depth 1) and fetches the base branch: --diff still works,
+    through the merge base when the fetch reached it, else against REF itself (and says so)."""
+    for n in range(3):  # some history on main
+        write(repo, {f"src/m{n}.py": f"def m{n}():\n    return {n}\n"})
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"main {n}")
+    git(repo, "checkout", "-q", "-b", "feature")
+    write(repo, {"src/clean.py": CLEAN + "\n\ndef sub(a, b):\n    return a - b  # BUG\n"})
+    git(repo, "commit", "-q", "-am", "feature change")
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "feature", repo.as_uri(), str(shallow)],
+                   check=True, capture_output=True)
+    missing = cli(shallow, "--diff", "origin/main")
+    assert missing.code == 2 and "fetch" in missing.stderr  # REF not in the clone: say how to get it
+    git(shallow, "fetch", "-q", "--depth", "1", "origin", "main:refs/remotes/origin/main")
+    run = cli(shallow, "--diff", "origin/main", "--format", "json")
+    assert run.code == 1, run.stderr
+    assert [(f["path"], f["line"]) for f in run.json()["findings"]] == [("src/clean.py", 6)]
+    assert "no merge base in this clone" in run.stderr  # depth 1 on both sides: no common ancestor
+    git(shallow, "fetch", "-q", "--deepen", "5", "origin", "feature", "main")
+    deep = cli(shallow, "--diff", "origin/main", "--format", "json")
+    assert [(f["path"], f["line"]) for f in deep.json()["findings"]] == [("src/clean.py", 6)]
+    assert "merge base" in deep.stderr and "no merge base" not in deep.stderr
