@@ -1,9 +1,11 @@
 """Which files of a folder to review: supported sources, minus ignored, secret and huge ones.
 
-The walk skips ``.git``, hidden folders, ``node_modules`` and ``__pycache__``, and
-whatever the root's ``.gitignore`` ignores; files must have a supported extension,
-must not match the secret patterns, must be at most ``max_bytes`` and must not look
-binary. Every skipped file that looked like a candidate gets a one-line reason.
+The ignore rules are the symbol index's (``index.walk.WorkspaceFiles``): every
+``.gitignore`` on the way down and ``.git/info/exclude``, hidden folders,
+``node_modules``/``__pycache__``/``site-packages`` and virtualenvs. Files must have a
+supported extension, must not match the secret patterns, must be at most
+``max_bytes`` and must not look binary. Every skipped file that looked like a
+candidate gets a one-line reason (ignored files are simply not candidates).
 """
 
 from __future__ import annotations
@@ -12,14 +14,12 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from lsp_server.core.secrets import SecretFilter
+from lsp_server.index.walk import WorkspaceFiles
 from lsp_server.syntax.languages import EXTENSIONS
 
 log = logging.getLogger(__name__)
-
-_SKIP_DIRS = frozenset({"node_modules", "__pycache__"})
 
 
 @dataclass
@@ -31,36 +31,25 @@ class FileSelection:
     truncated: bool = False
 
 
-def _ignore_spec(root: Path) -> Any:
-    gitignore = root / ".gitignore"
-    if not gitignore.is_file():
-        return None
-    try:
-        import pathspec
-
-        return pathspec.GitIgnoreSpec.from_lines(gitignore.read_text(encoding="utf-8").splitlines())
-    except Exception as exc:  # noqa: BLE001 - a bad .gitignore only costs precision
-        log.warning("cannot use %s: %s", gitignore, exc)
-        return None
-
-
 def select_files(root: Path, secrets: SecretFilter, *, max_bytes: int, limit: int) -> FileSelection:
     """Walk ``root`` and pick the files worth reviewing (at most ``limit``)."""
     selection = FileSelection()
-    spec = _ignore_spec(root)
-    for folder, dirs, names in os.walk(root):
+    rules = WorkspaceFiles(root, secrets, max_file_bytes=max_bytes)
+    top = rules.root
+    for folder, dirs, names in os.walk(top):
         base = Path(folder)
-        dirs[:] = sorted(
-            d for d in dirs
-            if not d.startswith(".") and d not in _SKIP_DIRS
-            and not (spec is not None and spec.match_file((base / d).relative_to(root).as_posix() + "/"))
-        )
+        rel_base = base.relative_to(top).as_posix()
+        prefix = "" if rel_base == "." else rel_base + "/"
+        dirs[:] = sorted(d for d in dirs if rules.folder_ok(prefix + d))
         for name in sorted(names):
-            path = base / name
-            rel = path.relative_to(root).as_posix()
+            rel = prefix + name
             if os.path.splitext(name)[1].lower() not in EXTENSIONS:
                 continue
-            if spec is not None and spec.match_file(rel):
+            path = root / rel  # under the root as given (``top`` has symlinks resolved)
+            if not secrets.is_secret_path(rel) and not rules.accepts(rel):
+                continue  # ignored: not a candidate
+            if (base / name).is_symlink() and not rules.inside(rel):
+                selection.skipped.append(f"{rel}: symbolic link out of the folder, not followed")
                 continue
             reason = file_skip_reason(path, secrets, max_bytes)
             if reason:

@@ -110,6 +110,11 @@ class WorkspaceFiles:
                 return False
         return not self._ignored(rel, is_dir=False)
 
+    def folder_ok(self, rel: str) -> bool:
+        """Whether a root-relative folder may hold indexable files (not hidden, ignored,
+        a dependency folder or a virtualenv)."""
+        return self._dir_ok(rel)
+
     def _dir_ok(self, rel: str) -> bool:
         known = self._dirs.get(rel)
         if known is None:

@@ -76,3 +76,20 @@ def test_collect_named_unsupported_file_gets_its_own_note(tmp_path: Path) -> Non
     (tmp_path / "notes.txt").write_text("hello\n")
     found = collect(tmp_path, [tmp_path / "notes.txt"], SecretFilter(()), max_bytes=10_000, in_git=False)
     assert found.files == [] and found.skipped == ["notes.txt: unsupported language"]
+
+
+def test_collect_outside_git_honours_nested_gitignore_and_links(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    (root / "app" / "gen").mkdir(parents=True)
+    (root / "app" / ".gitignore").write_text("gen/\n*_pb2.py\n")
+    (root / "app" / "main.py").write_text("def main():\n    return 1\n")
+    (root / "app" / "api_pb2.py").write_text("X = 1\n")
+    (root / "app" / "gen" / "out.py").write_text("Y = 2\n")
+    (root / ".venv").mkdir()
+    (root / ".venv" / "lib.py").write_text("Z = 3\n")
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text("SECRET = 1\n")
+    (root / "app" / "link.py").symlink_to(outside)
+    found = collect(root, [root], SecretFilter(DEFAULT_SECRET_GLOBS), max_bytes=10_000, in_git=False)
+    assert [p.relative_to(root).as_posix() for p in found.files] == ["app/main.py"]
+    assert found.skipped == ["app/link.py: symbolic link out of the folder, not followed"]
