@@ -28,8 +28,8 @@ EXIT_MODEL = 3
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mistral-lsp",
-        description="A language server for a self-hosted Mistral-Small-3.2 on vLLM: "
-        "AI inline completions in any LSP editor.",
+        description="A language server for a self-hosted Mistral-Small-3.2 on vLLM: AI inline "
+        "completions, review diagnostics and fixes in any LSP editor, and the same review headless in CI.",
         epilog="Settings: MISTRAL_LSP_ENDPOINT, MISTRAL_LSP_MODEL, MISTRAL_LSP_API_KEY, "
         "MISTRAL_LSP_CACHE_DIR, or [tool.mistral-lsp] in pyproject.toml / .mistral-lsp.toml "
         "(see docs/configuration.md).",
