@@ -10,6 +10,7 @@ calls the hooks below). A failure here only costs cross-file context.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from pathlib import Path
@@ -25,6 +26,7 @@ from lsp_server.protocol.base import MistralServer
 from lsp_server.protocol.progress import WorkDoneProgress
 
 log = logging.getLogger(__name__)
+_REGISTER_TIMEOUT_S = 5.0  # a client that never answers client/registerCapability gets our watcher
 
 _KINDS: dict[types.FileChangeType, EventKind] = {
     types.FileChangeType.Created: "created",
@@ -58,7 +60,7 @@ async def start_index(ls: MistralServer, roots: list[Path]) -> None:
     client_watches = _client_watches(ls)
     if client_watches:
         try:
-            await ls.client_register_capability_async(types.RegistrationParams(registrations=[
+            await asyncio.wait_for(ls.client_register_capability_async(types.RegistrationParams(registrations=[
                 types.Registration(
                     id=f"mistral-lsp-watch-{uuid.uuid4().hex[:8]}",
                     method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
@@ -66,9 +68,10 @@ async def start_index(ls: MistralServer, roots: list[Path]) -> None:
                         watchers=[types.FileSystemWatcher(glob_pattern=glob) for glob in watch_globs()]
                     ),
                 )
-            ]))
-        except Exception as exc:  # noqa: BLE001 - fall back to our own watcher
-            log.warning("the client refused file watching (%s); watching the disk ourselves", exc)
+            ])), timeout=_REGISTER_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 - fall back to our own watcher (also when it never answers)
+            log.warning("the client did not take the file watching registration (%s); watching the disk "
+                        "ourselves", exc or type(exc).__name__)
             client_watches = False
     log.info("symbol index: file events from %s", "the client" if client_watches else "watchfiles")
     try:
