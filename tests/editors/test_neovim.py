@@ -326,6 +326,8 @@ def test_checkhealth_is_clean(nvim: Nvim, workspace: Path, standin: StandIn) -> 
     ]
     for needle in expected:
         assert any(needle in line for line in ok), f"no OK line with {needle!r} in:\n{text}"
+    # the index of the workspace: ready (OK, with its counts) or still building (INFO)
+    assert any("symbol index: " in line and ("files" in line or "being built" in line) for line in lines), text
 
 
 def test_checkhealth_reports_problems(bare_nvim: Callable[[Path], Nvim], tmp_path: Path) -> None:

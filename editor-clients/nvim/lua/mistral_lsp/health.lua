@@ -110,6 +110,7 @@ local function check_clients(mistral)
   end
   for _, client in ipairs(clients) do
     local status = ''
+    local index = nil
     if mistral.server_has_command(client, 'mistral-lsp.status') then
       local answer = client:request_sync('workspace/executeCommand', { command = 'mistral-lsp.status' }, 3000)
       local result = answer and answer.result
@@ -118,12 +119,21 @@ local function check_clients(mistral)
           tostring(result.state),
           result.completionsEnabled and 'on' or 'off'
         )
+        index = type(result.index) == 'table' and result.index or nil
       end
     end
     local buffers = vim.tbl_count(client.attached_buffers or {})
     vim.health.ok(
       ('running: client %d, root %s, %d buffer(s)%s'):format(client.id, client.root_dir or '(none)', buffers, status)
     )
+    if index and index.enabled == false then
+      vim.health.info('symbol index: off (index.enable = false): no cross-file context, no reviewer tools')
+    elseif index and index.ready then
+      vim.health.ok(('symbol index: %d files, %d symbols (file changes seen through %s)'):format(
+        index.files or 0, index.symbols or 0, index.fileEvents == 'client' and 'Neovim' or 'its own watcher'))
+    elseif index then
+      vim.health.info('symbol index: still being built (cross-file context once it is ready)')
+    end
   end
 end
 
