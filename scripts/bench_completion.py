@@ -160,7 +160,7 @@ class ExternalStandIn:
 
 
 async def latency(cache: Path, lines: int, iterations: int, cold: bool = False) -> dict[str, float | int | None]:
-    with ExternalStandIn("pass") as standin:
+    with ExternalStandIn("+ 1") as standin:
         return await _latency(standin, cache, lines, iterations, cold)
 
 
@@ -202,15 +202,17 @@ async def _latency(
         target = next(i for i in range(len(rows) // 2, len(rows)) if rows[i].strip().startswith("self.seen += 1"))
         column = len(rows[target])
         times: list[float] = []
+        shown = 0
         version = 1
         for i in range(iterations + 10):
             version += 1
             client.text_document_did_change(change(uri, version, target, column, " "))
             column += 1
             started = time.perf_counter()
-            await client.text_document_inline_completion_async(request(uri, target, column, invoked=True))
+            answer = await client.text_document_inline_completion_async(request(uri, target, column, invoked=True))
             if i >= 10:  # warm-up: first use of caches and code paths (and, --cold, imports)
                 times.append((time.perf_counter() - started) * 1000)
+                shown += bool(answer and answer.items)
         pid = client._server.pid if client._server else None  # noqa: SLF001 - the server process
         rss = peak_rss_mb(pid) if pid else None
         status = await status_of(client)
@@ -219,6 +221,7 @@ async def _latency(
     return {
         "lines": lines,
         "requests": len(times),
+        "answered": shown,  # requests whose suggestion survived cleaning and validation
         "p50_ms": round(statistics.median(times), 2),
         "p95_ms": round(percentile(times, 0.95), 2),
         "max_ms": round(max(times), 2),
@@ -303,7 +306,7 @@ def generate_tree(root: Path, files: int) -> int:
 
 async def indexing(iterations: int, files: int) -> dict[str, object]:
     """Completion latency while the index of a ``files``-file workspace is built, then a restart."""
-    with ExternalStandIn("pass") as standin, tempfile.TemporaryDirectory() as tmp:
+    with ExternalStandIn("+ 1") as standin, tempfile.TemporaryDirectory() as tmp:
         root, cache = Path(tmp) / "ws", Path(tmp) / "cache"
         size = generate_tree(root, files)
         (root / "main.py").write_text(python_file(2000))

@@ -71,6 +71,8 @@ def would_add_errors(doc: SyntaxDocument, cursor_byte: int, insert_text: str) ->
         return True
     if not new_root.has_error:
         return False  # nothing anywhere: the changed ranges need not be computed
+    if not root.has_error and not errors_in(new_root, 0, len(data) + size):
+        return True  # a clean file now has an error no node shows: a hidden MISSING token
     for change in edited.changed_ranges(new_tree):
         a, b = change.start_byte, change.end_byte
         if not errors_in(root, *_to_old(a, b, cursor, size)) and adds_errors(a, b):
@@ -91,7 +93,12 @@ def _region_adds_errors(doc: SyntaxDocument, data: bytes, lo: int, hi: int, curs
     if trial is None:
         return None
     limit = cursor - lo + partial_end if partial_end is not None else None
-    return any(limit is None or start < limit for start, _end, _missing in errors_in(trial.root_node, 0, len(text)))
+    found = errors_in(trial.root_node, 0, len(text))
+    if not found:
+        # the region parsed cleanly alone; an error no node shows is a hidden MISSING token
+        # (``x = 1 pass``: a MISSING _newline), which only the insertion can have caused
+        return trial.root_node.has_error
+    return any(limit is None or start < limit for start, _end, _missing in found)
 
 
 def _region(root: tree_sitter.Node, cursor: int, size: int) -> tuple[int, int]:

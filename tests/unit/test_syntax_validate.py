@@ -148,3 +148,25 @@ def test_region_parse_agrees_in_a_brace_language(monkeypatch) -> None:
             assert fast == slow, (anchor, insert, fast, slow)
             verdicts.add(fast)
     assert verdicts == {True, False}
+
+
+
+@pytest.mark.parametrize("text, insert", [
+    ("x = 1\n", " pass"),
+    ("class A:\n    def f(self):\n        self.seen += 1\n", " pass"),
+    ("def f():\n    return 1\n", "pass"),
+])
+def test_a_hidden_missing_token_counts_as_an_error(text: str, insert: str) -> None:
+    """tree-sitter reports `x = 1 pass` with a MISSING _newline that no node exposes."""
+    doc, _ = make_doc("python", text)
+    cursor = len(text.encode()) - 1  # before the last newline
+    assert would_add_errors(doc, cursor, insert)
+    assert not would_add_errors(doc, cursor, "  # fine")
+
+
+def test_a_hidden_missing_token_in_a_large_file_region() -> None:
+    text = "import os\n" + "".join(f"\n\ndef f{n}(x):\n    y = x + {n}\n    return y\n" for n in range(800))
+    doc, _ = make_doc("python", text)
+    cursor = text.index("    y = x + 400") + len("    y = x + 400")
+    assert would_add_errors(doc, cursor, " pass")
+    assert not would_add_errors(doc, cursor, " * 2")
