@@ -52,7 +52,7 @@ class WorkspaceKnowledge:
         self._builds: list[asyncio.Task[Any]] = []
         self.indexes: dict[Path, WorkspaceIndex] = {}
         self._feeds: dict[Path, IndexFeeds] = {}
-        self._watchers: list[FileWatcher] = []
+        self._watchers: dict[Path, FileWatcher] = {}
         self._tasks = BackgroundTasks("symbol index", log=log)
         self._dirty: dict[str, Callable[[], str]] = {}  # path -> reads the open document's text
         self._flush: asyncio.TimerHandle | None = None
@@ -102,10 +102,27 @@ class WorkspaceKnowledge:
             sink.finish(f"{len(index.table)} files, {index.table.symbol_count} symbols")
         log.info("symbol index of %s ready: %d parsed, %d reused", root, stats.reparsed,
                  stats.reused + stats.unchanged + stats.rehashed)
-        if self.disk_source == "watcher":
+        if self.disk_source == "watcher" and root in self._feeds:
             watcher = FileWatcher(self._feeds[root])
             watcher.start()
-            self._watchers.append(watcher)
+            self._watchers[root] = watcher
+
+    async def stop_roots(self, roots: Iterable[Path]) -> None:
+        """Workspace folders were removed: stop following them and forget their indexes
+        (their stored entries stay, so adding a folder back re-parses nothing)."""
+        for root in roots:
+            root = root.resolve()
+            watcher = self._watchers.pop(root, None)
+            if watcher is not None:
+                await watcher.stop()
+            feeds = self._feeds.pop(root, None)
+            if feeds is not None:
+                await feeds.aclose()
+            index = self.indexes.pop(root, None)
+            if index is not None:
+                await index.aclose()
+                self._related_memo.clear()
+                log.info("symbol index of %s closed (folder removed from the workspace)", root)
 
     async def ready(self) -> None:
         """Wait until every started index is built (the CI review waits; the editor never does)."""
@@ -115,7 +132,7 @@ class WorkspaceKnowledge:
     async def aclose(self) -> None:
         if self._flush is not None:
             self._flush.cancel()
-        for watcher in self._watchers:
+        for watcher in self._watchers.values():
             await watcher.stop()
         await self._tasks.cancel_all()
         for feeds in self._feeds.values():

@@ -35,6 +35,10 @@ _KINDS: dict[types.FileChangeType, EventKind] = {
 }
 
 
+def _paths(folders: list[types.WorkspaceFolder]) -> list[Path]:
+    return [Path(unquote(urlparse(f.uri).path)) for f in folders if urlparse(f.uri).scheme == "file"]
+
+
 def workspace_roots(params: types.InitializeParams) -> list[Path]:
     """Every workspace folder (or the root) as a local path; non-file URIs are skipped."""
     uris = [folder.uri for folder in params.workspace_folders or []]
@@ -107,6 +111,19 @@ def _guard(call: Any, *args: Any) -> None:
 
 
 def register(server: MistralServer) -> None:
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    async def did_change_workspace_folders(ls: MistralServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
+        services = ls.services
+        if services is None or not services.knowledge.enabled:
+            return
+        knowledge = services.knowledge
+        try:
+            await knowledge.stop_roots(_paths(params.event.removed))
+            knowledge.start(_paths(params.event.added), client_watches=knowledge.disk_source == "client",
+                            progress=lambda title: WorkDoneProgress(ls, title, kind="index"))
+        except Exception:  # noqa: BLE001 - fail per feature
+            log.exception("could not follow the change of workspace folders")
+
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     async def did_change_watched_files(ls: MistralServer, params: types.DidChangeWatchedFilesParams) -> None:
         if ls.services is None:

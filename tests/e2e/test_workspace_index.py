@@ -274,3 +274,27 @@ async def test_review_without_tool_support_falls_back_to_a_plain_review(workspac
     refused, plain = standin.chat_requests()[-2:]
     assert "tools" in refused.body and "tools" not in plain.body
     assert plain.body["response_format"]["type"] == "json_schema"
+
+
+async def test_added_and_removed_workspace_folders_are_followed(workspace, tmp_path_factory) -> None:
+    client, root = workspace
+    await _wait_index(client)
+    extra = tmp_path_factory.mktemp("second-folder")
+    (extra / "tools.py").write_text("def second_folder_helper(x):\n    return x\n")
+    folder = types.WorkspaceFolder(uri=extra.as_uri(), name="second")
+    client.workspace_did_change_workspace_folders(types.DidChangeWorkspaceFoldersParams(
+        event=types.WorkspaceFoldersChangeEvent(added=[folder], removed=[])))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        index = (await _status(client))["index"]
+        if str(extra.resolve()) in index["roots"] and index["ready"]:
+            break
+        await asyncio.sleep(0.05)
+    assert str(extra.resolve()) in index["roots"] and index["ready"], index
+    symbols = index["symbols"]
+    client.workspace_did_change_workspace_folders(types.DidChangeWorkspaceFoldersParams(
+        event=types.WorkspaceFoldersChangeEvent(added=[], removed=[folder])))
+    deadline = time.monotonic() + 5
+    while str(extra.resolve()) in (index := (await _status(client))["index"])["roots"] and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert str(extra.resolve()) not in index["roots"] and index["symbols"] == symbols - 1, index
