@@ -2,7 +2,11 @@
 
 Asks ``/v1/models`` (does it answer, does it serve our model, with what context
 length), then sends one tiny prefilled completion request exactly like the server
-would, so a server that rejects our request fields is caught too.
+would, so a server that rejects our request fields is caught too. Two more 1-token
+requests then tell whether reviews will work as designed: one with the findings JSON
+schema (vLLM structured output) and one offering the reviewer's tools (a server
+without ``--enable-auto-tool-choice`` may refuse it; reviews then run without tools).
+Neither decides ``usable``, which is about completions.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ class CheckReport:
     max_model_len: int | None = None
     completion_ok: bool = False
     completion_ms: float | None = None
+    review_structured: bool | None = None  # None: not asked (completions failed first)
+    review_tools: bool | None = None
+    notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     settings_problems: list[str] = field(default_factory=list)
 
@@ -46,6 +53,9 @@ class CheckReport:
             "maxModelLen": self.max_model_len,
             "completionOk": self.completion_ok,
             "completionMs": self.completion_ms,
+            "reviewStructuredOutput": self.review_structured,
+            "reviewTools": self.review_tools,
+            "notes": self.notes,
             "usable": self.usable,
             "problems": self.problems,
             "settingsProblems": self.settings_problems,
@@ -67,6 +77,10 @@ class CheckReport:
                     out.append(f"completion:  works ({self.completion_ms:.0f} ms for a 1-token request)")
                 else:
                     out.append("completion:  FAILED")
+            for label, value in (("review json", self.review_structured), ("tool calls", self.review_tools)):
+                if value is not None:
+                    out.append(f"{label + ':':<13}{'accepted' if value else 'refused (see the note)'}")
+        out += [f"note:        {n}" for n in self.notes]
         out += [f"problem:     {p}" for p in self.problems]
         out.append("result:      " + ("usable" if self.usable else "NOT usable"))
         return out
@@ -113,6 +127,29 @@ async def run_check(root: Path | None, *, timeout_s: float = 10.0) -> CheckRepor
             return report
         report.completion_ok = True
         report.completion_ms = (time.perf_counter() - started) * 1000
+        await _probe_review(client, report, timeout_s)
         return report
     finally:
         await client.aclose()
+
+
+async def _probe_review(client: ModelClient, report: CheckReport, timeout_s: float) -> None:
+    """1-token requests shaped like a review's: strict JSON schema, and tools offered."""
+    from lsp_server.index.tools import TOOL_SCHEMAS
+    from lsp_server.model.findings import response_format
+
+    messages = [{"role": "user", "content": "Review: `x = 1`. Answer with the findings JSON."}]
+    options = ChatOptions(max_tokens=1, temperature=0.0, timeout_s=timeout_s)
+    try:
+        await client.chat_turn(messages, options, response_format=response_format())
+        report.review_structured = True
+    except ModelError as exc:
+        report.review_structured = False
+        report.notes.append(f"structured output refused ({exc.message}): reviews parse free text instead")
+    try:
+        await client.chat_turn(messages, options, tools=list(TOOL_SCHEMAS), tool_choice="auto")
+        report.review_tools = True
+    except ModelError as exc:
+        report.review_tools = False
+        report.notes.append(f"tool calls refused ({exc.message}): start vLLM with --enable-auto-tool-choice "
+                            "--tool-call-parser mistral, or reviews run without looking things up")

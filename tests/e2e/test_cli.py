@@ -48,8 +48,22 @@ def test_check_usable(standin: StandIn, tmp_path: Path) -> None:
     out = run(["check"], standin, cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "32768 tokens" in out.stdout and "result:      usable" in out.stdout
-    body = standin.chat_requests()[-1].body
-    assert body["continue_final_message"] is True and body["max_tokens"] == 1
+    completion, structured, tools = (r.body for r in standin.chat_requests())
+    assert completion["continue_final_message"] is True and completion["max_tokens"] == 1
+    assert structured["response_format"]["type"] == "json_schema" and structured["max_tokens"] == 1
+    assert [t["function"]["name"] for t in tools["tools"]] == ["lookup_symbol", "read_lines"]
+    assert "review json: accepted" in out.stdout and "tool calls:  accepted" in out.stdout
+
+
+def test_check_reports_a_server_without_tool_calls(standin: StandIn, tmp_path: Path) -> None:
+    standin.script(Reply(text=" a"), Reply(text="{}"), Reply(
+        mode="error", status=400,
+        error_message='"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'))
+    out = run(["check", "--json"], standin, cwd=tmp_path)
+    report = json.loads(out.stdout)
+    assert out.returncode == 0 and report["usable"] is True  # completions work: usable
+    assert report["reviewStructuredOutput"] is True and report["reviewTools"] is False
+    assert any("--enable-auto-tool-choice" in note for note in report["notes"])
 
 
 def test_check_json(standin: StandIn, tmp_path: Path) -> None:

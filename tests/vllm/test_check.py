@@ -33,6 +33,8 @@ def test_check_is_usable(vllm: Vllm, tmp_path: Path) -> None:
     piece = asyncio.run(vllm.log.wait_for(mark, lambda p: p.statuses("/v1/chat/completions")))
     assert piece.client_errors() == []
     assert [s for _, _, s in piece.statuses("/v1/models")] == [200]
-    assert [s for _, _, s in piece.statuses("/v1/chat/completions")] == [200]
-    (body,) = [b for b in piece.bodies() if "messages" in b]
-    assert body["max_tokens"] == 1 and body["continue_final_message"] is True
+    assert report["reviewStructuredOutput"] is True and report["reviewTools"] is True, report
+    piece = asyncio.run(vllm.log.wait_for(mark, lambda p: len(p.statuses("/v1/chat/completions")) >= 3))
+    assert [s for _, _, s in piece.statuses("/v1/chat/completions")] == [200, 200, 200]
+    (body,) = [b for b in piece.bodies() if "messages" in b and b.get("continue_final_message")]
+    assert body["max_tokens"] == 1
