@@ -61,3 +61,15 @@ def test_api_key_never_in_describe_or_repr(tmp_path: Path) -> None:
 def test_cache_dir_from_environment(tmp_path: Path) -> None:
     settings, _ = load_settings(None, root=tmp_path, environ={"MISTRAL_LSP_CACHE_DIR": str(tmp_path / "c")})
     assert settings.cache_dir == tmp_path / "c"
+
+
+def test_every_setting_is_documented() -> None:
+    """docs/configuration.md has a row for every setting the server reads (and its env var)."""
+    from pathlib import Path
+
+    from lsp_server.config import _SPECS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    missing = [spec.keys[0] for spec in _SPECS if f"`{spec.keys[0]}`" not in doc]
+    missing += [spec.env for spec in _SPECS if spec.env and f"`{spec.env}`" not in doc]
+    assert missing == [], f"not in docs/configuration.md: {missing}"
