@@ -58,6 +58,26 @@ async def _wait_index(client: Any, timeout: float = 20.0) -> dict[str, Any]:
         await asyncio.sleep(0.1)
 
 
+async def _prompt_eventually_has(client: Any, standin: StandIn, root: Path, stem: str, text: str, needle: str,
+                                 timeout: float = 10.0) -> bool:
+    """Complete at the end of ``text`` in a new document (so no cached answer applies) until the
+    prompt the stand-in receives contains ``needle`` (the index caught up), or time runs out."""
+    last = text.split("\n")[-1]
+    deadline = time.monotonic() + timeout
+    attempt = 0
+    while time.monotonic() < deadline:
+        attempt += 1
+        uri = (root / f"{stem}{attempt}.py").as_uri()
+        open_doc(client, uri, text, "python")
+        standin.script(Reply(text="x)"))
+        await inline(client, uri, text.count("\n"), len(last))
+        requests = standin.chat_requests()
+        if requests and needle in requests[-1].body["messages"][1]["content"]:
+            return True
+        await asyncio.sleep(0.3)
+    return False
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def workspace(standin: StandIn, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("indexed")
@@ -95,19 +115,8 @@ async def test_new_file_on_disk_is_picked_up_by_the_watcher(workspace, standin: 
     await _wait_index(client)
     (root / "pkg" / "units.py").write_text("def to_meters(feet: float) -> float:\n    return feet * 0.3048\n")
     text = "from pkg.units import to_meters\n\n\ndef run(x):\n    return to_meters("
-    deadline = time.monotonic() + 10
-    found = False
-    attempt = 0
-    while time.monotonic() < deadline and not found:
-        attempt += 1
-        uri = (root / f"convert{attempt}.py").as_uri()  # a new document: no cached answer applies
-        open_doc(client, uri, text, "python")
-        standin.script(Reply(text="x)"))
-        await inline(client, uri, 4, len("    return to_meters("))
-        requests = standin.chat_requests()
-        found = bool(requests) and "def to_meters(feet: float) -> float:" in requests[-1].body["messages"][1]["content"]
-        if not found:
-            await asyncio.sleep(0.3)
+    found = await _prompt_eventually_has(client, standin, root, "convert", text,
+                                         "def to_meters(feet: float) -> float:")
     assert found, "the watcher never indexed pkg/units.py"
 
 
@@ -122,19 +131,7 @@ async def test_edits_in_an_open_file_reach_other_files_context(workspace, standi
             range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=17)),
             text="def square(side: int, scale: int = 1):")]))
     text = "from pkg.shapes import square\n\n\ndef draw(n):\n    return square("
-    deadline = time.monotonic() + 10
-    found = False
-    attempt = 0
-    while time.monotonic() < deadline and not found:
-        attempt += 1
-        uri = (root / f"draw{attempt}.py").as_uri()
-        open_doc(client, uri, text, "python")
-        standin.script(Reply(text="n)"))
-        await inline(client, uri, 4, len("    return square("))
-        requests = standin.chat_requests()
-        found = bool(requests) and "def square(side: int, scale: int = 1):" in requests[-1].body["messages"][1]["content"]
-        if not found:
-            await asyncio.sleep(0.3)
+    found = await _prompt_eventually_has(client, standin, root, "draw", text, "def square(side: int, scale: int = 1):")
     assert found, "the edited (unsaved) signature never reached the index"
     assert not (root / "pkg" / "shapes.py").exists()  # it only ever existed in the editor
 
