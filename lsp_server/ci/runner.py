@@ -27,6 +27,7 @@ from lsp_server.ci.git import ChangedLines, GitError, diff_since, diff_staged, r
 from lsp_server.ci.progress import Progress
 from lsp_server.config import Settings
 from lsp_server.core.findings import Finding, sort_findings
+from lsp_server.core.text import looks_binary
 from lsp_server.engines.knowledge import WorkspaceKnowledge
 from lsp_server.engines.review import ReviewEngine, UnitOutcome
 from lsp_server.index.tools import TOOL_SCHEMAS
@@ -171,7 +172,7 @@ def _read(run: _Run, path: Path, rel: str) -> str | None:
         except OSError as exc:
             run.skipped.append(f"{rel}: unreadable ({exc.strerror or exc})")
             return None
-    if b"\x00" in data[:8192]:
+    if looks_binary(data):
         run.skipped.append(f"{rel}: binary")
         return None
     return data.decode("utf-8", errors="replace")

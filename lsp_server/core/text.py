@@ -17,6 +17,14 @@ from typing import Literal
 
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
 
+BINARY_PROBE = 8192  # how much of a file's start ``looks_binary`` reads
+
+
+def looks_binary(data: bytes | str) -> bool:
+    """Whether content is binary rather than text: a NUL in its first ``BINARY_PROBE`` units."""
+    probe = data[:BINARY_PROBE]
+    return (b"\x00" in probe) if isinstance(probe, bytes) else ("\x00" in probe)
+
 
 @dataclass(frozen=True, slots=True)
 class ByteEdit:

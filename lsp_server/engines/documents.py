@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlparse
 
-from lsp_server.core.text import Encoding
+from lsp_server.core.text import Encoding, looks_binary
 from lsp_server.syntax.document import SyntaxDocument
 from lsp_server.syntax.languages import LanguageRegistry, LanguageSpec
 
@@ -23,6 +23,12 @@ def uri_to_path(uri: str) -> str:
     """A file URI's path; other URIs (untitled:, vscode-notebook-cell:) as their path part."""
     parsed = urlparse(uri)
     return unquote(parsed.path) if parsed.path else uri
+
+
+def file_path(uri: str) -> str | None:
+    """A ``file:`` URI's local path; None for any other scheme."""
+    parsed = urlparse(uri)
+    return unquote(parsed.path) if parsed.scheme == "file" else None
 
 
 @dataclass
@@ -65,7 +71,7 @@ class DocumentStore:
 
     def open(self, uri: str, language_id: str, version: int, text: str) -> OpenDocument:
         path = uri_to_path(uri)
-        binary = "\x00" in text[:8192]
+        binary = looks_binary(text)
         too_large = len(text) > self._max_parse_bytes
         spec = None if (binary or too_large) else self._registry.for_document(language_id, path)
         if too_large:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lsp_server.core.secrets import SecretFilter
+from lsp_server.core.text import BINARY_PROBE, looks_binary
 from lsp_server.index.walk import WorkspaceFiles
 from lsp_server.syntax.languages import EXTENSIONS
 
@@ -71,10 +72,10 @@ def file_skip_reason(path: Path, secrets: SecretFilter, max_bytes: int) -> str:
         if size > max_bytes:
             return f"{size} bytes, above the size limit"
         with path.open("rb") as handle:
-            head = handle.read(8192)
+            head = handle.read(BINARY_PROBE)
     except OSError as exc:
         return f"unreadable ({exc.strerror or exc})"
-    if b"\x00" in head:
+    if looks_binary(head):
         return "binary"
     return ""
 

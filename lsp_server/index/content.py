@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..core.foreground import Foreground
+from ..core.text import looks_binary
 from ..syntax.languages import EXTENSIONS, SPECS, LanguageSpec
 from .extract import SymbolExtractor
 from .pacing import Pacer, drive
@@ -30,7 +31,6 @@ from .walk import Candidate
 T = TypeVar("T")
 
 RACY_NS = 2_000_000_000  # content read within 2 s of its mtime: size + mtime alone is not trusted
-BINARY_PROBE = 8192
 _BATCH_FILES = 32
 _BATCH_BYTES = 4_000_000
 
@@ -193,7 +193,7 @@ class ContentIndexer:
         spec = self.extractor.language_of(rel)
         if spec is None:
             return None
-        if b"\x00" in data[:BINARY_PROBE]:
+        if looks_binary(data):
             return FileSymbols(spec.name)
         return await drive(self.extractor.steps(data, spec, rel, pacer), pacer)
 

@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .content import BINARY_PROBE, read_files
+from ..core.text import looks_binary
+from .content import read_files
 from .symbols import Symbol
 from .workspace import WorkspaceIndex
 
@@ -106,7 +107,7 @@ async def read_lines(index: WorkspaceIndex, path: str | Path, start: int, end: i
     if text is None:
         [read] = await index.content.in_io(read_files, index.root, [rel])
         data = read.data
-        if data is None or read.size > index.files.max_file_bytes or b"\x00" in data[:BINARY_PROBE]:
+        if data is None or read.size > index.files.max_file_bytes or looks_binary(data):
             return None
         text = data.decode("utf-8", errors="replace")
     lines = text.splitlines()

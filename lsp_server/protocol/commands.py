@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
+from lsp_server.engines.documents import file_path
 from lsp_server.protocol.base import MistralServer
 from lsp_server.protocol.diagnostics import attach, pulls
 
@@ -65,7 +65,7 @@ def _uri_argument(args: tuple[Any, ...]) -> str | None:
 def _folder(ls: MistralServer, args: tuple[Any, ...]) -> Path | None:
     given = _uri_argument(args)
     if given is not None:
-        return Path(unquote(urlparse(given).path)) if given.startswith("file:") else Path(given)
+        return Path(file_path(given) or given)
     root = ls.workspace.root_path
     return Path(root) if root else None
 

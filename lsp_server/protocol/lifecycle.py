@@ -14,7 +14,6 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 
@@ -26,21 +25,6 @@ from lsp_server.services import Services
 
 log = logging.getLogger(__name__)
 SECTION = "mistralLsp"
-
-
-def _root(params: types.InitializeParams) -> Path | None:
-    uri = None
-    if params.workspace_folders:
-        uri = params.workspace_folders[0].uri
-    elif params.root_uri:
-        uri = params.root_uri
-    if uri:
-        parsed = urlparse(uri)
-        if parsed.scheme == "file":
-            return Path(unquote(parsed.path))
-    if params.root_path:
-        return Path(params.root_path)
-    return None
 
 
 class _Session:
@@ -97,8 +81,8 @@ def register(server: MistralServer) -> None:
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: MistralServer, params: types.InitializeParams) -> None:
-        session.root = _root(params)
         session.roots = workspace_roots(params)
+        session.root = session.roots[0] if session.roots else None  # where the project file is read
         options = params.initialization_options
         session.init_options = options if isinstance(options, Mapping) else {}
         settings, problems = load_settings(session.editor_layer(), root=session.root)

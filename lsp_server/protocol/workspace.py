@@ -15,11 +15,10 @@ import logging
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 
-from lsp_server.engines.documents import OpenDocument
+from lsp_server.engines.documents import OpenDocument, file_path
 from lsp_server.index import watch_globs
 from lsp_server.index.watch import EventKind
 from lsp_server.protocol.base import MistralServer
@@ -35,8 +34,9 @@ _KINDS: dict[types.FileChangeType, EventKind] = {
 }
 
 
-def _paths(folders: list[types.WorkspaceFolder]) -> list[Path]:
-    return [Path(unquote(urlparse(f.uri).path)) for f in folders if urlparse(f.uri).scheme == "file"]
+def _paths(uris: list[str]) -> list[Path]:
+    """The local paths of the ``file:`` URIs among ``uris``."""
+    return [Path(path) for uri in uris if (path := file_path(uri)) is not None]
 
 
 def workspace_roots(params: types.InitializeParams) -> list[Path]:
@@ -44,7 +44,7 @@ def workspace_roots(params: types.InitializeParams) -> list[Path]:
     uris = [folder.uri for folder in params.workspace_folders or []]
     if not uris and params.root_uri:
         uris = [params.root_uri]
-    roots = [Path(unquote(urlparse(uri).path)) for uri in uris if urlparse(uri).scheme == "file"]
+    roots = _paths(uris)
     if not roots and params.root_path:
         roots = [Path(params.root_path)]
     return roots
@@ -118,8 +118,8 @@ def register(server: MistralServer) -> None:
             return
         knowledge = services.knowledge
         try:
-            await knowledge.stop_roots(_paths(params.event.removed))
-            knowledge.start(_paths(params.event.added), client_watches=knowledge.disk_source == "client",
+            await knowledge.stop_roots(_paths([folder.uri for folder in params.event.removed]))
+            knowledge.start(_paths([folder.uri for folder in params.event.added]), client_watches=knowledge.disk_source == "client",
                             progress=lambda title: WorkDoneProgress(ls, title, kind="index"))
         except Exception:  # noqa: BLE001 - fail per feature
             log.exception("could not follow the change of workspace folders")
@@ -128,8 +128,8 @@ def register(server: MistralServer) -> None:
     async def did_change_watched_files(ls: MistralServer, params: types.DidChangeWatchedFilesParams) -> None:
         if ls.services is None:
             return
-        events = [(unquote(urlparse(change.uri).path), _KINDS.get(change.type, "changed"))
-                  for change in params.changes if urlparse(change.uri).scheme == "file"]
+        events = [(path, _KINDS.get(change.type, "changed"))
+                  for change in params.changes if (path := file_path(change.uri)) is not None]
         try:
             await ls.services.knowledge.disk_events(events)
         except Exception:  # noqa: BLE001 - fail per feature
