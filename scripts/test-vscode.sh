@@ -79,6 +79,11 @@ PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -c 'import lsp_server, p
 
 install_code_server() {
   [ -f "$CS_DIR/.installed" ] && return 0
+  # One install at a time: two runs started together would both build into $CS_DIR. The lock is
+  # released when the script exits; the second run then finds .installed and goes on.
+  exec 8>"$CACHE/.code-server.lock"
+  flock 8
+  [ -f "$CS_DIR/.installed" ] && return 0
   say "installing code-server $CS_VERSION into $CS_DIR (first run only, a few minutes)"
   rm -rf "$CS_DIR"
   mkdir -p "$CS_DIR/tmp"
