@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import collections.abc
 import contextvars
+import enum
 import json
 import logging
 import typing
@@ -51,7 +52,7 @@ from pygls.protocol import default_converter
 from pygls.protocol.json_rpc import MsgId
 from pygls.protocol.language_server import LanguageServerProtocol, lsp_method
 
-from lsp_server.protocol.transport import BadFrame, Message, Skipped, salvage_fields
+from lsp_server.protocol.transport import BadFrame, Message, Skipped, salvage
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +64,20 @@ def strict_converter() -> cattrs.Converter:
     converter = default_converter()
 
     def exact(kind: type, *allowed: type) -> Callable[[Any, Any], Any]:
-        def hook(value: Any, _: Any) -> Any:
+        def hook(value: Any, target: Any) -> Any:
             if type(value) not in allowed:
                 raise TypeError(f"expected {_json_name(kind)}, got {_json_name(type(value))}")
+            if isinstance(target, type) and issubclass(target, enum.Enum):  # IntEnum, StrEnum: dispatched here
+                return target(value)
             return kind(value)
 
         return hook
 
-    converter.register_structure_hook_func(lambda t: t is int, exact(int, int))
-    converter.register_structure_hook_func(lambda t: t is str, exact(str, str))
-    converter.register_structure_hook_func(lambda t: t is bool, exact(bool, bool))
-    converter.register_structure_hook_func(lambda t: t is float, exact(float, int, float))
+    # by class (singledispatch), as cattrs registers its own: the subclasses (enums) come here too
+    converter.register_structure_hook(int, exact(int, int))
+    converter.register_structure_hook(str, exact(str, str))
+    converter.register_structure_hook(bool, exact(bool, bool))
+    converter.register_structure_hook(float, exact(float, int, float))
 
     def sequence_hook(value: Any, kind: Any) -> Any:
         if not isinstance(value, list):
@@ -168,17 +172,30 @@ class RpcProtocol(LanguageServerProtocol):
         """Parse one framed body and dispatch it; answers what cannot be dispatched."""
         try:
             data = json.loads(body.decode("utf-8-sig"), parse_constant=_no_constant)
-        except UnicodeDecodeError as exc:
-            log.warning("a message from the client is not UTF-8: %s", exc.reason)
-            self._refuse(salvage_fields(body), JsonRpcParseError(f"Parse error: the message is not UTF-8 ({exc})"))
-            return
-        except (ValueError, RecursionError) as exc:
-            log.warning("a message from the client is not JSON (%d bytes): %s", len(body), exc)
-            self._refuse(salvage_fields(body), JsonRpcParseError(f"Parse error: the message is not JSON ({exc})"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            fields, closed = salvage(body)
+            if fields and not closed:
+                problem = f"the body ends before its JSON does ({len(body)} bytes; Content-Length counts bytes)"
+            elif isinstance(exc, UnicodeDecodeError):
+                problem = f"the message is not UTF-8 ({exc.reason} at byte {exc.start})"
+            else:
+                problem = f"the message is not JSON ({exc})"
+            log.warning("a message from the client could not be read: %s", problem)
+            self._refuse(fields, JsonRpcParseError(f"Parse error: {problem}"))
             return
         self.handle_data(data)
 
     def handle_data(self, data: Any) -> None:
+        """Dispatch one parsed message; a failure of ours is logged, and a request it hit answered."""
+        try:
+            self._dispatch(data)
+        except Exception as exc:  # noqa: BLE001 - the read loop must survive whatever a message does
+            log.error("handling a message failed", exc_info=exc)
+            if isinstance(data, dict) and "method" in data and _valid_id(msg_id := data.get("id")):
+                if msg_id not in self._open:
+                    self._answer_now(msg_id, JsonRpcInternalError(f"Internal error: {type(exc).__name__}: {exc}"))
+
+    def _dispatch(self, data: Any) -> None:
         if isinstance(data, list):
             log.warning("a batch of %d messages from the client (LSP has no batches)", len(data))
             refused = JsonRpcInvalidRequest("Invalid Request: batches are not supported by LSP")
@@ -287,7 +304,10 @@ class RpcProtocol(LanguageServerProtocol):
             log.warning("notification ignored: %s", error.message)
             return
         if method == types.CANCEL_REQUEST:
-            self._handle_cancel_notification(params.id)
+            if _valid_id(params.id):
+                self._handle_cancel_notification(params.id)
+            else:
+                log.warning("notification ignored: $/cancelRequest with an id that is no integer or string")
             return
         try:
             handler = self._get_handler(method)

@@ -86,6 +86,7 @@ class FrameParser:
         self._scanned = 0  # how far the current body was searched for a next header
         self._skipping = False
         self._candidate = False  # reading a header block that resynchronisation found
+        self._bad = ""  # the reason of a bad header block not reported yet
         self._skipped = 0
         self._skip_reason = ""
         self._preview = b""
@@ -106,6 +107,8 @@ class FrameParser:
     def close(self) -> list[Event]:
         """The input ended: report whatever was left unread."""
         events: list[Event] = []
+        if self._bad and (bad := self._report_bad(final=True)) is not None:
+            events.append(bad)
         rest = len(self._buf) - self._pos
         if self._skipping or self._candidate:
             self._skip(rest)
@@ -118,6 +121,8 @@ class FrameParser:
 
     # -- the state machine -------------------------------------------------------------
     def _step(self) -> Event | None:
+        if self._bad:
+            return self._report_bad()
         if self._skipping:
             return self._resync()
         if self._length >= 0:
@@ -128,6 +133,7 @@ class FrameParser:
         buf, start = self._buf, self._pos
         at = start
         headers: dict[bytes, bytes] = {}
+        conflict = ""
         while True:
             newline = buf.find(b"\n", at, at + HEADER_LINE_LIMIT + 1)
             if newline == -1:
@@ -146,11 +152,13 @@ class FrameParser:
                 return self._garbage(start, "bytes that are not a header line")
             name = match.group(1).lower()
             if name in headers and headers[name] != match.group(2):
-                return self._bad_block(start, at, f"two different {match.group(1).decode()} headers")
+                conflict = f"two different {match.group(1).decode()} headers"
             headers[name] = match.group(2)
             if at - start > HEADER_BLOCK_LIMIT:
                 return self._garbage(start, f"a header block longer than {HEADER_BLOCK_LIMIT} bytes")
         value = headers.get(_NEEDLE)
+        if conflict:
+            return self._bad_block(start, at, conflict)
         if value is None:
             return self._bad_block(start, at, "a header block without Content-Length")
         if _LENGTH.fullmatch(value) is None:
@@ -201,10 +209,21 @@ class FrameParser:
         """
         if self._candidate:
             return self._garbage(start, reason)
-        salvaged = salvage_fields(bytes(self._buf[end : end + SALVAGE_WINDOW]))
-        self._pos, self._skipping = end, True
+        self._pos, self._bad = end, reason
+        return _AGAIN
+
+    def _report_bad(self, *, final: bool = False) -> Event | None:
+        """The BadFrame, once what follows it shows the request's id (or never will)."""
+        window = bytes(self._buf[self._pos : self._pos + SALVAGE_WINDOW])
+        fields, closed = salvage(window)
+        ready = (closed or final or len(window) >= SALVAGE_WINDOW or ("id" in fields and "method" in fields)
+                 or _NEEDLE in window.lower())
+        if not ready:
+            return None
+        event = BadFrame(self._bad, fields)
+        self._bad, self._skipping = "", True
         self._skipped, self._skip_reason, self._preview = 0, "the body of a bad frame", b""
-        return BadFrame(reason, salvaged)
+        return event
 
     def _garbage(self, start: int, reason: str) -> Event:
         """Bytes at ``start`` that are no header block: skip until the next Content-Length."""
@@ -270,29 +289,37 @@ def salvage_fields(data: bytes) -> dict[str, Any]:
     ``{"jsonrpc": "2.0", "id": 7, "method": "x"}``. Anything that is not the start of
     a JSON object gives ``{}``.
     """
+    return salvage(data)[0]
+
+
+def salvage(data: bytes) -> tuple[dict[str, Any], bool]:
+    """``salvage_fields``, and whether nothing more can be learned (the object closed,
+    or the bytes are no JSON object)."""
     text = data.decode("utf-8", errors="replace")
     fields: dict[str, Any] = {}
     at = _skip_space(text, 0)
+    if at == len(text):
+        return fields, False
     if not text.startswith("{", at):
-        return fields
+        return fields, True
     at += 1
     try:
         while True:
             at = _skip_space(text, at)
             if text.startswith("}", at):
-                return fields
+                return fields, True
             key, at = _JSON.raw_decode(text, at)
             at = _skip_space(text, at)
             if not (isinstance(key, str) and text.startswith(":", at)):
-                return fields
+                return fields, at < len(text)
             value, at = _JSON.raw_decode(text, _skip_space(text, at + 1))
             fields[key] = value
             at = _skip_space(text, at)
             if not text.startswith(",", at):
-                return fields
+                return fields, at < len(text)
             at += 1
     except (ValueError, RecursionError):
-        return fields
+        return fields, False
 
 
 def _skip_space(text: str, at: int) -> int:
