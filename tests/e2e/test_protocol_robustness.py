@@ -430,3 +430,14 @@ def test_the_log_level_setting_applies_without_the_flag(standin: StandIn, tmp_pa
         assert " DEBUG lsp_server" in raw.log()
     finally:
         raw.kill()
+
+
+# -- 7: a lone CR is a line break --------------------------------------------------------------
+@pytest.mark.parametrize("eol", ["\r", "\r\n", "\n"])
+def test_the_completion_range_is_on_the_line_the_client_means(server: RawServer, standin: StandIn, eol: str) -> None:
+    standin.default = Reply(text="return y")
+    uri = (server.root / f"cr{len(eol)}{ord(eol[0])}.py").as_uri()  # type: ignore[attr-defined]
+    server.open(uri, eol.join(["def f(x):  # 🙂 中", "    y = x", "    ", ""]))
+    answer = server.call("textDocument/inlineCompletion", _inline(uri, position={"line": 2, "character": 4}))
+    items = answer["result"]["items"]
+    assert items and items[0]["range"]["start"] == {"line": 2, "character": 4}, answer
