@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead, for debugging")
     serve.add_argument("--log-file", type=Path, help="also write the log to this file")
     serve.add_argument(
-        "--log-level", choices=["debug", "info", "warning", "error"], help="log level (default: settings)"
+        "--log-level", choices=["debug", "info", "warning", "error"],
+        help="log level; wins over the logLevel setting (default: the setting, MISTRAL_LSP_LOG_LEVEL, or info)",
     )
 
     _review_parser(sub)
@@ -119,6 +120,7 @@ def _serve(args: argparse.Namespace) -> int:
     from lsp_server.server import build_server
 
     server = build_server()
+    server.log_level_override = args.log_level
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():
@@ -127,7 +129,26 @@ def _serve(args: argparse.Namespace) -> int:
         server.start_tcp(host, int(port))
     else:
         server.start_io()
-    return EXIT_OK
+    _exit_now(server.exit_code)
+    return server.exit_code
+
+
+def _exit_now(code: int) -> None:
+    """End the process without waiting for worker threads still busy (a tokenizer loading,
+    an index build): the server has answered, cancelled and closed what it had to."""
+    import os
+    import threading
+
+    busy = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    if not busy:
+        return
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def _check(args: argparse.Namespace) -> int:

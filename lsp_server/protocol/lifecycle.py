@@ -86,7 +86,7 @@ def register(server: MistralServer) -> None:
         options = params.initialization_options
         session.init_options = options if isinstance(options, Mapping) else {}
         settings, problems = load_settings(session.editor_layer(), root=session.root)
-        logging.getLogger("lsp_server").setLevel(settings.log_level)
+        ls.apply_log_level(settings.log_level)
         ls.services = Services(settings, on_health=_health_notifier(ls))
         ls.pending_problems = problems
         log.info("settings: %s", settings.describe())
@@ -114,8 +114,7 @@ def register(server: MistralServer) -> None:
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: MistralServer, *args: Any) -> None:
-        if ls.services is not None:
-            await ls.services.aclose()
+        await ls.close_services()
 
 
 async def _pull_configuration(ls: MistralServer, session: _Session) -> bool:
@@ -142,6 +141,6 @@ async def _apply(ls: MistralServer, session: _Session) -> bool:
     _report(ls, problems)
     if settings != ls.services.settings:
         log.info("settings changed: %s", settings.describe())
-        logging.getLogger("lsp_server").setLevel(settings.log_level)
+        ls.apply_log_level(settings.log_level)
         return await ls.services.apply_settings(settings)
     return False

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from ..core.text import ByteEdit, Encoding, TextBuffer
+from ..core.text import ByteEdit, Encoding, TextBuffer, tree_bytes
 from .languages import LanguageRegistry, LanguageSpec
 from .outline import Outline
 
@@ -102,15 +102,15 @@ class SyntaxDocument:
         """A fresh full parse of the current text (for tests/validation); leaves state alone."""
         if self._parser is None:
             return None
-        return self._parser.parse(self.buffer.data)
+        return self._parser.parse(self.buffer.tree_data)
 
     def parse_bytes(self, data: bytes, old_tree: tree_sitter.Tree | None = None) -> tree_sitter.Tree | None:
         """Parse other bytes with this document's parser (e.g. a candidate insertion)."""
         if self._parser is None:
             return None
         if old_tree is None:
-            return self._parser.parse(data)
-        return self._parser.parse(data, old_tree=old_tree)
+            return self._parser.parse(tree_bytes(data))
+        return self._parser.parse(tree_bytes(data), old_tree=old_tree)
 
     def deltas_since(self, version: int) -> list[TreeDelta] | None:
         """The deltas that lead from tree ``version`` to the current one, or None if they
@@ -136,7 +136,7 @@ class SyntaxDocument:
 
     def _reparse(self) -> None:
         old = self._tree
-        data = self.buffer.data
+        data = self.buffer.tree_data
         if old is None:
             new = self._parser.parse(data)
             changed: tuple[tuple[int, int], ...] = ()
