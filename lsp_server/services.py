@@ -1,9 +1,9 @@
 """The engine room: settings and the objects built from them, free of LSP types.
 
 ``Services`` owns the model client, health tracker, token counter, document store,
-workspace knowledge (symbol indexes), completion engine, review engine (with its SQLite findings cache), review scheduler
-and AI fixer. The protocol layer holds one instance and asks it to rebuild when
-settings change (open documents and shown findings survive); the CLI's ``check``
+workspace knowledge (symbol indexes), completion engine, review engine (with its SQLite findings cache), review scheduler,
+AI fixer and vision engine (images: diagnostics, hover, alt text; figure checks in review). The protocol
+layer holds one instance and asks it to rebuild when settings change (open documents and shown findings survive); the CLI's ``check``
 uses the same pieces.
 """
 
@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from lsp_server.cache import FindingsCache
 from lsp_server.config import Settings
 from lsp_server.core.foreground import Foreground
 from lsp_server.engines.completion import CompletionEngine
 from lsp_server.engines.documents import DocumentStore
+from lsp_server.core.secrets import SecretFilter
+from lsp_server.engines.figure_review import FigurePlanner
 from lsp_server.engines.fixes_ai import AiFixer
+from lsp_server.engines.image_store import ImageStore
+from lsp_server.engines.vision import VisionEngine
 from lsp_server.engines.knowledge import WorkspaceKnowledge
 from lsp_server.index.tools import TOOL_SCHEMAS
 from lsp_server.engines.review import ReviewEngine
@@ -25,6 +30,7 @@ from lsp_server.engines.review_scheduler import ReviewScheduler
 from lsp_server.model.client import ModelClient, ModelError
 from lsp_server.model.health import HealthChange, ModelHealth
 from lsp_server.model.tokens import TokenCounter
+from lsp_server.syntax.images import ImageScanner
 from lsp_server.syntax.languages import LanguageRegistry
 
 log = logging.getLogger(__name__)
@@ -42,6 +48,8 @@ class Services:
         tokens: TokenCounter | None = None,
     ) -> None:
         self.registry = registry or LanguageRegistry()
+        self.scanner = ImageScanner()  # Markdown/HTML/reStructuredText grammars, loaded on first use
+        self.roots: list[Path] = []  # the workspace folders (images are read only inside them)
         self.tokens = tokens or TokenCounter()
         self.documents = DocumentStore(self.registry, max_parse_bytes=settings.max_file_bytes)
         self._on_health = on_health
@@ -52,6 +60,7 @@ class Services:
         self.knowledge = WorkspaceKnowledge(settings, self.registry, foreground=self.foreground)
         self.completion = self._make_completion(settings)
         self.findings_cache = FindingsCache(settings.cache_dir)
+        self.images, self.vision = self._make_vision(settings)
         self.review_engine = self._make_review_engine(settings)
         self.review = ReviewScheduler(self.review_engine, self.documents, settings)
         self.fixer = AiFixer(settings, self.client, self.health)
@@ -77,9 +86,18 @@ class Services:
                                 foreground=self.foreground)
 
     def _make_review_engine(self, settings: Settings) -> ReviewEngine:
+        figures = FigurePlanner(settings, self.images, self.scanner, SecretFilter(settings.secret_globs),
+                                image_limit=lambda: self.vision.image_limit())
         return ReviewEngine(settings, self.client, self.health, self.findings_cache, registry=self.registry,
                             related=self.knowledge.related, tools_for=self.knowledge.tools_for,
-                            tool_schemas=TOOL_SCHEMAS)
+                            tool_schemas=TOOL_SCHEMAS, figures=figures)
+
+    def _make_vision(self, settings: Settings) -> tuple[ImageStore, VisionEngine]:
+        secrets = SecretFilter(settings.secret_globs)
+        images = ImageStore(settings, secrets, lambda: self.roots)
+        vision = VisionEngine(settings, self.client, self.health, self.findings_cache, self.tokens, images,
+                              self.scanner, secrets, context_length=lambda: self.completion.max_model_len)
+        return images, vision
 
     def clear_caches(self) -> int:
         """Forget completions and cached review findings; returns review entries removed."""
@@ -107,6 +125,7 @@ class Services:
         if settings.cache_dir != self.findings_cache.path_dir:
             self.findings_cache.close()
             self.findings_cache = FindingsCache(settings.cache_dir)
+        self.images, self.vision = self._make_vision(settings)
         self.review_engine = self._make_review_engine(settings)
         self.review.reconfigure(settings, self.review_engine)
         self.fixer = AiFixer(settings, self.client, self.health)

@@ -20,6 +20,7 @@ from pathlib import Path
 from lsp_server.ci.git import listed_files
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.engines.review_files import file_skip_reason, select_files
+from lsp_server.syntax.images import DOCUMENT_EXTENSIONS
 from lsp_server.syntax.languages import EXTENSIONS
 
 _NO_WALK = frozenset({".git", "node_modules", "__pycache__"})
@@ -42,8 +43,9 @@ def relative(root: Path, path: Path) -> str:
 
 
 def collect(root: Path, paths: Sequence[Path], secrets: SecretFilter, *, max_bytes: int,
-            in_git: bool) -> Candidates:
-    """The reviewable files under ``paths`` (files or folders, all inside ``root``)."""
+            in_git: bool, documents: bool = False) -> Candidates:
+    """The reviewable files under ``paths`` (files or folders, all inside ``root``); with
+    ``documents``, Markdown and reStructuredText files too (their figures are checked)."""
     out = Candidates()
     named: list[Path] = []
     listed: list[Path] = []
@@ -53,7 +55,7 @@ def collect(root: Path, paths: Sequence[Path], secrets: SecretFilter, *, max_byt
         elif in_git:
             listed.extend(listed_files(root, [path]))
         else:
-            selection = select_files(path.resolve(), secrets, max_bytes=max_bytes, limit=10**9)
+            selection = select_files(path.resolve(), secrets, max_bytes=max_bytes, limit=10**9, documents=documents)
             listed.extend(selection.files)
             out.skipped.extend(selection.skipped)
     unsupported: Counter[str] = Counter()
@@ -63,7 +65,7 @@ def collect(root: Path, paths: Sequence[Path], secrets: SecretFilter, *, max_byt
             continue
         seen.add(path)
         suffix = os.path.splitext(path.name)[1].lower()
-        if suffix not in EXTENSIONS:
+        if suffix not in EXTENSIONS and not (documents and suffix in DOCUMENT_EXTENSIONS):
             if path in named:
                 out.skipped.append(f"{relative(root, path)}: unsupported language")
             else:

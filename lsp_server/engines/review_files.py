@@ -18,6 +18,7 @@ from pathlib import Path
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.core.text import BINARY_PROBE, looks_binary
 from lsp_server.index.walk import WorkspaceFiles
+from lsp_server.syntax.images import DOCUMENT_EXTENSIONS
 from lsp_server.syntax.languages import EXTENSIONS
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,10 @@ class FileSelection:
     truncated: bool = False
 
 
-def select_files(root: Path, secrets: SecretFilter, *, max_bytes: int, limit: int) -> FileSelection:
-    """Walk ``root`` and pick the files worth reviewing (at most ``limit``)."""
+def select_files(root: Path, secrets: SecretFilter, *, max_bytes: int, limit: int,
+                 documents: bool = False) -> FileSelection:
+    """Walk ``root`` and pick the files worth reviewing (at most ``limit``); with ``documents``,
+    Markdown and reStructuredText files too (their figures are checked)."""
     selection = FileSelection()
     rules = WorkspaceFiles(root, secrets, max_file_bytes=max_bytes)
     top = rules.root
@@ -44,7 +47,8 @@ def select_files(root: Path, secrets: SecretFilter, *, max_bytes: int, limit: in
         dirs[:] = sorted(d for d in dirs if rules.folder_ok(prefix + d))
         for name in sorted(names):
             rel = prefix + name
-            if os.path.splitext(name)[1].lower() not in EXTENSIONS:
+            suffix = os.path.splitext(name)[1].lower()
+            if suffix not in EXTENSIONS and not (documents and suffix in DOCUMENT_EXTENSIONS):
                 continue
             path = root / rel  # under the root as given (``top`` has symlinks resolved)
             if not secrets.is_secret_path(rel) and not rules.accepts(rel):

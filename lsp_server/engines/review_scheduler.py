@@ -116,7 +116,7 @@ class ReviewScheduler:
 
     def _start(self, uri: str, reason: str) -> asyncio.Task[ReviewResult | None] | None:
         doc = self.documents.get(uri)
-        if doc is None or doc.binary or doc.spec is None:
+        if doc is None or doc.binary or (doc.spec is None and not self.engine.reviews_document(doc.path, doc.language_id)):
             return None
         self.stats.reviews += 1
         self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + 1

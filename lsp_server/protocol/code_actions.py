@@ -20,6 +20,7 @@ from lsp_server.core.findings import Edit, LineFix, lines_hash
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.engines.fixes import fix_adds_errors, fix_edits
 from lsp_server.engines.fixes_ai import MAX_FIX_LINES, fix_lines, lines_key
+from lsp_server.protocol import image_actions
 from lsp_server.protocol.base import MistralServer
 from lsp_server.protocol.convert import to_position
 from lsp_server.protocol.diagnostics import SOURCE
@@ -110,12 +111,14 @@ def _selection_rows(selection: types.Range) -> tuple[int, int] | None:
 def code_actions(ls: MistralServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     services = ls.services
     doc = services.documents.get(params.text_document.uri) if services else None
-    if services is None or doc is None or doc.binary or doc.spec is None:
+    if services is None or doc is None or doc.binary:
         return []
     if services.review_engine.secrets.is_secret_path(doc.path):
         return []
     lazy = _resolves_edits(ls)
-    actions: list[types.CodeAction] = []
+    actions: list[types.CodeAction] = image_actions.list_actions(ls, doc, params, lazy)
+    if doc.spec is None:
+        return _only(actions, params)
     for diagnostic in params.context.diagnostics:
         if diagnostic.source != SOURCE:
             continue
@@ -134,6 +137,11 @@ def code_actions(ls: MistralServer, params: types.CodeActionParams) -> list[type
         span = f"line {rows[0] + 1}" if rows[0] == rows[1] else f"lines {rows[0] + 1}-{rows[1] + 1}"
         actions.append(ai_action(doc, rows[0], rows[1], "", f"Fix with AI: {span}",
                                  types.CodeActionKind.RefactorRewrite, None))
+    return _only(actions, params)
+
+
+def _only(actions: list[types.CodeAction], params: types.CodeActionParams) -> list[types.CodeAction]:
+    """The actions of the kinds the client asked for (``context.only``)."""
     only = params.context.only
     if only:
         wanted = [_kind(kind) for kind in only]
@@ -149,6 +157,8 @@ def _kind(kind: object) -> str:
 async def resolve(ls: MistralServer, action: types.CodeAction) -> types.CodeAction:
     data = action.data if isinstance(action.data, dict) else {}
     services = ls.services
+    if data.get("kind") == image_actions.ALT_TEXT:
+        return await image_actions.resolve(ls, action)
     if data.get("kind") != AI_FIX or services is None:
         return action
     uri = str(data.get("uri", ""))

@@ -50,6 +50,8 @@ _GRAMMARS = {
     "html": ("tree_sitter_html", "language"),
     "rst": ("tree_sitter_rst", "language"),
 }
+#: Extensions of the documents whose figures are reviewed (Markdown, reStructuredText).
+DOCUMENT_EXTENSIONS = frozenset(ext for ext, syntax in _EXTENSIONS.items() if syntax in ("markdown", "rst"))
 #: Markdown/HTML/rST files read for images and figure reviews: the languages the server serves
 #: for them (besides the code languages), as LSP language ids.
 DOCUMENT_LANGUAGE_IDS = ("markdown", "html", "restructuredtext")

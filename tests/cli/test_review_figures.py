@@ -1,0 +1,87 @@
+"""The CI review checks figures: a docs folder's Markdown and reStructuredText against their images."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from tests.cli.conftest import git, make_repo, write
+from tests.imagegen import bar_chart
+from tests.standin import Reply, StandIn
+
+GUIDE = (
+    "# Guide 😀\n"
+    "\n"
+    "Setup text that has nothing to do with the figure.\n"
+    "\n"
+    "## Results\n"
+    "\n"
+    "![Sales by quarter](img/chart.png)\n"
+    "\n"
+    "The chart shows four bars. Sales fell in every quarter.\n"
+)
+RST = (
+    "Results\n=======\n\n.. figure:: img/chart.png\n   :alt: Sales\n\n   Caption.\n\n"
+    "Sales fell in every quarter, as the figure shows.\n"
+)
+
+
+def figure_responder(body: dict[str, Any]) -> Reply:
+    content = body["messages"][-1]["content"]
+    if not isinstance(content, list):  # a code unit
+        return Reply(text='{"findings": []}')
+    text = "\n".join(part.get("text", "") for part in content if part.get("type") == "text")
+    findings = [{"line": int(m.group(1)), "quote": "Sales fell in every quarter", "severity": "error",
+                 "rule": "figure-text-mismatch", "message": "img/chart.png shows sales rising every quarter.",
+                 "fix": None}
+                for m in re.finditer(r"^\s*(\d+) \| (.*)$", text, re.M) if "Sales fell" in m.group(2)]
+    return Reply(text=json.dumps({"findings": findings}))
+
+
+def test_ci_review_of_a_docs_folder_reports_figure_mismatches_in_sarif(cli, standin: StandIn, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {
+        "docs/guide.md": GUIDE, "docs/results.rst": RST, "docs/img/chart.png": bar_chart([10, 20, 30, 40]),
+        "docs/plain.md": "# Plain\n\nNo images here.\n", "src/app.py": "def f():\n    return 1\n",
+    })
+    standin.responder = figure_responder
+    out = repo / "review.sarif"
+    run = cli(repo, "docs", "--format", "sarif", "--output", str(out), "--fail-on", "never")
+    assert run.code == 0, run.stderr
+    sarif = json.loads(out.read_text(encoding="utf-8"))
+    results = sarif["runs"][0]["results"]
+    found = sorted((r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+                    r["locations"][0]["physicalLocation"]["region"]["startLine"], r["ruleId"]) for r in results)
+    assert found == [("docs/guide.md", 9, "figure-text-mismatch"), ("docs/results.rst", 9, "figure-text-mismatch")]
+    region = next(r for r in results if "guide" in json.dumps(r))["locations"][0]["physicalLocation"]["region"]
+    assert region["startColumn"] == len("The chart shows four bars. ") + 1
+    sent = [r for r in standin.chat_requests() if r.images]
+    assert len(sent) == 2 and all(len(r.images) == 1 and r.images[0].width == 320 for r in sent)
+    assert all(r.body["response_format"]["type"] == "json_schema" for r in sent)
+    assert not any("Setup text" in json.dumps(r.body) for r in sent)  # a section without images is not sent
+
+    # a warm run makes no request; a changed image re-reviews the sections that show it
+    before = len(standin.chat_requests())
+    again = cli(repo, "docs", "--format", "json", "--fail-on", "never")
+    assert again.code == 0 and len(standin.chat_requests()) == before
+    write(repo, {"docs/img/chart.png": bar_chart([40, 30, 20, 10])})
+    git(repo, "add", "-A")
+    changed = cli(repo, "docs", "--format", "json", "--fail-on", "never")
+    assert changed.code == 0 and len(standin.chat_requests()) == before + 2
+
+
+def test_ci_review_never_sends_images_from_outside_or_secret(cli, standin: StandIn, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "leak.png").write_bytes(bar_chart([1, 2]))
+    repo = make_repo(tmp_path / "repo", {
+        "docs/a.md": ("# A\n\n![x](../../elsewhere/leak.png)\n![y](id_rsa.png)\n"
+                      "![z](https://example.com/z.png)\n\nSales fell in every quarter.\n"),
+        "docs/id_rsa.png": bar_chart([3, 4]),  # matches the default secret pattern id_rsa*
+    })
+    standin.responder = figure_responder
+    run = cli(repo, "docs", "--format", "json", "--fail-on", "never",
+              env={"MISTRAL_LSP_VISION": "1"}, timeout=60)
+    assert run.code == 0, run.stderr
+    assert not any(r.images for r in standin.chat_requests())
