@@ -23,6 +23,11 @@ DESCRIBE_PROMPT_VERSION = "describe-1"
 ALT_PROMPT_VERSION = "alt-1"
 FIGURE_PROMPT_VERSION = "figure-1"
 FIGURE_RULE = "figure-text-mismatch"
+# A 2x2 white PNG: the image `mistral-lsp check` shows the server.
+PROBE_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000002000000020802000000fdd49a730000001649444154789c63fcffff"
+    "3f030303130303030303030024060301fc35de9b0000000049454e44ae426082"
+)
 # <s>, [SYSTEM_PROMPT], [/SYSTEM_PROMPT], [INST], [/INST]: what a v11 tokenizer adds around a
 # system prompt and one user turn.
 _TEMPLATE_TOKENS = 5
