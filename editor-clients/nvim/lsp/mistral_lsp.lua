@@ -25,6 +25,9 @@ return {
     'java',
     'c',
     'cpp',
+    'markdown', -- images in documents: hover, alt text, figure checks (docs/vision.md)
+    'html',
+    'rst',
   },
   root_markers = { '.mistral-lsp.toml', 'pyproject.toml', 'package.json', 'go.mod', 'Cargo.toml', '.git' },
   settings = {
