@@ -61,10 +61,13 @@ def test_ci_review_of_a_docs_folder_reports_figure_mismatches_in_sarif(cli, stan
     assert all(r.body["response_format"]["type"] == "json_schema" for r in sent)
     assert not any("Setup text" in json.dumps(r.body) for r in sent)  # a section without images is not sent
 
-    # a warm run makes no request; a changed image re-reviews the sections that show it
+    # a warm run makes no request, in every output format; a changed image re-reviews its sections
     before = len(standin.chat_requests())
-    again = cli(repo, "docs", "--format", "json", "--fail-on", "never")
-    assert again.code == 0 and len(standin.chat_requests()) == before
+    for fmt in ("text", "json", "github", "rdjsonl", "gitlab", "markdown"):
+        again = cli(repo, "docs", "--format", fmt, "--fail-on", "never", env={"GITHUB_ACTIONS": ""})
+        assert again.code == 0 and "figure-text-mismatch" in again.stdout, (fmt, again.stdout, again.stderr)
+        assert "docs/guide.md" in again.stdout and "docs/results.rst" in again.stdout, (fmt, again.stdout)
+    assert len(standin.chat_requests()) == before
     write(repo, {"docs/img/chart.png": bar_chart([40, 30, 20, 10])})
     git(repo, "add", "-A")
     changed = cli(repo, "docs", "--format", "json", "--fail-on", "never")

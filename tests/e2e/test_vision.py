@@ -80,6 +80,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "docs").mkdir()
     (root / "docs" / "chart.png").write_bytes(bar_chart([10, 20, 30, 40]))
     (root / "docs" / "wide.png").write_bytes(png(3080, 700))
+    (root / "docs" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     (root / "README.md").write_text(README, encoding="utf-8")
     return root
 
@@ -197,6 +198,20 @@ async def test_hover_on_refused_images_says_why(vscode: LanguageClient, workspac
         text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=4, character=3)))
     assert none is None
     assert len(chats(vision_standin)) == before
+
+
+async def test_a_corrupt_image_is_a_hover_message_never_a_crash(vscode: LanguageClient, workspace: Path,
+                                                                 vision_standin: StandIn) -> None:
+    uri = (workspace / "broken.md").as_uri()
+    open_doc(vscode, uri, "# Broken\n\n![A broken file](docs/broken.png)\n", "markdown")
+    before = len(chats(vision_standin))
+    hover = await vscode.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=2, character=4)))
+    assert hover is not None and "Not shown to the model" in hover.contents.value
+    assert "could not be decoded" in hover.contents.value or "not a readable image" in hover.contents.value
+    assert len(chats(vision_standin)) == before
+    status = await vscode.workspace_execute_command_async(types.ExecuteCommandParams(command="mistral-lsp.status"))
+    assert status  # the server is alive and answering
 
 
 async def test_large_images_are_downscaled_to_what_the_model_reads(vscode: LanguageClient, workspace: Path,
