@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Time the image path's pieces: scanning a document on each change, linting it, preparing an image.
 
-- scan: ``ImageScanner.scan`` of Markdown, reStructuredText and HTML documents of about 2,000 and
-  10,000 lines with an image every 20 lines (what every ``didChange`` of such a document costs);
+- scan: ``ImageScanner.scan`` of Markdown, reStructuredText and HTML documents of 2,000 and 10,000
+  lines (what every ``didChange`` of such a document costs): Markdown with an image every 50 lines,
+  every 5 lines (the worst case: every paragraph is parsed inline) and none (not parsed at all);
 - lint: the model-free diagnostics of the Markdown document (every image located, one stat each);
 - prepare: ``prepare_image`` of a small PNG (sent as it is), a 4000x3000 screenshot-like PNG and a
   4000x3000 JPEG photo (both scaled down to 1540 and re-encoded), and an SVG (rasterised).
@@ -34,13 +35,16 @@ from lsp_server.syntax.images import ImageScanner  # noqa: E402
 from tests.imagegen import SVG_CHART, bar_chart, png  # noqa: E402
 
 
-def markdown(lines: int) -> str:
+def markdown(lines: int, image_every: int = 50) -> str:
+    """Sections every 100 lines, paragraphs of 5 lines, an image every ``image_every`` lines."""
     out = []
     for i in range(lines):
         if i % 100 == 0:
             out.append(f"## Section {i} 😀")
-        elif i % 20 == 0:
+        elif i % image_every == 0:
             out.append(f"Text before ![Chart {i}](img/chart{i % 7}.png) and after, 中文.")
+        elif i % 5 == 0:
+            out.append("")
         else:
             out.append(f"Line {i}: some prose with *emphasis*, `code` and a [link](https://example.com/{i}).")
     return "\n".join(out) + "\n"
@@ -52,7 +56,7 @@ def rst(lines: int) -> str:
         if i % 100 == 0:
             out += [f"Section {i}", "=" * 20, ""]
         elif i % 20 == 0:
-            out += [f".. image:: img/chart{i % 7}.png", "   :alt: A chart", ""]
+            out += ["", f".. image:: img/chart{i % 7}.png", "   :alt: A chart", ""]
         else:
             out.append(f"Line {i}: some prose with *emphasis* and ``code``.")
     return "\n".join(out) + "\n"
@@ -99,12 +103,14 @@ def main() -> None:
     scanner = ImageScanner()
     print(f"{'item':<52} {'p50 ms':>9} {'p95 ms':>9}")
     for lines in (2000, 10000):
-        for name, syntax, text in (("Markdown", "markdown", markdown(lines)), ("reStructuredText", "rst", rst(lines)),
-                                   ("HTML", "html", html(lines))):
+        for name, syntax, text in (("Markdown", "markdown", markdown(lines)),
+                                   ("Markdown (image every 5 lines)", "markdown", markdown(lines, 5)),
+                                   ("Markdown (no image)", "markdown", markdown(lines, lines + 1)),
+                                   ("reStructuredText", "rst", rst(lines)), ("HTML", "html", html(lines))):
             data = text.encode()
             refs = len(scanner.scan(data, syntax).refs)
             p50, p95 = timed(lambda: scanner.scan(data, syntax), args.rounds)
-            print(f"{f'scan {name}, {lines:,} lines, {refs} images':<52} {p50:9.1f} {p95:9.1f}")
+            print(f"{f'scan {name}, {lines:,} lines, {refs} images':<60} {p50:9.1f} {p95:9.1f}")
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         (root / "img").mkdir()

@@ -17,6 +17,7 @@ refusal and named in the error, with the flag to change it. Every text sent is s
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -47,7 +48,7 @@ from lsp_server.model.vision_prompts import (
     describe_messages,
     prompt_tokens,
 )
-from lsp_server.syntax.images import ImageRef, ImageScan, ImageScanner, image_syntax
+from lsp_server.syntax.images import ImageRef, ImageScan, ImageScanner, image_syntax, may_hold_images
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,10 @@ _LIMIT = re.compile(r"At most (\d+) image\(s\) may be provided")
 _TEXT_ONLY = ("not a multimodal model", "text-only", "does not support image", "image input is not supported",
               "multi-modal processor not available", "no image encoder")
 _PARAGRAPH_CHARS = 1200
+# Image diagnostics of a document up to this size follow every change at once (a scan is a few ms);
+# a larger document's follow once typing pauses, so a burst of keystrokes costs one scan.
+INSTANT_BYTES = 32_000
+QUIET_S = 0.4
 
 
 class VisionError(Exception):
@@ -101,6 +106,7 @@ class VisionEngine:
         self._secrets = secrets
         self._context_length = context_length
         self._scans: dict[str, tuple[bytes, ImageScan]] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
 
     @property
     def enabled(self) -> bool:
@@ -138,24 +144,43 @@ class VisionEngine:
             return None
         return self.scan(doc.uri, doc.path, doc.language_id, doc.syntax.buffer, tree)
 
-    def should_publish(self, doc: OpenDocument, event: str) -> bool:
-        """Whether a document event changes its image diagnostics: any change of a Markdown, HTML
-        or reStructuredText document with images (now or before); code files (JSX) when opened or
-        saved only, so typing never forces a reparse of their tree."""
-        if not self.enabled or not self.settings.vision_diagnostics:
+    def wants_publish(self, doc: OpenDocument, event: str) -> bool:
+        """Whether a document event may change its image diagnostics (no parse: a byte search).
+        Markdown, HTML and reStructuredText: any change of a document that may hold images now or
+        showed some before; code files (JSX): when opened or saved only, so typing never forces a
+        reparse of their tree."""
+        if not self.enabled or not self.settings.vision_diagnostics or doc.binary or doc.too_large:
             return False
         syntax = image_syntax(doc.language_id, doc.path)
         if syntax is None or (syntax == "jsx" and event not in ("opened", "saved")):
             return False
         before = self._scans.get(doc.uri)
-        scan = self.for_document(doc)
-        return bool((scan is not None and scan.refs) or (before is not None and before[1].refs))
+        return may_hold_images(doc.syntax.buffer.data, syntax) or bool(before is not None and before[1].refs)
 
     def lint_document(self, doc: OpenDocument) -> list[Finding]:
         return self.lint(doc.path, doc.syntax.buffer, self.for_document(doc))
 
     def forget(self, uri: str) -> None:
         self._scans.pop(uri, None)
+        timer = self._timers.pop(uri, None)
+        if timer is not None:
+            timer.cancel()
+
+    def when_settled(self, doc: OpenDocument, publish: Callable[[], None]) -> None:
+        """Call ``publish`` now for a small document, after a quiet moment for a large one."""
+        timer = self._timers.pop(doc.uri, None)
+        if timer is not None:
+            timer.cancel()
+        loop = asyncio.get_running_loop()
+        if len(doc.syntax.buffer.data) <= INSTANT_BYTES:
+            publish()
+            return
+
+        def fire() -> None:
+            self._timers.pop(doc.uri, None)
+            publish()
+
+        self._timers[doc.uri] = loop.call_later(QUIET_S, fire)
 
     def lint(self, path: str, buffer: TextBuffer, scan: ImageScan | None) -> list[Finding]:
         """Missing alt text and broken image links (no model, no file read)."""

@@ -80,7 +80,7 @@ def _review_event(ls: MistralServer, event: str, uri: str) -> None:
             doc = ls.services.documents.get(uri) if ls.services is not None else None
             if event == "closed" and ls.services is not None:
                 ls.services.vision.forget(uri)
-            elif doc is not None and ls.services is not None and ls.services.vision.should_publish(doc, event):
-                review.publish_soon(uri)
+            elif doc is not None and ls.services is not None and ls.services.vision.wants_publish(doc, event):
+                ls.services.vision.when_settled(doc, lambda: review.publish_soon(uri))
     except Exception:  # noqa: BLE001 - fail per feature
         log.exception("review %s event failed for %s", event, uri)

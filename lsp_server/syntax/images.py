@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass
 
@@ -52,6 +53,13 @@ _GRAMMARS = {
 }
 #: Extensions of the documents whose figures are reviewed (Markdown, reStructuredText).
 DOCUMENT_EXTENSIONS = frozenset(ext for ext, syntax in _EXTENSIONS.items() if syntax in ("markdown", "rst"))
+# What an image reference must contain, per syntax: a document without it is not parsed at all.
+_MARKERS = {
+    "markdown": re.compile(rb"!\[|<img", re.I),
+    "html": re.compile(rb"<img", re.I),
+    "jsx": re.compile(rb"<img"),
+    "rst": re.compile(rb"image::|figure::", re.I),
+}
 #: Markdown/HTML/rST files read for images and figure reviews: the languages the server serves
 #: for them (besides the code languages), as LSP language ids.
 DOCUMENT_LANGUAGE_IDS = ("markdown", "html", "restructuredtext")
@@ -117,9 +125,10 @@ def image_syntax(language_id: str | None, path: str) -> str | None:
     return syntax
 
 
-def is_document_syntax(syntax: str | None) -> bool:
-    """Markdown, HTML and reStructuredText: documents (review units by section), not code."""
-    return syntax in ("markdown", "html", "rst")
+def may_hold_images(data: bytes, syntax: str) -> bool:
+    """Whether ``data`` contains what an image reference of ``syntax`` needs (a byte search)."""
+    marker = _MARKERS.get(syntax)
+    return bool(marker is not None and marker.search(data))
 
 
 class ImageScanner:
@@ -131,6 +140,7 @@ class ImageScanner:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._languages: dict[str, tree_sitter.Language | None] = {}
+        self._queries: dict[tuple[tree_sitter.Language, str], tree_sitter.Query] = {}
 
     def language(self, name: str) -> tree_sitter.Language | None:
         """A grammar of ``_GRAMMARS`` or None (logged once) when it cannot be loaded."""
@@ -149,6 +159,16 @@ class ImageScanner:
         language = self.language(name)
         return tree_sitter.Parser(language) if language is not None else None
 
+    def captures(self, source: str, tree: tree_sitter.Tree, node: tree_sitter.Node | None = None
+                 ) -> dict[str, list[tree_sitter.Node]]:
+        """The captures of a query (compiled once per grammar) in ``tree``; matching runs in C."""
+        key = (tree.language, source)
+        with self._lock:
+            query = self._queries.get(key)
+            if query is None:
+                query = self._queries[key] = tree_sitter.Query(tree.language, source)
+        return tree_sitter.QueryCursor(query).captures(node or tree.root_node)
+
     def scan(self, data: bytes, syntax: str, tree: tree_sitter.Tree | None = None) -> ImageScan:
         """The image references and headings of ``data`` (the document's UTF-8 bytes).
 
@@ -157,6 +177,8 @@ class ImageScanner:
         """
         from lsp_server.syntax import images_markdown, images_markup, images_rst
 
+        if not may_hold_images(data, syntax):
+            return ImageScan(syntax, ())  # no image can be there: nothing to parse
         source = tree_bytes(data)  # lone CRs read as LFs: rows agree with LSP lines
         if syntax == "markdown":
             return images_markdown.scan(self, source)
@@ -164,11 +186,11 @@ class ImageScanner:
             parser = self.parser("html")
             if parser is None:
                 return ImageScan(syntax, ())
-            refs = images_markup.html_images(parser.parse(source).root_node, source, "html")
+            refs = images_markup.html_images(self, parser.parse(source), source)
             return ImageScan(syntax, tuple(refs))
         if syntax == "rst":
             return images_rst.scan(self, source)
         if syntax == "jsx":
-            refs = images_markup.jsx_images(tree.root_node, source) if tree is not None else []
+            refs = images_markup.jsx_images(self, tree, source) if tree is not None else []
             return ImageScan(syntax, tuple(refs))
         return ImageScan(syntax, ())

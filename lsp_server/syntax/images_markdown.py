@@ -21,8 +21,12 @@ from dataclasses import dataclass
 import tree_sitter
 
 from lsp_server.syntax.images import Heading, ImageRef, ImageScan, ImageScanner
-from lsp_server.syntax.images_markup import _walk, html_images
+from lsp_server.syntax.images_markup import html_images
 
+_BLOCKS = ("[(inline) (pipe_table_cell)] @inline (html_block) @html (link_reference_definition) @definition "
+           "[(atx_heading) (setext_heading)] @heading")
+_INLINE = "(image) @image (html_tag) @html"
+_MAY_HOLD = re.compile(rb"!\[|<")  # inline content without these holds no image and no HTML tag
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _ATTRIBUTES = re.compile(rb"\{[^{}\n]*\}")
 _DECORATIVE_ATTRIBUTE = re.compile(
@@ -79,9 +83,9 @@ def _destination(node: tree_sitter.Node, source: bytes) -> tuple[str, tuple[int,
     return decode(_text(source, start, end)), (start, end)
 
 
-def _definitions(root: tree_sitter.Node, source: bytes) -> dict[str, _Definition]:
+def _definitions(nodes: list[tree_sitter.Node], source: bytes) -> dict[str, _Definition]:
     found: dict[str, _Definition] = {}
-    for node in _walk(root, ("link_reference_definition",)):
+    for node in sorted(nodes, key=lambda n: n.start_byte):
         label = next((c for c in node.children if c.type == "link_label"), None)
         dest = next((c for c in node.children if c.type == "link_destination"), None)
         if label is None or dest is None:
@@ -93,9 +97,9 @@ def _definitions(root: tree_sitter.Node, source: bytes) -> dict[str, _Definition
     return found
 
 
-def _headings(root: tree_sitter.Node, source: bytes) -> list[Heading]:
+def _headings(nodes: list[tree_sitter.Node], source: bytes) -> list[Heading]:
     out: list[Heading] = []
-    for node in _walk(root, ("atx_heading", "setext_heading")):
+    for node in sorted(nodes, key=lambda n: n.start_byte):
         level = 1
         title = ""
         for child in node.children:
@@ -159,34 +163,35 @@ def _image(node: tree_sitter.Node, source: bytes, definitions: dict[str, _Defini
 
 
 def scan(scanner: ImageScanner, source: bytes) -> ImageScan:
-    """The images and headings of a Markdown document (``source``: tree bytes)."""
+    """The images and headings of a Markdown document (``source``: tree bytes).
+
+    The inline grammar runs only over the inline ranges that may hold an image or an HTML tag
+    (they contain ``![`` or ``<``), which is most of the cost saved on a long document.
+    """
     block = scanner.parser("markdown")
     if block is None:
         return ImageScan("markdown", ())
-    root = block.parse(source).root_node
+    tree = block.parse(source)
+    found = scanner.captures(_BLOCKS, tree)
     inline_ranges: list[tree_sitter.Range] = []
-    html_ranges: list[tree_sitter.Range] = []
-    for node in _walk(root, ("inline", "pipe_table_cell", "html_block")):
-        if node.type == "html_block":
-            html_ranges.extend(_inline_ranges(node))
-        else:
+    for node in found.get("inline", []):
+        if _MAY_HOLD.search(source, node.start_byte, node.end_byte):
             inline_ranges.extend(_inline_ranges(node))
+    html_ranges = [r for node in found.get("html", []) for r in _inline_ranges(node)]
     refs: list[ImageRef] = []
-    definitions = _definitions(root, source)
+    definitions = _definitions(found.get("definition", []), source)
     inline = scanner.parser("markdown_inline")
     if inline is not None and inline_ranges:
         inline.included_ranges = sorted(inline_ranges, key=lambda r: r.start_byte)
-        inline_root = inline.parse(source).root_node
-        for node in _walk(inline_root, ("image", "html_tag")):
-            if node.type == "html_tag":
-                html_ranges.append(node.range)
-                continue
+        inline_found = scanner.captures(_INLINE, inline.parse(source))
+        html_ranges.extend(node.range for node in inline_found.get("html", []))
+        for node in inline_found.get("image", []):
             ref = _image(node, source, definitions)
             if ref is not None:
                 refs.append(ref)
     markup = scanner.parser("html") if html_ranges else None
     if markup is not None:
         markup.included_ranges = sorted(html_ranges, key=lambda r: r.start_byte)
-        refs.extend(html_images(markup.parse(source).root_node, source))
+        refs.extend(html_images(scanner, markup.parse(source), source))
     refs.sort(key=lambda r: r.span)
-    return ImageScan("markdown", tuple(refs), tuple(_headings(root, source)))
+    return ImageScan("markdown", tuple(refs), tuple(_headings(found.get("heading", []), source)))

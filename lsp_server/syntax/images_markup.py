@@ -15,9 +15,12 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from lsp_server.syntax.images import ImageRef
+from lsp_server.syntax.images import ImageRef, ImageScanner
 
 _DECORATIVE_ROLES = ("presentation", "none")
+_HTML_IMG = '[(start_tag (tag_name) @name) (self_closing_tag (tag_name) @name)] @tag (#match? @name "^[iI][mM][gG]$")'
+_JSX_IMG = ('[(jsx_opening_element name: (identifier) @name) (jsx_self_closing_element name: (identifier) @name)] '
+            '@tag (#eq? @name "img")')
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,8 @@ def _text(node: tree_sitter.Node, source: bytes) -> str:
     return source[node.start_byte:node.end_byte].decode("utf-8", errors="replace")
 
 
-def _walk(node: tree_sitter.Node, types: tuple[str, ...]) -> Iterator[tree_sitter.Node]:
-    """Nodes of ``types`` under ``node`` in document order (iterative: deep documents are fine)."""
+def walk(node: tree_sitter.Node, types: tuple[str, ...]) -> Iterator[tree_sitter.Node]:
+    """Nodes of ``types`` under ``node`` in document order (for small subtrees; queries elsewhere)."""
     cursor = node.walk()
     while True:
         if cursor.node is not None and cursor.node.type in types:
@@ -49,6 +52,12 @@ def _walk(node: tree_sitter.Node, types: tuple[str, ...]) -> Iterator[tree_sitte
         while not cursor.goto_next_sibling():
             if not cursor.goto_parent():
                 return
+
+
+def tags(scanner: ImageScanner, query: str, tree: tree_sitter.Tree) -> list[tree_sitter.Node]:
+    """The ``@tag`` captures of ``query`` in document order (the caller re-checks the tag's name: a
+    predicate inside an alternation is not applied by every tree-sitter version)."""
+    return sorted(scanner.captures(query, tree).get("tag", []), key=lambda node: node.start_byte)
 
 
 def _ref(tag: tree_sitter.Node, attrs: list[_Attr], name_end: int, syntax: str) -> ImageRef | None:
@@ -104,10 +113,10 @@ def _html_attr(node: tree_sitter.Node, source: bytes) -> _Attr | None:
     return _Attr(_text(name, source), node.start_byte, node.end_byte, html.unescape(raw), inner, quote=quote)
 
 
-def html_images(root: tree_sitter.Node, source: bytes, syntax: str = "html") -> list[ImageRef]:
+def html_images(scanner: ImageScanner, tree: tree_sitter.Tree, source: bytes) -> list[ImageRef]:
     """The ``<img>`` references of an HTML tree (a whole file, or HTML inside Markdown)."""
     out: list[ImageRef] = []
-    for tag in _walk(root, ("start_tag", "self_closing_tag")):
+    for tag in tags(scanner, _HTML_IMG, tree):
         name = next((c for c in tag.children if c.type == "tag_name"), None)
         if name is None or _text(name, source).lower() != "img":
             continue
@@ -170,10 +179,10 @@ def _unescape_js(text: str) -> str:
     return "".join(out)
 
 
-def jsx_images(root: tree_sitter.Node, source: bytes) -> list[ImageRef]:
+def jsx_images(scanner: ImageScanner, tree: tree_sitter.Tree, source: bytes) -> list[ImageRef]:
     """The ``<img>`` elements of a JavaScript/TypeScript (JSX/TSX) tree with a static ``src``."""
     out: list[ImageRef] = []
-    for tag in _walk(root, ("jsx_opening_element", "jsx_self_closing_element")):
+    for tag in tags(scanner, _JSX_IMG, tree):
         name = tag.child_by_field_name("name")
         if name is None or name.type != "identifier" or _text(name, source) != "img":
             continue

@@ -17,7 +17,6 @@ import re
 import tree_sitter
 
 from lsp_server.syntax.images import Heading, ImageRef, ImageScan, ImageScanner
-from lsp_server.syntax.images_markup import _walk
 
 _DIRECTIVES = ("image", "figure")
 _SPACE = re.compile(r"\s+")
@@ -108,10 +107,10 @@ def _directive(node: tree_sitter.Node, source: bytes) -> ImageRef | None:
     )
 
 
-def _headings(root: tree_sitter.Node, source: bytes) -> list[Heading]:
+def _headings(nodes: list[tree_sitter.Node], source: bytes) -> list[Heading]:
     styles: list[tuple[str, bool]] = []
     out: list[Heading] = []
-    for node in _walk(root, ("section",)):
+    for node in sorted(nodes, key=lambda n: n.start_byte):
         adornments = [c for c in node.children if c.type == "adornment"]
         title = next((c for c in node.children if c.type == "title"), None)
         if not adornments or title is None:
@@ -130,6 +129,7 @@ def scan(scanner: ImageScanner, source: bytes) -> ImageScan:
     parser = scanner.parser("rst")
     if parser is None:
         return ImageScan("rst", ())
-    root = parser.parse(source).root_node
-    refs = [ref for ref in (_directive(node, source) for node in _walk(root, ("directive",))) if ref is not None]
-    return ImageScan("rst", tuple(refs), tuple(_headings(root, source)))
+    found = scanner.captures("(directive) @directive (section) @section", parser.parse(source))
+    directives = sorted(found.get("directive", []), key=lambda n: n.start_byte)
+    refs = [ref for ref in (_directive(node, source) for node in directives) if ref is not None]
+    return ImageScan("rst", tuple(refs), tuple(_headings(found.get("section", []), source)))

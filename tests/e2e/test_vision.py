@@ -139,6 +139,25 @@ async def test_diagnostics_follow_every_change_instantly(vscode: LanguageClient,
                             10.0)
 
 
+async def test_a_large_documents_diagnostics_follow_once_typing_pauses(vscode: LanguageClient,
+                                                                        workspace: Path) -> None:
+    uri = (workspace / "large.md").as_uri()
+    text = "# Large\n\n" + ("Some prose that goes on and on. " * 8 + "\n\n") * 200 + "![](docs/chart.png)\n"
+    assert len(text.encode()) > 32_000
+    open_doc(vscode, uri, text, "markdown")
+    found = await diagnostics_of(vscode, uri, "missing-alt-text")
+    assert found[0].range.start.line == text.count("\n") - 1
+    last = text.count("\n") - 1
+    for version, char in enumerate("A chart", start=2):  # typed into the alt text, key by key
+        vscode.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[types.TextDocumentContentChangePartial(
+                range=types.Range(start=types.Position(line=last, character=2 + version - 2),
+                                  end=types.Position(line=last, character=2 + version - 2)), text=char)]))
+    assert await eventually(lambda: not any(d.code == "missing-alt-text" for d in vscode.diagnostics.get(uri, [])),
+                            10.0)
+
+
 async def test_alt_text_quick_fix_inserts_the_models_text_exactly(vscode: LanguageClient, workspace: Path,
                                                                  vision_standin: StandIn) -> None:
     uri = readme_uri(workspace)

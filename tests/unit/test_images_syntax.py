@@ -114,9 +114,10 @@ def test_markdown_escapes_entities_and_decorative_markers(scanner: ImageScanner)
 
 
 def test_markdown_headings_atx_and_setext(scanner: ImageScanner) -> None:
-    text = "# One *x* #\n\nTwo\n---\n\n### Three 😀\n"
+    text = "# One *x* #\n\nTwo\n---\n\n### Three 😀\n\n![](a.png)\n"
     headings = scanner.scan(text.encode(), "markdown").headings
     assert [(h.row, h.level, h.title) for h in headings] == [(0, 1, "One *x*"), (2, 2, "Two"), (5, 3, "Three 😀")]
+    assert scanner.scan(b"# No images\n\nat all, not even <b>tags</b>\n", "markdown").refs == ()  # not parsed
 
 
 # -- HTML and JSX ---------------------------------------------------------------------------------------
