@@ -102,7 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     scanner = ImageScanner()
     print(f"{'item':<52} {'p50 ms':>9} {'p95 ms':>9}")
-    for lines in (2000, 10000):
+    for lines in (300, 2000, 10000):
         for name, syntax, text in (("Markdown", "markdown", markdown(lines)),
                                    ("Markdown (image every 5 lines)", "markdown", markdown(lines, 5)),
                                    ("Markdown (no image)", "markdown", markdown(lines, lines + 1)),
