@@ -5,7 +5,8 @@ for the real ``openai`` SDK: ``/v1/models``, ``/v1/chat/completions`` (SSE
 streaming and plain JSON, tool calls, stop strings, ``max_tokens``, usage),
 ``/v1/completions``, ``/health``, ``/version``, ``/metrics`` and ``/tokenize``.
 It validates requests the way vLLM does for the fields mistral-lsp sends
-(model name, assistant prefill, ``priority``, ``response_format``...).
+(model name, assistant prefill, ``priority``, ``response_format``, image parts
+and the per-prompt image limit: ``images.py``).
 
 Replies are scripted with :class:`Reply` (text, chunking, delays, failure
 modes). Every request is recorded as a :class:`RecordedRequest`, including
