@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -26,12 +27,14 @@ from lsp_server.config import Settings
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.core.text import TextBuffer
 from lsp_server.engines.image_store import ImageStore, Prepared
+from lsp_server.engines.vision import image_refusal
 from lsp_server.engines.review_plan import MAX_UNIT_CHARS, UnitPlan, mask_lines
 from lsp_server.model.images import PreparedImage
 from lsp_server.model.vision_prompts import FIGURE_PROMPT_VERSION, figure_messages
 from lsp_server.syntax.images import ImageRef, ImageScan, ImageScanner, image_syntax
 from lsp_server.syntax.units import ReviewUnit
 
+log = logging.getLogger(__name__)
 SECTION_KIND = "section"
 _MIN_PROSE_WORDS = 3
 
@@ -67,6 +70,28 @@ class FigurePlanner:
         self.scanner = scanner
         self._secrets = secrets
         self._image_limit = image_limit or (lambda: settings.vision_max_images)
+        self.server_limit: int | None = None  # learned from the server's refusal of a figure unit
+        self.refused = ""  # why the server takes no images at all ("" while it does)
+
+    def image_limit(self) -> int:
+        limit = self._image_limit()
+        return limit if self.server_limit is None else min(limit, self.server_limit)
+
+    def refusal(self, message: str) -> bool:
+        """Learn from a refused figure unit; True when the refusal was about images (then the unit
+        is skipped, not failed: a text-only server must not fail a review of documents)."""
+        found = image_refusal(message)
+        if found is None:
+            return False
+        limit, reason = found
+        if limit is not None and limit > 0:
+            self.server_limit = limit
+            log.warning("figure checks: the model server takes at most %d image(s) per request; later sections "
+                        "send no more", limit)
+        elif not self.refused:
+            self.refused = reason
+            log.warning("figure checks skipped: %s", reason)
+        return True
 
     def applies(self, path: str, language_id: str | None = None) -> bool:
         """Whether ``path`` is a document whose figures are reviewed (with the settings on)."""
@@ -100,7 +125,9 @@ class FigurePlanner:
                 prepared = self.images.prepare_sync(self.images.locate(ref.target, path))
             if prepared.image is not None:
                 shown.append((buffer.row_of_byte(ref.span[0]), ref, prepared.image))
-        limit = max(1, self._image_limit())
+        limit = self.image_limit()
+        if limit < 1 or self.refused:
+            return []  # the server takes no images: no figure units
         units: list[UnitPlan] = []
         for first, end, heading in sections(scan, buffer.line_count):
             images: list[tuple[str, PreparedImage]] = []

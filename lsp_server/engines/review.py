@@ -245,6 +245,9 @@ class ReviewEngine:
             async with self._limit:
                 raw = await self._ask(unit, plan.path)
         except ModelError as exc:
+            if unit.unit.kind == SECTION_KIND and exc.status == 400 and self.figures is not None \
+                    and self.figures.refusal(exc.message):
+                return UnitOutcome(unit, ())  # the server takes no (or fewer) images: skipped, not failed
             self.stats.errors += 1
             self.stats.last_error = exc.message
             if exc.kind == "unreachable":  # a slow or refused review is not an outage for completions

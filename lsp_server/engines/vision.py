@@ -307,20 +307,30 @@ class VisionEngine:
 
     def _explain(self, exc: ModelError) -> str:
         """A refusal in words the user can act on; learns the server's image limit."""
-        message = exc.message
         if exc.kind == "unreachable":
-            self._health.failure(message)
-        limit = _LIMIT.search(message)
-        if limit is not None:
-            self.server_image_limit = int(limit.group(1))
-            log.warning("the model server accepts at most %s image(s) per request", limit.group(1))
-            if self.server_image_limit == 0:
-                return f"the model server does not accept images; start vLLM with {IMAGE_FLAG}"
-            return f"the model server accepts at most {self.server_image_limit} image(s) per request"
-        if exc.status == 400 and any(marker in message.lower() for marker in _TEXT_ONLY):
-            self.server_image_limit = 0
-            return "the served model reads no images (a text-only model); serve Mistral-Small-3.2 with its vision encoder"
-        return message
+            self._health.failure(exc.message)
+        found = image_refusal(exc.message) if exc.status == 400 else None
+        if found is None:
+            return exc.message
+        limit, reason = found
+        self.server_image_limit = 0 if limit is None else limit
+        log.warning("the model server refused images: %s", reason)
+        return reason
+
+
+def image_refusal(message: str) -> tuple[int | None, str] | None:
+    """(the server's image limit, or None when it reads no images at all; the reason in words) when
+    ``message`` is a server's refusal of images, else None."""
+    limit = _LIMIT.search(message)
+    if limit is not None:
+        count = int(limit.group(1))
+        if count == 0:
+            return 0, f"the model server does not accept images; start vLLM with {IMAGE_FLAG}"
+        return count, f"the model server accepts at most {count} image(s) per request"
+    if any(marker in message.lower() for marker in _TEXT_ONLY):
+        return None, ("the served model reads no images (a text-only model); serve Mistral-Small-3.2 with its "
+                      f"vision encoder and {IMAGE_FLAG}")
+    return None
 
 
 def _block(buffer: TextBuffer, row: int) -> tuple[int, int]:

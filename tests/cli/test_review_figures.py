@@ -88,3 +88,18 @@ def test_ci_review_never_sends_images_from_outside_or_secret(cli, standin: Stand
               env={"MISTRAL_LSP_VISION": "1"}, timeout=60)
     assert run.code == 0, run.stderr
     assert not any(r.images for r in standin.chat_requests())
+
+
+def test_ci_review_against_a_text_only_server_skips_figures_and_does_not_fail(cli, tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {
+        "docs/guide.md": GUIDE, "docs/more.md": GUIDE.replace("Guide", "More"),
+        "docs/img/chart.png": bar_chart([10, 20, 30, 40]), "src/app.py": "def f():\n    return 1\n",
+    })
+    with StandIn(image_limit=0) as text_only:
+        text_only.responder = figure_responder
+        run = cli(repo, "--format", "json", endpoint=text_only.base_url)
+        refused = [r for r in text_only.chat_requests() if r.status == 400]
+    assert run.code == 0, run.stdout + run.stderr  # no finding, and no model failure (exit 3)
+    assert run.json()["findings"] == []
+    assert "figure checks skipped" in run.stderr and "--limit-mm-per-prompt" in run.stderr
+    assert len(refused) <= 2  # once refused, later documents plan no figure units
