@@ -54,7 +54,9 @@ const statusNotificationFeature: StaticFeature = {
   clear() {},
 };
 
-const RESTART_DEBOUNCE_MS = 400;
+// Long enough for a burst of settings writes (VS Code applies them one after the other; each can take
+// several hundred ms on a busy machine) to restart the server once.
+const RESTART_DEBOUNCE_MS = 1000;
 const CONFIG_DEBOUNCE_MS = 200;
 const REFRESH_DEBOUNCE_MS = 400;
 

@@ -470,6 +470,8 @@ async function uiGhostText(page, shots, controlUrl) {
   await page.keyboard.press('Tab');
   await waitFor('the accepted completion on line 2', async () => (await lineText(page, 2)) === '    return a + b', 10000);
   say('UI: Tab accepted it: line 2 is "    return a + b"');
+  // Nothing more to suggest from here on (the stand-in would offer "a + b" again after it).
+  await fetch(`${controlUrl}/completion`, { method: 'POST', body: JSON.stringify({ text: '' }) });
   await sleep(300);
   await page.screenshot({ path: path.join(shots, 'vscode-2-accepted.png') });
   await waitFor('the status item with the latency', async () => {
@@ -561,9 +563,16 @@ async function uiSettings(page, shots) {
   await runCommand(page, 'View: Hide Panel').catch(() => page.keyboard.press('Escape'));
   await sleep(500);
   await runCommand(page, 'Preferences: Open Settings (UI)');
-  await page.waitForSelector('.settings-editor', { timeout: 20000 });
+  await page.waitForSelector('.settings-editor .settings-header .monaco-editor', { timeout: 20000 });
   await sleep(1000);
+  // The search box is an editor of its own: click into it before typing.
+  await page.click('.settings-editor .settings-header .monaco-editor');
+  await page.keyboard.press('Control+A');
   await page.keyboard.type('@ext:mistral-lsp.mistral-lsp', { delay: 15 });
+  await waitFor('the search to apply', async () => {
+    const count = await page.$eval('.settings-editor .settings-count-widget', (el) => el.textContent || '').catch(() => '');
+    return /\d+ Settings? Found/.test(count) ? count : undefined;
+  }, 20000);
   const rows = await waitFor('the extension settings', async () => {
     const found = await page.$$eval('.settings-editor .setting-item-contents', (els) =>
       els.filter((el) => el.offsetParent !== null).map((el) => ({

@@ -240,13 +240,15 @@ test('the status item follows the server by itself: settings in use from the sta
     await updateSetting('model', 'pushed/model');
     await eventually('the new model in the status item without a refresh', () =>
       api.status().server?.model === 'pushed/model' ? true : undefined, 20000);
-    assert.equal(api.status().label, 'unreachable', 'the stand-in does not serve that model');
+    await eventually('"unreachable": the stand-in does not serve that model', () =>
+      api.status().label === 'unreachable' ? true : undefined, 20000);
     assert.match(api.status().tooltip.join('\n'), /pushed\/model/);
     await updateSetting('model', undefined);
     await eventually('ready again', () => (api.status().label === 'ready' ? true : undefined), 20000);
   } finally {
     watching = false;
     await watch;
+    await updateSetting('model', undefined);
     await updateSetting('endpoint', undefined);
     await updateSetting('server.env', env);
     await sleep(600);
