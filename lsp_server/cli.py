@@ -1,4 +1,5 @@
-"""Command line: ``serve`` (the language server), ``review`` (headless, for CI), ``check``, ``--version``.
+"""Command line: ``serve`` (the language server), ``review`` (headless, for CI), ``check``,
+``languages``, ``--version``.
 
 Argument parsing and process set-up only; the work is done elsewhere. ``check``
 exits 0 when completions would work, 3 when the model server is unreachable, lacks
@@ -52,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--root", type=Path, default=Path.cwd(), help="project folder for settings files")
     check.add_argument("--json", action="store_true", help="print the result as one JSON object")
     check.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the server")
+
+    languages = sub.add_parser(
+        "languages", help="list the languages the server serves (the editor clients' default list)"
+    )
+    languages.add_argument("--json", action="store_true", help="print VS Code ids and Neovim filetypes as JSON")
     return parser
 
 
@@ -163,6 +169,16 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_OK if report.usable else EXIT_MODEL
 
 
+def _languages(args: argparse.Namespace) -> int:
+    from lsp_server import editor_languages
+
+    if args.json:
+        print(json.dumps(editor_languages.as_dict(), indent=2))
+    else:
+        print("\n".join(editor_languages.lines()))
+    return EXIT_OK
+
+
 def _review(args: argparse.Namespace) -> int:
     from lsp_server.ci.command import run_command
 
@@ -179,5 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         return _check(args)
     if args.command == "review":
         return _review(args)
+    if args.command == "languages":
+        return _languages(args)
     parser.print_help(sys.stderr)
     return EXIT_USAGE
