@@ -115,6 +115,19 @@ class RawServer:
     def log(self) -> str:
         return self.stderr.decode("utf-8", errors="replace")
 
+    def wait_log(self, *needles: str, timeout: float = 30.0) -> str:
+        """The log once it holds every needle (stderr is read by its own thread, so a line
+        written before an answer on stdout may be read after it)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.log()
+            if all(needle in log for needle in needles):
+                return log
+            if time.monotonic() > deadline:
+                missing = [needle for needle in needles if needle not in log]
+                raise AssertionError(f"the log never said {missing}; it ends {log[-2000:]!r}")
+            time.sleep(0.05)
+
     # -- writing -----------------------------------------------------------------------
     def send(self, data: bytes) -> None:
         assert self.proc.stdin is not None
