@@ -132,8 +132,7 @@ class AiFixer:
         try:
             raw = await self._client.chat(plan.messages, options)
         except ModelError as exc:
-            if exc.kind == "unreachable":
-                self._health.failure(exc.message)
+            self._health.failed(exc, timeouts=False)
             return FixOutcome(None, f"the model server failed: {exc.message}")
         self._health.success()
         return self.finish(doc, plan, raw)

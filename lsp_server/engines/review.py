@@ -37,7 +37,7 @@ from lsp_server.engines.review_plan import (
 from lsp_server.engines.review_tools import ToolBudget, ToolExecutor, ToolsUnsupported, review_with_tools
 from lsp_server.model.client import ChatOptions, ModelClient, ModelError
 from lsp_server.model.findings import parse_findings, response_format
-from lsp_server.model.health import ModelHealth
+from lsp_server.model.health import ModelHealth, request_failure
 from lsp_server.model.tokens import estimate_tokens
 from lsp_server.syntax.context import RelatedLookup
 from lsp_server.syntax.document import SyntaxDocument
@@ -71,7 +71,7 @@ class UnitOutcome:
     findings: tuple[Finding, ...]
     cached: bool = False
     error: str = ""
-    model_error: bool = False  # the error came from the model server (down, timeout, refused)
+    model_error: bool = False  # the model server failed (down, timeout, 5xx), not just this request
 
 
 @dataclass(frozen=True)
@@ -208,10 +208,10 @@ class ReviewEngine:
         except ModelError as exc:
             self.stats.errors += 1
             self.stats.last_error = exc.message
-            if exc.kind == "unreachable":  # a slow or refused review is not an outage for completions
-                self._health.failure(exc.message)
+            self._health.failed(exc, timeouts=False)  # a slow review is not an outage for completions
             log.warning("review of %s %s failed: %s", plan.path, unit.unit.label, exc.message)
-            return UnitOutcome(unit, (), error=exc.message, model_error=True)
+            # a request refused for itself (a 400 "too long") is this unit's failure, not the server's
+            return UnitOutcome(unit, (), error=exc.message, model_error=not request_failure(exc))
         parsed = parse_findings(raw)
         for problem in parsed.problems:
             log.debug("review answer for %s %s: %s", plan.path, unit.unit.label, problem)
