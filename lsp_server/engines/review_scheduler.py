@@ -47,6 +47,7 @@ class DocumentFindings:
     findings: list[Finding]
     buffer: TextBuffer | None = None  # the text of a closed file's findings (for conversions)
     generation: int = 0  # bumped whenever ``findings`` change
+    reviews: int = 0  # completed reviews of this text: each is published, findings or not
 
 
 @dataclass
@@ -167,7 +168,7 @@ class ReviewScheduler:
             raise
         if sink is not None:
             sink.finish(f"{len(result.findings)} finding(s)")
-        self._settle(uri, plan, fresh, failed)
+        self._settle(uri, plan, fresh, failed, reviewed=not result.units or len(result.errors) < result.units)
         self.stats.completed += 1
         self.stats.last_review_ms = (time.perf_counter() - started) * 1000
         return result
@@ -181,12 +182,17 @@ class ReviewScheduler:
         merged = [f for f in state.findings if f.span.start_line not in rows] + list(outcome.findings)
         self._set(state, merged)
 
-    def _settle(self, uri: str, plan: ReviewPlan, fresh: list[Finding], failed: set[int]) -> None:
-        """The review is complete: drop earlier findings no unit replaced (unless its unit failed)."""
+    def _settle(self, uri: str, plan: ReviewPlan, fresh: list[Finding], failed: set[int], *, reviewed: bool) -> None:
+        """The review is complete: drop earlier findings no unit replaced (unless its unit failed),
+        and publish, even when nothing changed (no findings is news too: the file was reviewed);
+        a review whose every unit failed is not news."""
         state = self._state_for(uri, plan)
         if state is not None:
             keep = set(fresh)
             self._set(state, [f for f in state.findings if f in keep or f.span.start_line in failed])
+            if reviewed:
+                state.reviews += 1
+                self.publish_soon(uri)
 
     def _state_for(self, uri: str, plan: ReviewPlan) -> DocumentFindings | None:
         doc = self.documents.get(uri)
@@ -231,6 +237,7 @@ class ReviewScheduler:
         state = self._states.setdefault(uri, DocumentFindings(uri, plan.version, []))
         state.version = plan.version
         state.buffer = plan.buffer if doc is None and findings else None
+        state.reviews += 1
         self._set(state, findings)
         self.publish_soon(uri)
 

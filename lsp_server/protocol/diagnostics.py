@@ -150,9 +150,9 @@ def register(server: MistralServer) -> None:
             return types.FullDocumentDiagnosticReport(items=[], result_id="push")
         state = review.current(uri)
         doc = ls.services.documents.get(uri) if ls.services else None
-        result_id = "{}:{}:{}".format(
+        result_id = "{}:{}:{}:{}".format(
             doc.version if doc is not None else "-", state.generation if state is not None else 0,
-            review.settings.review_min_severity,
+            state.reviews if state is not None else 0, review.settings.review_min_severity,
         )
         if params.previous_result_id == result_id:
             return types.UnchangedDocumentDiagnosticReport(result_id=result_id)

@@ -193,6 +193,16 @@ async def test_reopening_an_unchanged_file_makes_no_request(session, standin: St
     assert len(standin.chat_requests()) == before
 
 
+async def test_a_review_without_findings_publishes_an_empty_list(session, standin: StandIn) -> None:
+    client, root = session
+    uri = (root / "clean.py").as_uri()
+    standin.responder = responder
+    open_doc(client, uri, "def clean(n):\n    return n + 1\n", "python")
+    assert await eventually(lambda: uri in client.diagnostics, timeout=10)  # the file was reviewed
+    assert list(client.diagnostics[uri]) == []
+    assert any("`clean`" in json.dumps(r.body) for r in standin.chat_requests())
+
+
 async def test_a_change_cancels_the_review_in_flight(session, standin: StandIn) -> None:
     client, root = session
     uri = (root / "slow.py").as_uri()
