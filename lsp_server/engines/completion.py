@@ -93,6 +93,14 @@ class CompletionEngine:
         self.stats = CompletionStats()
 
     # -- public -----------------------------------------------------------------------
+    def adopt(self, old: CompletionEngine, *, same_server: bool) -> None:
+        """Take over from the engine of the previous settings: its requests in flight (so a
+        new request supersedes them as usual) and, for the same model server, what was
+        learned about its context length."""
+        self._tickets = old._tickets
+        if same_server:
+            self.max_model_len, self.budget_scale = old.max_model_len, old.budget_scale
+
     def forget(self, uri: str) -> None:
         """The document closed: drop its suggestion and supersede its request."""
         self._cache.forget(uri)

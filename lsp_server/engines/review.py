@@ -8,6 +8,9 @@ output. An answer is parsed tolerantly, anchored to the unit's lines, its fixes
 checked against the unit and trial-parsed; whatever is bad is dropped and the rest
 kept and cached. A failing unit (model down, timeout) is reported and not cached.
 Cancelling ``run`` cancels its in-flight requests (closing their HTTP connections).
+The limit is a ``CapacityLimiter`` the caller may own and share: the editor keeps one
+across settings changes (resized in place), so the units of an engine replaced
+mid-review and those of its successor count against the same limit.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import anyio
 
 from lsp_server.cache import FindingsCache
 from lsp_server.config import Settings
@@ -101,6 +106,7 @@ class ReviewEngine:
         related: RelatedLookup | None = None,
         tools_for: Callable[[str], ToolExecutor | None] | None = None,
         tool_schemas: tuple[dict[str, Any], ...] = (),
+        limit: anyio.CapacityLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.related = related  # definitions from other files (the workspace index), if any
@@ -112,7 +118,8 @@ class ReviewEngine:
         self._health = health
         self._registry = registry or LanguageRegistry()
         self._secrets = SecretFilter(settings.secret_globs)
-        self._limit = asyncio.Semaphore(settings.review_concurrency)
+        # model requests at once; a shared limiter outlives this engine (``Services`` resizes it)
+        self._limit = limit if limit is not None else anyio.CapacityLimiter(settings.review_concurrency)
         self._structured = True  # False once the server rejected response_format
         self.fingerprint = fingerprint_of(
             settings.model, settings.review_max_tokens, settings.review_temperature, None
