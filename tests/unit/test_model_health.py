@@ -28,17 +28,6 @@ TOO_LONG = ("This model's maximum context length is 4096 tokens. However, you re
             "(4800 in the messages, 200 in the completion). Please reduce the length of the messages or completion.")
 
 
-@pytest.fixture(scope="module")
-def standin():
-    with StandIn() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def fresh(standin: StandIn) -> None:
-    standin.reset()
-
-
 def http(status: int, message: str = "nope") -> ModelError:
     return ModelError("model-missing" if status == 404 else "http", f"the model server answered {status}: {message}",
                       status)

@@ -16,17 +16,6 @@ from tests.standin import Reply, StandIn
 FUNCTIONS = "\n\n".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(6))
 
 
-@pytest.fixture(scope="module")
-def standin():
-    with StandIn() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def fresh(standin: StandIn) -> None:
-    standin.reset()
-
-
 @pytest.fixture
 async def services(standin: StandIn, tmp_path: Path):
     settings = Settings(endpoint=standin.base_url, cache_dir=tmp_path / "cache", review_concurrency=2,
