@@ -49,7 +49,7 @@ class WorkspaceKnowledge:
         self._registry = registry
         self._secrets = SecretFilter(settings.secret_globs)
         self.store = IndexStore(settings.cache_dir if persistent else None)
-        self._builds: list[asyncio.Task[Any]] = []
+        self._builds: dict[Path, asyncio.Task[Any]] = {}  # the build of each root (running or done)
         self.indexes: dict[Path, WorkspaceIndex] = {}
         self._feeds: dict[Path, IndexFeeds] = {}
         self._watchers: dict[Path, FileWatcher] = {}
@@ -82,7 +82,7 @@ class WorkspaceKnowledge:
             self._feeds[root] = IndexFeeds(index, disk_source=self.disk_source)
             task = self._tasks.spawn(self._build(root, index, progress))
             if task is not None:
-                self._builds.append(task)
+                self._builds[root] = task
 
     async def _build(self, root: Path, index: WorkspaceIndex,
                      progress: Callable[[str], ProgressSink] | None) -> None:
@@ -109,9 +109,14 @@ class WorkspaceKnowledge:
 
     async def stop_roots(self, roots: Iterable[Path]) -> None:
         """Workspace folders were removed: stop following them and forget their indexes
-        (their stored entries stay, so adding a folder back re-parses nothing)."""
+        (their stored entries stay, so adding a folder back re-parses nothing). A build
+        still running is cancelled and waited for before anything it uses is closed."""
         for root in roots:
             root = root.resolve()
+            build = self._builds.pop(root, None)
+            if build is not None and not build.done():
+                build.cancel()
+                await asyncio.gather(build, return_exceptions=True)
             watcher = self._watchers.pop(root, None)
             if watcher is not None:
                 await watcher.stop()
@@ -127,7 +132,7 @@ class WorkspaceKnowledge:
     async def ready(self) -> None:
         """Wait until every started index is built (the CI review waits; the editor never does)."""
         if self._builds:
-            await asyncio.gather(*self._builds, return_exceptions=True)
+            await asyncio.gather(*self._builds.values(), return_exceptions=True)
 
     async def aclose(self) -> None:
         if self._flush is not None:

@@ -75,6 +75,7 @@ class WorkspaceIndex:
         self._resolver = ImportResolver(self.table)
         self._text_delay_s = text_delay_s
         self._build_lock = asyncio.Lock()
+        self._building: asyncio.Task[Any] | None = None  # the task running ``build`` (``aclose`` cancels it)
         self._texts: dict[str, str] = {}
         self._pending: dict[str, str] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
@@ -86,7 +87,11 @@ class WorkspaceIndex:
         is called as files are done. A second call waits for a running build, then
         rescans (cheap: unchanged files are not even read)."""
         async with self._build_lock:
-            stats = await IndexBuild(self, progress).run()
+            self._building = asyncio.current_task()
+            try:
+                stats = await IndexBuild(self, progress).run()
+            finally:
+                self._building = None
             self.last_build = stats
             self.ready = True
             log.info(
@@ -273,9 +278,14 @@ class WorkspaceIndex:
         return None if rel is None else self.table.entry(rel)
 
     async def aclose(self) -> None:
-        """Stop pending work and the I/O thread (the store belongs to the caller)."""
+        """Stop pending work, a running build (waited for: it must not reach the I/O thread
+        once that is shut down), then the I/O thread (the store belongs to the caller)."""
         if self._flush_handle is not None:
             self._flush_handle.cancel()
+        building = self._building
+        if building is not None and building is not asyncio.current_task() and not building.done():
+            building.cancel()
+            await asyncio.gather(building, return_exceptions=True)
         await self._tasks.cancel_all()
         self.content.close()
 

@@ -1,0 +1,50 @@
+"""The symbol index over the life of a session: a folder removed while it is being indexed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig
+
+from tests.e2e.conftest import capabilities, eventually, server_env
+from tests.standin import StandIn
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+
+
+def _progress(client, kind: type) -> list:
+    return [r for reports in client.progress_reports.values() for r in reports if isinstance(r, kind)]
+
+
+async def test_a_folder_removed_while_it_is_indexed_is_cancelled_cleanly(standin: StandIn, tmp_path: Path) -> None:
+    work = tmp_path / "big"
+    work.mkdir()
+    for i in range(3000):  # a few seconds of indexing
+        (work / f"m{i}.py").write_text(f"def f{i}(x):\n    return x + {i}\n\n\nclass C{i}:\n    def m(self):\n        pass\n")
+    log = tmp_path / "server.log"
+    config = ClientServerConfig(
+        server_command=[sys.executable, "-m", "lsp_server", "serve", "--log-file", str(log)],
+        server_env=server_env(standin, tmp_path / ".cache"),
+    )
+    client = await config.start()
+    folder = types.WorkspaceFolder(uri=work.as_uri(), name="big")
+    await client.initialize_session(types.InitializeParams(
+        capabilities=capabilities("neovim@v0.11", inline=False), root_uri=work.as_uri(), workspace_folders=[folder]))
+    try:
+        assert await eventually(lambda: any(b.title == "mistral-lsp: Indexing big"
+                                            for b in _progress(client, types.WorkDoneProgressBegin)), timeout=20)
+        client.workspace_did_change_workspace_folders(types.DidChangeWorkspaceFoldersParams(
+            event=types.WorkspaceFoldersChangeEvent(added=[], removed=[folder])))
+        assert await eventually(lambda: _progress(client, types.WorkDoneProgressEnd), timeout=20)
+        [end] = _progress(client, types.WorkDoneProgressEnd)
+        assert end.message == "cancelled"  # stopped mid-build, not finished before the removal
+        status = await client.workspace_execute_command_async(types.ExecuteCommandParams(command="mistral-lsp.status"))
+        assert status["index"]["roots"] == []
+    finally:
+        await client.shutdown_session()
+    text = log.read_text()
+    assert "cannot schedule new futures" not in text and "symbol index failed" not in text
+    assert "Traceback" not in text
