@@ -57,7 +57,8 @@ class Services:
         # one limit for every review engine: those of replaced settings still finishing count too
         self.review_limit = anyio.CapacityLimiter(settings.review_concurrency)
         self.review_engine = self._make_review_engine(settings)
-        self.review = ReviewScheduler(self.review_engine, self.documents, settings)
+        self.review = ReviewScheduler(self.review_engine, self.documents, settings, index=self.knowledge)
+        self.knowledge.on_ready.append(self.review.index_ready)  # redo reviews made before the index was ready
         self.fixer = AiFixer(settings, self.client, self.health)
         self.served_models: list[str] = []
         self.completion_toggle: bool | None = None  # the user's toggle command wins over settings

@@ -124,15 +124,33 @@ class ReviewEngine:
         self.fingerprint = fingerprint_of(
             settings.model, settings.review_max_tokens, settings.review_temperature, None
         )
+        self._tools_fingerprint = fingerprint_of(
+            settings.model, settings.review_max_tokens, settings.review_temperature, None,
+            tools=(settings.review_tool_calls, settings.review_tool_tokens),
+        )
 
     @property
     def secrets(self) -> SecretFilter:
         return self._secrets
 
+    @property
+    def uses_index(self) -> bool:
+        """Whether reviews take anything from the workspace index (tools, cross-file context)."""
+        return self.tools_for is not None or (self.related is not None and self.settings.context_cross_file)
+
+    def tools_ready(self, path: str) -> bool:
+        """Whether a review of ``path`` would offer the index tools now."""
+        return self.tools_for is not None and self.tools_for(path) is not None
+
+    def fingerprint_for(self, path: str) -> str:
+        """The settings part of ``path``'s cache keys: with tools or without (a review made
+        before the index was ready is not what a later review with tools would give)."""
+        return self._tools_fingerprint if self.tools_ready(path) else self.fingerprint
+
     def plan(self, syntax: SyntaxDocument, path: str, *, display_path: str | None = None,
              version: int | None = None, uri: str | None = None) -> ReviewPlan:
         """Everything the review of ``syntax`` needs, taken now (synchronous)."""
-        return plan_review(syntax, path, secrets=self._secrets, fingerprint=self.fingerprint,
+        return plan_review(syntax, path, secrets=self._secrets, fingerprint=self.fingerprint_for(path),
                            display_path=display_path, version=version, uri=uri, known=self.cache.__contains__,
                            related=self.related)
 
@@ -153,7 +171,7 @@ class ReviewEngine:
         units: list[UnitPlan] = []
         if not skipped:
             data = syntax.buffer.data
-            for unit in plan_units(syntax, secrets=self._secrets, fingerprint=self.fingerprint,
+            for unit in plan_units(syntax, secrets=self._secrets, fingerprint=self.fingerprint_for(path),
                                    display_path=display_path or path, known=self.cache.__contains__,
                                    related=self.related, source_path=path):
                 units.append(unit)

@@ -12,6 +12,13 @@ to. Before they are shown, ``current`` moves them onto the document's current te
 (``reanchor``: each must still find its exact quote nearby), so a stale result is
 never shown on the wrong lines. Results are merged unit by unit as they land, and
 the protocol layer is told through a ``ReviewListener`` (publish / progress).
+
+A review that starts while the workspace index of its file is still being built (a
+file opened at start-up) waits for it, at most ``INDEX_WAIT_S``; if the index is
+still not ready then, the review goes ahead without it (no tools, less cross-file
+context) and is made again, once, when the index is ready (``index_ready``). Results
+made without the index are cached under other keys, so they never stand in for a
+review made with it.
 """
 
 from __future__ import annotations
@@ -30,12 +37,13 @@ from lsp_server.core.text import TextBuffer
 from lsp_server.engines.documents import DocumentStore
 from lsp_server.engines.review import ReviewEngine, ReviewResult, UnitOutcome
 from lsp_server.engines.review_anchor import reanchor
-from lsp_server.engines.review_events import QuietListener, ReviewListener
+from lsp_server.engines.review_events import IndexReadiness, QuietListener, ReviewListener
 from lsp_server.engines.review_plan import ReviewPlan
 from lsp_server.engines.review_workspace import review_files
 
 log = logging.getLogger(__name__)
 _REFRESH_S = 0.25  # re-anchor and republish this long after the last change
+INDEX_WAIT_S = 8.0  # a review waits this long for the index of its file, at most
 
 
 @dataclass
@@ -63,10 +71,13 @@ class SchedulerStats:
 class ReviewScheduler:
     """Review tasks and shown findings per document."""
 
-    def __init__(self, engine: ReviewEngine, documents: DocumentStore, settings: Settings) -> None:
+    def __init__(self, engine: ReviewEngine, documents: DocumentStore, settings: Settings, *,
+                 index: IndexReadiness | None = None) -> None:
         self.engine = engine
         self.documents = documents
         self.settings = settings
+        self.index = index  # the workspace index's readiness (None: reviews never wait for it)
+        self._without_index: set[str] = set()  # reviewed before the index was ready: redo once it is
         self.listener: ReviewListener = QuietListener()
         self.stats = SchedulerStats()
         self._states: dict[str, DocumentFindings] = {}
@@ -106,6 +117,7 @@ class ReviewScheduler:
 
     def closed(self, uri: str) -> None:
         self._cancel(uri)
+        self._without_index.discard(uri)
         if self._states.pop(uri, None) is not None:
             self.listener.publish(uri)
 
@@ -138,6 +150,16 @@ class ReviewScheduler:
         doc = self.documents.get(uri)
         if doc is None:
             return None
+        if self._index_pending(doc.path):
+            await self.wait_for_index(doc.path, INDEX_WAIT_S)
+            doc = self.documents.get(uri)
+            if doc is None:
+                return None
+        if self._index_pending(doc.path):
+            log.info("reviewing %s before the symbol index is ready; again once it is", doc.path)
+            self._without_index.add(uri)
+        else:
+            self._without_index.discard(uri)
         started = time.perf_counter()
         name = Path(doc.path).name
         plan = await self.engine.plan_async(doc.syntax, doc.path, display_path=name, version=doc.version, uri=uri)
@@ -240,6 +262,26 @@ class ReviewScheduler:
         state.reviews += 1
         self._set(state, findings)
         self.publish_soon(uri)
+
+    # -- the workspace index -------------------------------------------------------------------
+    def _index_pending(self, path: str) -> bool:
+        return self.index is not None and self.engine.uses_index and self.index.pending(path)
+
+    async def wait_for_index(self, path: str, timeout_s: float) -> bool:
+        """Wait (bounded) for the index holding ``path``, if reviews use it; whether it is ready."""
+        if not self._index_pending(path) or self.index is None:
+            return True
+        return await self.index.wait_ready(path, timeout_s)
+
+    def index_ready(self) -> None:
+        """An index finished building: review again, once, the open documents reviewed without it."""
+        for uri in list(self._without_index):
+            doc = self.documents.get(uri)
+            if doc is None:
+                self._without_index.discard(uri)
+            elif not self._index_pending(doc.path):
+                self._without_index.discard(uri)
+                self.review(uri, "index-ready")
 
     # -- what is shown -------------------------------------------------------------------------
     def current(self, uri: str) -> DocumentFindings | None:
