@@ -8,7 +8,9 @@ closed; finished units are already cached). Reviews share the engine's concurren
 limit and never touch the completion path.
 
 Findings are kept per URI together with the document version they are anchored
-to. Before they are shown, ``current`` moves them onto the document's current text
+to. Before they are shown, ``current`` moves them onto the document's current text:
+through the edits made since that version when the document still knows them
+(``follow_findings``: exact, also among identical lines), else by their quote
 (``reanchor``: each must still find its exact quote nearby), so a stale result is
 never shown on the wrong lines. Results are merged unit by unit as they land, and
 the protocol layer is told through a ``ReviewListener`` (publish / progress).
@@ -34,9 +36,9 @@ from typing import Any
 from lsp_server.config import Settings
 from lsp_server.core.findings import Finding, Severity, sort_findings
 from lsp_server.core.text import TextBuffer
-from lsp_server.engines.documents import DocumentStore
+from lsp_server.engines.documents import DocumentStore, OpenDocument
 from lsp_server.engines.review import ReviewEngine, ReviewResult, UnitOutcome
-from lsp_server.engines.review_anchor import reanchor
+from lsp_server.engines.review_anchor import follow_findings, reanchor
 from lsp_server.engines.review_events import IndexReadiness, QuietListener, ReviewListener
 from lsp_server.engines.review_plan import ReviewPlan
 from lsp_server.engines.review_workspace import review_files
@@ -290,7 +292,7 @@ class ReviewScheduler:
         doc = self.documents.get(uri)
         if state is None or doc is None or state.version == doc.version:
             return state
-        moved = reanchor(state.findings, doc.syntax.buffer)
+        moved = _moved(state, doc)
         state.version, state.buffer = doc.version, None
         if moved != state.findings:
             state.findings = moved
@@ -359,3 +361,14 @@ class ReviewScheduler:
         self._tasks.clear()
         self._timers.clear()
 
+
+
+def _moved(state: DocumentFindings, doc: OpenDocument) -> list[Finding]:
+    """``state``'s findings on ``doc``'s current text."""
+    if state.version is not None:
+        edits = doc.history.since(state.version)
+        if edits is not None:
+            return follow_findings(state.findings, edits, doc.syntax.buffer)
+    elif state.buffer is not None and state.buffer.data == doc.syntax.buffer.data:
+        return list(state.findings)  # found in the file on disk, opened unchanged
+    return reanchor(state.findings, doc.syntax.buffer)
