@@ -22,7 +22,8 @@ async def _review(client, uri: str) -> dict:
         types.ExecuteCommandParams(command="mistral-lsp.reviewFile", arguments=[uri]))
 
 
-async def test_cache_folder_deleted_while_running(standin: StandIn, tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["deleted", "replaced by a file"])
+async def test_cache_folder_lost_while_running(standin: StandIn, tmp_path: Path, how: str) -> None:
     work, cache, log = tmp_path / "ws", tmp_path / "cache", tmp_path / "server.log"
     work.mkdir()
     config = ClientServerConfig(
@@ -41,10 +42,15 @@ async def test_cache_folder_deleted_while_running(standin: StandIn, tmp_path: Pa
         assert (await _review(client, first))["reviewed"]
         assert (cache / "reviews.sqlite3").exists()
         shutil.rmtree(cache)
+        if how != "deleted":
+            cache.write_text("a file where the cache folder was\n")
         assert (await _review(client, second))["reviewed"]
-        assert (cache / "reviews.sqlite3").exists(), "the review cache was not recreated"
-        with sqlite3.connect(cache / "reviews.sqlite3") as db:
-            assert db.execute("SELECT COUNT(*) FROM findings").fetchone()[0] == 1  # b's unit, on disk
+        if how == "deleted":
+            assert (cache / "reviews.sqlite3").exists(), "the review cache was not recreated"
+            with sqlite3.connect(cache / "reviews.sqlite3") as db:
+                assert db.execute("SELECT COUNT(*) FROM findings").fetchone()[0] == 1  # b's unit, on disk
+        else:
+            assert cache.read_text() == "a file where the cache folder was\n"  # left alone; cached in memory
         asked = len(standin.chat_requests())
         again = await _review(client, second)
         assert again["cachedUnits"] == again["units"] == 1  # answered from the new cache
@@ -52,4 +58,8 @@ async def test_cache_folder_deleted_while_running(standin: StandIn, tmp_path: Pa
     finally:
         await client.shutdown_session()
     text = log.read_text()
-    assert text.count("review cache") == 1 and "was deleted while in use" in text
+    if how == "deleted":
+        assert text.count("review cache") == 1 and "was deleted while in use" in text
+    else:  # what happened, and that it goes on in memory: once, not per write
+        assert 1 <= text.count("review cache") <= 2 and "memory" in text
+    assert "Traceback" not in text
