@@ -362,7 +362,6 @@ class ReviewScheduler:
         self._timers.clear()
 
 
-
 def _moved(state: DocumentFindings, doc: OpenDocument) -> list[Finding]:
     """``state``'s findings on ``doc``'s current text."""
     if state.version is not None:
