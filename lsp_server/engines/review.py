@@ -42,7 +42,7 @@ from lsp_server.engines.review_plan import (
 from lsp_server.engines.review_tools import ToolBudget, ToolExecutor, ToolsUnsupported, review_with_tools
 from lsp_server.model.client import ChatOptions, ModelClient, ModelError
 from lsp_server.model.findings import parse_findings, response_format
-from lsp_server.model.health import ModelHealth, request_failure
+from lsp_server.model.health import ModelHealth, context_overflow, request_failure
 from lsp_server.model.tokens import estimate_tokens
 from lsp_server.syntax.context import RelatedLookup
 from lsp_server.syntax.document import SyntaxDocument
@@ -267,6 +267,12 @@ class ReviewEngine:
             except ToolsUnsupported as exc:
                 log.warning("the model server does not do tool calls (%s): reviewing without tools", exc)
                 self.tools_for = None
+            except ModelError as exc:
+                if not context_overflow(exc):
+                    raise
+                # what the tools brought in outgrew the context: this unit is reviewed without them
+                log.info("review of %s %s: too long with tool results (%s); asking without tools",
+                         path, unit.unit.label, exc.message)
             else:
                 self._health.success((time.perf_counter() - started) * 1000)
                 return text

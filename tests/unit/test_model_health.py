@@ -142,3 +142,31 @@ async def test_fix_with_ai_refused_does_not_pause_the_server(standin: StandIn) -
     outcome = await fixer.run(doc, plan)
     assert outcome.edits is None and "422" in outcome.reason and not health.should_skip()
     await client.aclose()
+
+
+async def test_a_tool_conversation_grown_too_long_is_asked_again_without_tools(standin: StandIn,
+                                                                                 tmp_path: Path) -> None:
+    class Tools:
+        async def call(self, name: str, arguments: object) -> dict:
+            return {"text": "x" * 5000}
+
+    settings = Settings(endpoint=standin.base_url, cache_dir=tmp_path)
+    client = ModelClient(settings.endpoint, settings.model, None)
+    health = ModelHealth()
+    engine = ReviewEngine(settings, client, health, FindingsCache(tmp_path), tools_for=lambda path: Tools(),
+                          tool_schemas=({"type": "function", "function": {"name": "read_lines", "parameters": {}}},))
+
+    def answer(body: dict) -> Reply:
+        if "tools" not in body:
+            return Reply(text='{"findings": []}')
+        if any(m.get("role") == "tool" for m in body["messages"]):
+            return Reply(mode="error", status=400, error_message=TOO_LONG)
+        return Reply(tool_calls=[{"name": "read_lines", "arguments": {"path": "a.py", "start": 1, "end": 2}}])
+
+    standin.responder = answer
+    result = await engine.review_text("a.py", "def f():\n    return 1\n")
+    assert result.errors == () and result.units == 1
+    plain = standin.chat_requests()[-1].body
+    assert "tools" not in plain and plain["response_format"]["type"] == "json_schema"
+    assert not health.should_skip()
+    await client.aclose()
