@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import ROOT, git, make_repo, write
+from tests.cli.conftest import ROOT, git, make_repo, review_responder, write
 from tests.standin import Reply, StandIn
 
 APP = '''import os
@@ -168,8 +168,6 @@ def test_unreachable_model_exits_3_and_writes_nothing(cli, repo: Path, standin: 
 
 
 def test_a_unit_too_long_for_the_model_is_an_error_not_a_failed_run(cli, repo: Path, standin: StandIn) -> None:
-    from tests.cli.conftest import review_responder
-
     def answer(body: dict) -> Reply:
         if "`total`" in body["messages"][-1]["content"]:  # this unit is refused for itself
             return Reply(mode="error", status=400, error_message="This model's maximum context length is 64 tokens.")
