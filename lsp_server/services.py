@@ -3,8 +3,9 @@
 ``Services`` owns the model client, health tracker, token counter, document store,
 workspace knowledge (symbol indexes), completion engine, review engine (with its SQLite findings cache), review scheduler
 and AI fixer. The protocol layer holds one instance and asks it to rebuild when
-settings change (open documents and shown findings survive); the CLI's ``check``
-uses the same pieces.
+settings change (open documents and shown findings survive, and so do the review
+concurrency limit and the completions in flight: the new engines share them with the
+old ones); the CLI's ``check`` uses the same pieces.
 """
 
 from __future__ import annotations
