@@ -1,14 +1,21 @@
 """Review findings as plain frozen values: Severity, Span, LineFix, Edit, Finding.
 
-Shared by the review engine, the fix engine, the editor glue and (later) the CI
-reporters, so nothing here knows about LSP or tree-sitter. Positions are 0-based
-lines with columns in UTF-8 bytes (what tree-sitter and ``TextBuffer`` use); the
-protocol layer converts them to the client's encoding, reporters to 1-based.
+Shared by the review engine, the fix engine, the editor glue and the CI reporters,
+so nothing here knows about LSP or tree-sitter. Positions are 0-based lines with
+columns in UTF-8 bytes (what tree-sitter and ``TextBuffer`` use); the protocol layer
+converts them to the client's encoding, reporters to 1-based.
+
+A ``Finding``'s message, rule and unit label are model (or cache) text shown in
+editors, logs and CI reports, so every ``Finding`` cleans them when it is made
+(``clean_text``): control characters and bidirectional overrides dropped, spaces
+collapsed, lengths capped. Messages keep their line breaks (one per line, no blank
+lines); the rule and unit label are one line.
 """
 
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -37,6 +44,33 @@ class Severity(str, Enum):
 
 
 _RANKS = {"error": 0, "warning": 1, "info": 2, "hint": 3}
+
+DEFAULT_RULE = "ai-review"
+MAX_MESSAGE_CHARS = 600
+MAX_RULE_CHARS = 60
+MAX_UNIT_CHARS = 200
+# bidirectional embeddings, overrides, isolates and marks: they reorder what a reader sees
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_BREAKS = str.maketrans({"\r": "\n", "\u2028": "\n", "\u2029": "\n", "\x85": "\n", "\x0b": "\n", "\x0c": "\n"})
+
+
+def _shown(char: str) -> bool:
+    return char in "\n\t" or (char not in _BIDI and unicodedata.category(char) not in ("Cc", "Cs"))
+
+
+def clean_text(text: str, limit: int, *, multiline: bool = False) -> str:
+    """``text`` fit to show anywhere: control characters, lone surrogates and bidi
+    overrides dropped, runs of spaces collapsed, blank lines removed (``multiline``:
+    line breaks kept as ``\\n``; otherwise lines joined with a space), and at most
+    ``limit`` characters (a longer text ends with ``…``)."""
+    text = text.replace("\r\n", "\n").translate(_BREAKS)
+    if not all(map(_shown, text)):
+        text = "".join(filter(_shown, text))
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    text = ("\n" if multiline else " ").join(line for line in lines if line)
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +128,12 @@ class Finding:
     quote: str  # the exact text under ``span``
     fix: LineFix | None = None
     unit: str = ""  # the review unit it came from, e.g. "function load_config"
+
+    def __post_init__(self) -> None:
+        # frozen: the cleaned texts are set once, here, whoever made the finding
+        object.__setattr__(self, "message", clean_text(self.message, MAX_MESSAGE_CHARS, multiline=True))
+        object.__setattr__(self, "rule", clean_text(self.rule, MAX_RULE_CHARS) or DEFAULT_RULE)
+        object.__setattr__(self, "unit", clean_text(self.unit, MAX_UNIT_CHARS))
 
     def shifted(self, lines: int) -> Finding:
         fix = self.fix.shifted(lines) if self.fix is not None else None

@@ -158,12 +158,16 @@ def test_unreachable_model_exits_3_and_writes_nothing(cli, repo: Path, standin: 
     out = repo / "report.sarif"
     run = cli(repo, "--format", "sarif", "--output", str(out), "--no-cache", endpoint="http://127.0.0.1:9/v1")
     assert run.code == 3
-    assert "unreachable or failed" in run.stderr
+    [line] = run.stderr.splitlines()  # one clear line: no log lines, no progress before it
+    assert line.startswith("mistral-lsp review: the model server at http://127.0.0.1:9/v1 is unreachable: ")
+    assert "scripts/serve-vllm.sh" in line and "review.ifUnreachable" in line
     assert not out.exists()
     standin.default = Reply(mode="error", status=500, error_message="engine dead")
     standin.responder = None
     failing = cli(repo, "--format", "sarif", "--output", str(out))
     assert failing.code == 3 and "engine dead" in failing.stderr
+    [line] = failing.stderr.splitlines()
+    assert " failed: " in line and "no report written" in line
     assert not out.exists()
 
 

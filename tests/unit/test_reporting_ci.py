@@ -25,6 +25,9 @@ def commands(out: str) -> list[str]:
 def test_github_annotation_lines() -> None:
     out = github.render(make_report()).text
     assert commands(out) == [
+        # the review is incomplete: said first, as an error annotation (it uses one of the 10 error slots)
+        "::error title=mistral-lsp%3A review incomplete%3A 1 failure::These parts could not be reviewed:%0A"
+        "src/x.py: model timeout",
         "::notice file=lib/util.py,line=1,endLine=1,col=1,endColumn=6,title=mistral-lsp%3A naming::x is a vague name",
         "::notice file=src/app.py,line=1,endLine=1,col=8,endColumn=10,title=mistral-lsp%3A unused-import::os is unused",
         "::error file=src/app.py,line=2,endLine=2,col=16,endColumn=17,title=mistral-lsp%3A division-by-zero"
@@ -35,7 +38,7 @@ def test_github_annotation_lines() -> None:
     ]
     assert out.splitlines()[-2:] == [
         "mistral-lsp: error: src/x.py: model timeout",
-        "mistral-lsp: 4 findings (1 error, 1 warning, 1 info, 1 hint)",
+        "mistral-lsp: 4 findings (1 error, 1 warning, 1 info, 1 hint); review incomplete: 1 failure",
     ]
 
 
@@ -44,10 +47,10 @@ def test_github_escaping_of_data_and_properties() -> None:
     assert github.escape_property("100% a:b,c\r\nd") == "100%25 a%3Ab%2Cc%0D%0Ad"
     finding = Finding("src/we,ird:na%me.py", Span(0, 0, 0, 1), Severity.WARNING, "rule:x,y",
                       "50% sure: a, b\nsecond line\r\n::error::injected", "a")
-    out = github.render(make_report(findings=[finding], sources={})).text
-    assert commands(out) == [
+    out = github.render(make_report(findings=[finding], sources={}, summary=Summary())).text
+    assert commands(out) == [  # line breaks stay line breaks (%0A); a CR+LF is one break
         "::warning file=src/we%2Cird%3Ana%25me.py,line=1,endLine=1,col=1,endColumn=2,"
-        "title=mistral-lsp%3A rule%3Ax%2Cy::50%25 sure: a, b%0Asecond line%0D%0A::error::injected"
+        "title=mistral-lsp%3A rule%3Ax%2Cy::50%25 sure: a, b%0Asecond line%0A::error::injected"
     ]
 
 
@@ -61,20 +64,26 @@ def test_github_caps_annotations_at_ten_per_level() -> None:
     assert "problem 10" not in "\n".join(lines)
     assert "mistral-lsp: src/many.py:11:1: error bug problem 10" in rendered.text.splitlines()
     assert "mistral-lsp: src/many.py:12:1: error bug problem 11" in rendered.text.splitlines()
-    assert "mistral-lsp: 2 findings not annotated (GitHub shows 10 per level); see the step summary" in rendered.text
+    # no step summary written in this run: the log line does not send the reader there
+    assert "mistral-lsp: 2 findings not annotated (GitHub shows 10 per level): listed above\n" in rendered.text
+    written = github.render(replace(make_report(findings=findings, sources={}, summary=Summary()), step_summary=True))
+    assert ("mistral-lsp: 2 findings not annotated (GitHub shows 10 per level): listed above and in the step "
+            "summary\n") in written.text
     summary = rendered.step_summary
     assert summary is not None
-    assert "2 findings past GitHub's limit of 10 annotations per level are listed here only." in summary
+    assert "2 findings past GitHub's limit of 10 annotations per level are not annotated" in summary
     for i in range(12):
         assert f"| problem {i} |" in summary
     assert "15 findings" in summary
 
 
 def test_github_step_summary_always_present() -> None:
-    rendered = github.render(make_report())
+    rendered = github.render(make_report(summary=Summary()))
     assert rendered.step_summary is not None
     assert rendered.step_summary.startswith("### mistral-lsp: 4 findings")
     assert "past GitHub's limit" not in rendered.step_summary
+    incomplete = github.render(make_report()).step_summary
+    assert incomplete is not None and incomplete.startswith("### mistral-lsp: ⚠️ review incomplete: 1 failure")
 
 
 # -- rdjsonl ------------------------------------------------------------------------------------
@@ -84,7 +93,11 @@ def test_rdjsonl_one_diagnostic_per_line_with_byte_columns() -> None:
     out = rdjsonl.render(make_report()).text
     assert out.endswith("\n")
     rows = [json.loads(line) for line in out.splitlines()]
-    assert len(rows) == 4
+    assert len(rows) == 5  # four findings, then the part that could not be reviewed
+    assert rows[-1] == {"message": "mistral-lsp could not review this: model timeout", "severity": "ERROR",
+                        "location": {"path": "src/x.py"}, "code": {"value": "review-incomplete"},
+                        "source": {"name": "mistral-lsp", "url": "https://github.com/mistral-lsp/mistral-lsp"}}
+    rows = rows[:-1]
     div = find(rows, "message", "x is divided by zero")
     assert div == {
         "message": "x is divided by zero",
@@ -124,7 +137,11 @@ def test_rdjsonl_suggestions_are_linewise_replacements() -> None:
 
 def test_gitlab_code_quality_issues() -> None:
     issues = json.loads(gitlab.render(make_report()).text)
-    assert isinstance(issues, list) and len(issues) == 4
+    assert isinstance(issues, list) and len(issues) == 5
+    failure = issues.pop()  # the part that could not be reviewed comes after the findings
+    assert (failure["check_name"], failure["severity"], failure["location"]) == (
+        "review-incomplete", "major", {"path": "src/x.py", "lines": {"begin": 1, "end": 1}})
+    assert failure["description"] == "mistral-lsp could not review this: model timeout"
     div = find(issues, "check_name", "division-by-zero")
     assert div["description"] == "x is divided by zero"
     assert div["severity"] == "major"
@@ -144,7 +161,7 @@ def test_gitlab_fingerprints_stable_and_unique() -> None:
     assert find(after, "check_name", "division-by-zero")["location"]["lines"]["begin"] == 7
     twins = [sample_findings()[3], sample_findings()[3].shifted(1)]
     prints = [i["fingerprint"] for i in json.loads(gitlab.render(
-        make_report(findings=twins, sources={"lib/util.py": ["x = 1", "x = 1"]})).text)]
+        make_report(findings=twins, sources={"lib/util.py": ["x = 1", "x = 1"]}, summary=Summary())).text)]
     assert len(set(prints)) == 2
     assert prints[0] == before[0]  # the first of the twins is the same issue as before
 
@@ -155,15 +172,19 @@ def test_gitlab_fingerprints_stable_and_unique() -> None:
 def test_markdown_headline_table_and_footer() -> None:
     out = markdown.render(make_report()).text
     lines = out.splitlines()
-    assert lines[0] == "### mistral-lsp: 4 findings — 🔴 1 error · 🟠 1 warning · 🔵 1 info · ⚪ 1 hint"
+    assert lines[0] == ("### mistral-lsp: ⚠️ review incomplete: 1 failure — 4 findings — 🔴 1 error · 🟠 1 warning · "
+                        "🔵 1 info · ⚪ 1 hint")
+    complete = markdown.render(make_report(summary=Summary(files=2))).text
+    assert complete.splitlines()[0] == "### mistral-lsp: 4 findings — 🔴 1 error · 🟠 1 warning · 🔵 1 info · ⚪ 1 hint"
     assert "#### `src/app.py`" in lines and "#### `lib/util.py`" in lines
     assert lines.index("#### `lib/util.py`") < lines.index("#### `src/app.py`")
     assert "| `src/app.py:2` | 🔴 error | `division-by-zero` | x is divided by zero |" in lines
     assert "| `src/app.py:3` | 🟠 warning | `missing-annotation` | f has no return annotation |" in lines
     assert "<summary>1 file skipped</summary>" in lines and "- big.bin: binary file" in lines
-    assert "<summary>⚠️ 1 error</summary>" in lines and "- src/x.py: model timeout" in lines
-    assert lines[-1] == ("<sub>mistral-lsp 0.1.0 · model `mistral-small-3.2` · 2 files · 3 requests · "
-                         "2 cached · 4.2s</sub>")
+    assert "<summary>⚠️ 1 failure: not reviewed</summary>" in lines and "- src/x.py: model timeout" in lines
+    assert lines[lines.index("<summary>⚠️ 1 failure: not reviewed</summary>") - 1] == "<details open>"
+    # no time and no cache counts: a warm run's comment is the cold run's
+    assert lines[-1] == "<sub>mistral-lsp 0.1.0 · model `mistral-small-3.2` · 2 files · 5 units</sub>"
     assert "<details>\n<summary>src/app.py" not in out  # short list: not collapsed
 
 
