@@ -383,15 +383,18 @@ def _shown_value(value: Any) -> str:
 
 
 def _closest(key: str, known: Mapping[str, str]) -> str | None:
-    """The documented spelling of the known key closest to ``key`` (normalised), if any is close."""
+    """The documented spelling of the known key closest to ``key`` (both normalised): its last
+    part must be close (a typo, or the right name in the wrong table); the whole key breaks ties."""
     leaf = key.rsplit(".", 1)[-1]
-    for candidate in (key, leaf):
-        match = difflib.get_close_matches(candidate, list(known), n=1, cutoff=0.75)
-        if match:
-            return known[match[0]]
-    leaves = {k.rsplit(".", 1)[-1]: v for k, v in known.items()}
-    match = difflib.get_close_matches(leaf, list(leaves), n=1, cutoff=0.75)
-    return leaves[match[0]] if match else None
+    best, best_score = None, 0.0
+    for candidate, shown in known.items():
+        near = difflib.SequenceMatcher(None, leaf, candidate.rsplit(".", 1)[-1]).ratio()
+        if near < 0.75:
+            continue
+        score = near + difflib.SequenceMatcher(None, key, candidate).ratio()
+        if score > best_score:
+            best, best_score = shown, score
+    return best
 
 
 def resolve(layers: list[Layer], base: Settings | None = None) -> tuple[Settings, list[str]]:

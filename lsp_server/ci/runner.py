@@ -147,8 +147,9 @@ async def run_review(request: ReviewRequest, settings: Settings) -> Report:
         raise ModelFailure(run.failure, unreachable=run.unreachable)
     summary = Summary(
         files=len(files), units=run.units, cached=run.cached, requests=engine.stats.model_calls,
-        elapsed_s=time.perf_counter() - started, skipped=tuple(map(_note, run.skipped)),
-        errors=tuple(map(_note, run.errors)),
+        # sorted: workers finish in any order, and equal reviews must give equal reports
+        elapsed_s=time.perf_counter() - started, skipped=tuple(sorted(map(_note, run.skipped))),
+        errors=tuple(sorted(map(_note, run.errors))),
         diff_base=changed.base if changed is not None else None,
     )
     return Report(tuple(sort_findings(run.findings)), run.sources, summary, tool_version=__version__,
@@ -220,11 +221,12 @@ async def _review_one(run: _Run, path: Path, rel: str) -> None:
         if outcome.model_error and not run.failure:
             run.failure = outcome.error
             run.unreachable = outcome.unreachable
+        if outcome.error:  # one line per unit: each one is a part of the code that was not reviewed
+            run.errors.append(f"{rel}: {outcome.plan.unit.label}: {outcome.error}")
 
     result = await run.engine.run(plan, on_unit=seen)
     run.units += result.units
     run.cached += result.cached
-    run.errors.extend(f"{rel}: {error}" for error in dict.fromkeys(result.errors))
     kept = [dataclasses.replace(f, path=rel) for f in result.findings
             if changed is None or changed.changed(rel, _rows(f))]
     run.findings.extend(kept)

@@ -215,3 +215,54 @@ def test_markdown_collapses_long_lists() -> None:
 
 def test_byte_column_fixture_sanity() -> None:
     assert X_BYTE == 19 and len(UNICODE_LINE[:UNICODE_LINE.index("x")]) == 15
+
+
+def test_markdown_stays_under_githubs_comment_limit_keeping_the_most_severe() -> None:
+    severities = [Severity.ERROR] * 40 + [Severity.WARNING] * 200 + [Severity.INFO] * 300 + [Severity.HINT] * 47
+    findings = [Finding(f"src/mod{i % 37}.py", Span(i, 0, i, 3), sev, f"rule-{i % 11}", f"problem {i}: " + "é🙂x" * 150,
+                        "q") for i, sev in enumerate(severities)]
+    report = make_report(findings=findings, sources={}, summary=Summary(files=37, units=587))
+    whole = markdown.render_markdown(report, limit=10**9)
+    assert markdown.size(whole) > 65_536  # what used to be posted, and refused
+    out = markdown.render(report).text
+    assert markdown.size(out) <= markdown.MAX_CHARS < 65_536
+    assert out.startswith("### mistral-lsp: 587 findings")  # the headline counts everything
+    shown = {int(line.split("problem ")[1].split(":")[0]) for line in out.splitlines() if "| problem " in line}
+    assert set(range(40)) <= shown  # every error is there, then warnings, ...
+    hidden = set(range(587)) - shown
+    assert hidden and min(hidden) >= 40
+    hidden_by = {sev: sum(1 for i in hidden if severities[i] is sev) for sev in Severity}
+    assert not hidden_by[Severity.ERROR] and hidden_by[Severity.HINT] == 47
+    parts = ", ".join(f"{n} {sev.value}" for sev, n in hidden_by.items() if n)
+    assert f"_…and {len(hidden)} more findings not shown here ({parts}), to stay under GitHub's" in out
+    assert "run `mistral-lsp review --format text`" in out
+    linked = markdown.render(replace(report, full_report="[the workflow run](https://example.invalid/run/1)")).text
+    assert "The full report: [the workflow run](https://example.invalid/run/1)._" in linked
+    small = markdown.render(make_report()).text
+    assert "more finding" not in small
+
+
+def test_markdown_caps_long_failure_and_skipped_lists() -> None:
+    summary = Summary(errors=tuple(f"src/f{i}.py: no findings JSON" for i in range(120)),
+                      skipped=tuple(f"gen/g{i}.py: binary" for i in range(5000)))
+    out = markdown.render(make_report(findings=[], summary=summary)).text
+    assert out.startswith("### mistral-lsp: ⚠️ review incomplete: 120 failures — no findings in what was reviewed")
+    assert "No findings ✅" not in out
+    assert "- … and 70 more" in out and "- … and 4950 more" in out and markdown.size(out) < 20_000
+
+
+def test_long_and_control_character_messages_are_capped_in_every_format() -> None:
+    """A 100,000-character model message with escapes, NUL, bidi overrides and line breaks (issue 12 item 14)."""
+    from lsp_server.core.findings import MAX_MESSAGE_CHARS
+    from lsp_server.reporting.formats import FORMAT_NAMES, render
+
+    evil = ("line one\x1b]8;;http://evil\x07 \u202eesrever\x00\r\nline two " + "x" * 100_000)
+    finding = Finding("src/app.py", Span(1, 0, 1, 3), Severity.ERROR, "rule\x1b[31m" + "r" * 500, evil, "s =")
+    assert len(finding.message) <= MAX_MESSAGE_CHARS and len(finding.rule) <= 60
+    assert finding.message.startswith("line one]8;;http://evil esrever\nline two xxx")
+    report = make_report(findings=[finding], summary=Summary())
+    for name in FORMAT_NAMES:
+        out = render(name, report).text
+        assert len(out) < 8_000, name
+        assert not any(ch in out for ch in "\x1b\x00\x07\u202e"), name
+    assert "%0Aline two" in github.render(report).text
