@@ -15,7 +15,7 @@ lines); the rule and unit label are one line.
 from __future__ import annotations
 
 import hashlib
-import unicodedata
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -49,13 +49,20 @@ DEFAULT_RULE = "ai-review"
 MAX_MESSAGE_CHARS = 600
 MAX_RULE_CHARS = 60
 MAX_UNIT_CHARS = 200
-# bidirectional embeddings, overrides, isolates and marks: they reorder what a reader sees
-_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _BREAKS = str.maketrans({"\r": "\n", "\u2028": "\n", "\u2029": "\n", "\x85": "\n", "\x0b": "\n", "\x0c": "\n"})
+# control characters (Unicode category Cc) but tab and newline, lone surrogates (Cs), and the
+# bidirectional embeddings, overrides, isolates and marks (they reorder what a reader sees)
+_HIDDEN = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# hidden characters and every whitespace character but space and line feed (what str.split splits on)
+_ODD = re.compile("[\x00-\x09\x0b-\x1f\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+                  "\ud800-\udfff\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def _shown(char: str) -> bool:
-    return char in "\n\t" or (char not in _BIDI and unicodedata.category(char) not in ("Cc", "Cs"))
+def _is_clean(text: str, multiline: bool) -> bool:
+    """True if ``clean_text`` would return ``text`` as it is (a finding made from a clean one)."""
+    if _ODD.search(text) or "  " in text or text != text.strip(" \n"):
+        return False
+    return ("\n\n" not in text and " \n" not in text and "\n " not in text) if multiline else "\n" not in text
 
 
 def clean_text(text: str, limit: int, *, multiline: bool = False) -> str:
@@ -63,9 +70,9 @@ def clean_text(text: str, limit: int, *, multiline: bool = False) -> str:
     overrides dropped, runs of spaces collapsed, blank lines removed (``multiline``:
     line breaks kept as ``\\n``; otherwise lines joined with a space), and at most
     ``limit`` characters (a longer text ends with ``…``)."""
-    text = text.replace("\r\n", "\n").translate(_BREAKS)
-    if not all(map(_shown, text)):
-        text = "".join(filter(_shown, text))
+    if len(text) <= limit and _is_clean(text, multiline):
+        return text
+    text = _HIDDEN.sub("", text.replace("\r\n", "\n").translate(_BREAKS))
     lines = [" ".join(line.split()) for line in text.split("\n")]
     text = ("\n" if multiline else " ").join(line for line in lines if line)
     if len(text) > limit:
