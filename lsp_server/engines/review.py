@@ -6,7 +6,11 @@ concurrently under the engine's own limit (``review.concurrency``, separate from
 completions), one chat request per unit not in the cache, with vLLM structured
 output. An answer is parsed tolerantly, anchored to the unit's lines, its fixes
 checked against the unit and trial-parsed; whatever is bad is dropped and the rest
-kept and cached. A failing unit (model down, timeout) is reported and not cached.
+kept and cached. A failing unit (model down, timeout, or an answer with no findings
+JSON in it) is reported as that unit's error and never cached: "the model did not
+say" is not "no findings". Units with the same cache key (identical code in two
+places) share one request: while one is in flight the others wait for its answer,
+so a cold run and a warm run give the same findings.
 Cancelling ``run`` cancels its in-flight requests (closing their HTTP connections).
 The limit is a ``CapacityLimiter`` the caller may own and share: the editor keeps one
 across settings changes (resized in place), so the units of an engine replaced
@@ -77,6 +81,17 @@ class UnitOutcome:
     cached: bool = False
     error: str = ""
     model_error: bool = False  # the model server failed (down, timeout, 5xx), not just this request
+    unreachable: bool = False  # ... and it was not reachable at all (connection refused, no such host)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What one request made of a unit: anchored findings, or why there are none."""
+
+    anchored: tuple[Anchored, ...] = ()
+    error: str = ""
+    model_error: bool = False
+    unreachable: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,6 +136,7 @@ class ReviewEngine:
         # model requests at once; a shared limiter outlives this engine (``Services`` resizes it)
         self._limit = limit if limit is not None else anyio.CapacityLimiter(settings.review_concurrency)
         self._structured = True  # False once the server rejected response_format
+        self._inflight: dict[str, asyncio.Future[_Answer]] = {}  # cache key -> the answer being fetched
         self.fingerprint = fingerprint_of(
             settings.model, settings.review_max_tokens, settings.review_temperature, None
         )
@@ -226,7 +242,39 @@ class ReviewEngine:
             return UnitOutcome(unit, (), error="the cached review went away; review the file again")
         if self._health.should_skip():
             return UnitOutcome(unit, (), error=f"the model server is unavailable ({self._health.reason})",
-                               model_error=True)
+                               model_error=True, unreachable=True)
+        answer, shared = await self._shared_answer(plan, unit)
+        if shared:
+            self.stats.cached += 1
+        if answer.error:
+            return UnitOutcome(unit, (), cached=shared, error=answer.error, model_error=answer.model_error,
+                               unreachable=answer.unreachable)
+        findings = self._materialize(plan, unit, list(answer.anchored))
+        self.stats.findings += len(findings)
+        return UnitOutcome(unit, findings, cached=shared)
+
+    async def _shared_answer(self, plan: ReviewPlan, unit: UnitPlan) -> tuple[_Answer, bool]:
+        """The answer for ``unit``'s key: this unit's own request, or (True) the one already in flight."""
+        while (pending := self._inflight.get(unit.key)) is not None:
+            try:
+                return await asyncio.shield(pending), True
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not pending.cancelled() or (task is not None and task.cancelling()):
+                    raise  # this unit was cancelled, not the one it waited for
+        future: asyncio.Future[_Answer] = asyncio.get_running_loop().create_future()
+        self._inflight[unit.key] = future
+        try:
+            answer = await self._answer(plan, unit)
+        except BaseException:
+            future.cancel()  # the waiting units ask for themselves
+            raise
+        finally:
+            del self._inflight[unit.key]
+        future.set_result(answer)
+        return answer, False
+
+    async def _answer(self, plan: ReviewPlan, unit: UnitPlan) -> _Answer:
         try:
             async with self._limit:
                 raw = await self._ask(unit, plan.path)
@@ -236,19 +284,23 @@ class ReviewEngine:
             self._health.failed(exc, timeouts=False)  # a slow review is not an outage for completions
             log.warning("review of %s %s failed: %s", plan.path, unit.unit.label, exc.message)
             # a request refused for itself (a 400 "too long") is this unit's failure, not the server's
-            return UnitOutcome(unit, (), error=exc.message, model_error=not request_failure(exc))
+            return _Answer(error=exc.message, model_error=not request_failure(exc),
+                           unreachable=exc.kind == "unreachable")
         parsed = parse_findings(raw)
         for problem in parsed.problems:
             log.debug("review answer for %s %s: %s", plan.path, unit.unit.label, problem)
+        if parsed.failure:  # never cached: the next review asks again
+            self.stats.errors += 1
+            self.stats.last_error = parsed.failure
+            log.warning("review of %s %s failed: %s", plan.path, unit.unit.label, parsed.failure)
+            return _Answer(error=parsed.failure)
         report = anchor_all(parsed.findings, unit.rows, unit.lines)
         for reason in report.dropped + report.dropped_fixes:
             log.debug("review of %s %s: dropped %s", plan.path, unit.unit.label, reason)
         self.stats.dropped_findings += len(report.dropped) + parsed.dropped
         self.stats.dropped_fixes += len(report.dropped_fixes) + parsed.dropped_fixes
         self.cache.put(unit.key, [item.to_json() for item in report.anchored])
-        findings = self._materialize(plan, unit, report.anchored)
-        self.stats.findings += len(findings)
-        return UnitOutcome(unit, findings)
+        return _Answer(tuple(report.anchored))
 
     async def _ask(self, unit: UnitPlan, path: str) -> str:
         settings = self.settings

@@ -52,7 +52,7 @@ def _report(ls: MistralServer, problems: list[str]) -> None:
     if problems:
         ls.tell_once(
             "settings:" + "|".join(problems),
-            "some settings were ignored (defaults used): " + "; ".join(problems),
+            "some settings were ignored (the next source or the default is used): " + "; ".join(problems),
         )
 
 
