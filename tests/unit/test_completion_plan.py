@@ -54,7 +54,6 @@ def test_mid_line_cursor_is_single_line_with_suffix_for_the_cleaner() -> None:
     plan = plan_completion(doc, cursor, budget_tokens=2048, count_tokens=estimate_tokens, secrets=SECRETS, system_prompt=None)
     assert not plan.multiline
     assert plan.line_prefix == "    return max(a, " and plan.line_suffix == ")"
-    assert plan.prompt.stop == ("\n", "```")
 
 
 def test_same_state_same_prompt_key_and_typing_changes_it() -> None:
