@@ -183,6 +183,41 @@ def bracket_signature(text: str, brace: bool) -> tuple[str, int, str, bool]:
     return scanner.signature()
 
 
+def merge_point(text: str, prefix: str, suffix: str, brace: bool) -> int | None:
+    """Where a one-line ``text`` reaches the text after the cursor, or None.
+
+    When the cursor is inside brackets or a string that ``suffix`` closes
+    (``compute(|)``, ``print("|")``), the model often writes the closer itself and
+    goes on past it (``1, 2) + 3``): the completion ends at the first character
+    that closes what ``prefix`` left open, if ``suffix`` starts with that same
+    character. A closer of a bracket the text opened itself (``foo(x)``) is not it.
+    """
+    head = suffix.lstrip(" \t")[:1]
+    if not head or head not in CLOSERS + QUOTES or not text:
+        return None
+    scanner = BracketScanner(brace)
+    scanner.feed(prefix, clamp=True)
+    if scanner.quote:
+        quote = scanner.quote
+        if not suffix.lstrip(" \t").startswith(quote):
+            return None
+        i = 0
+        while i < len(text):
+            if text[i] == "\\":
+                i += 2
+            elif text.startswith(quote, i):
+                return i
+            else:
+                i += 1
+        return None
+    if head not in CLOSERS or scanner.block_comment:
+        return None
+    depth = scanner.depth
+    scanner.low = depth
+    dipped = scanner.feed(text, floor=depth)
+    return dipped if dipped >= 0 and text[dipped] == head else None
+
+
 def _plain_overlap_ok(overlap: str, kept: str, after: str) -> bool:
     """Whether a bracket-free overlap with the suffix (":", ";", " else 0") is a duplicate."""
     if kept[-1:].isalnum() and overlap[0].isalnum():
