@@ -248,6 +248,8 @@ class LineMachine:
             return False
         self._prose_only = False
         width = indent_width(indent_of(line), self.tab_w)
+        if len(self.lines) == 1 and not self.ctx.brace_language and not self._scan.in_multiline:
+            self._rebase_python(width)
         if not self._scan.in_multiline and self._ends_block(stripped, width):
             return self.stop("block-end")
         self._scan.low = self._scan.depth
@@ -290,6 +292,23 @@ class LineMachine:
         header = not self.ctx.brace_language and self.lines[0].rstrip().endswith(":")
         self.model_base = -self.tab_w if header else 0
         return True
+
+    def _rebase_python(self, width: int) -> None:
+        """Line 1 of an indentation language shows the model's base was not the cursor line's.
+
+        After a header (``if x:``) the body must be deeper: a body at or under the block's
+        indentation means the model counted from a lower column (its header one step above
+        the body). After a complete statement a deeper line cannot be code: the model's base
+        is that line's. (Column 0 under a header: see ``_under_indented``.)
+        """
+        if not (self.p_ws or self.fenced) or self._blank_run or not width:
+            return
+        first = self.lines[0].rstrip()
+        if first.endswith(":") and width <= self.model_base:
+            self.model_base = width - self.tab_w
+        elif first and not first.endswith((":", "\\", ",")) and width > self.model_base \
+                and self._scan.depth <= self._start_depth:
+            self.model_base = width
 
     def _rebase_braces(self, stripped: str, width: int) -> None:
         """Brace languages: the model wrote its block from a lower column than the cursor line's.

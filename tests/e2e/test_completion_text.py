@@ -19,7 +19,16 @@ import pytest_asyncio
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from tests.e2e.conftest import capabilities, inline, insert, open_doc, start_client, stop_client, utf16_len
+from tests.e2e.conftest import (
+    capabilities,
+    eventually,
+    inline,
+    insert,
+    open_doc,
+    start_client,
+    stop_client,
+    utf16_len,
+)
 from tests.standin import Reply, StandIn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -198,3 +207,27 @@ async def test_completion_item_fallback_in_utf16(session, standin: StandIn) -> N
         start=types.Position(line=1, character=end - 3), end=types.Position(line=1, character=end)
     )
     assert item.filter_text.startswith("grö")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "reply", "expected"),
+    [
+        ("stopfence.py", "def f():\n    <|>\n", "```python\n    return 1\n```\n" + "This returns one. " * 300, "return 1"),
+        ("stopline.ts", "const x = compute(<|>);\n", "1, 2);\n" + "const y = 3;\n" * 300, "1, 2"),
+        ("stopblock.go", "package main\n\nfunc f() int {\n\t<|>\n}\n", "return 1\n}\n" + "func g() {}\n" * 300,
+         "return 1"),
+    ],
+    ids=["closing-fence", "line-end", "block-end"],
+)
+async def test_the_cleaner_closes_the_stream_early(
+    session, standin: StandIn, name: str, text: str, reply: str, expected: str
+) -> None:
+    """With no stop strings sent, the streaming cleaner is what ends the generation."""
+    client, root = session
+    uri = (root / name).as_uri()
+    open_doc(client, uri, text.replace(CURSOR, ""), LANGUAGES[Path(name).suffix])
+    standin.script(Reply(text=reply, chunk_delay=0.002))
+    line, character = position(text)
+    assert await inline(client, uri, line, character) == [expected]
+    assert await eventually(lambda: standin.chat_requests()[-1].ended_at is not None)
+    assert not standin.chat_requests()[-1].completed  # closed long before the 300 lines were sent

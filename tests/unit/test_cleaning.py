@@ -1036,6 +1036,34 @@ TABS = [
         brace=True,
     ),
     Case(
+        "py-body-under-its-header",
+        "if x:\n    print(x)\nreturn\n",
+        "if x:\n            print(x)\n        return",  # the model's column 0 is the cursor's block
+        None,
+        prefix="        ",
+    ),
+    Case(
+        "py-body-at-its-header-level",
+        "if x:\n        print(x)\n        y = 1\n",
+        "if x:\n            print(x)\n            y = 1",
+        None,
+        prefix="        ",
+    ),
+    Case(
+        "py-statement-then-everything-deeper",
+        "x = 1\n        y = 2\n        return x + y\n",
+        "x = 1\n    y = 2\n    return x + y",
+        None,
+        prefix="    ",
+    ),
+    Case(
+        "py-open-bracket-then-deeper-is-kept",
+        "x = f(\n        1,\n    )",
+        "x = f(\n        1,\n    )",
+        None,
+        prefix="    ",
+    ),
+    Case(
         "crlf-tab-file",
         "x := 1\r\n    return x\r\n",
         "x := 1\r\n\treturn x",
