@@ -109,6 +109,12 @@ class BracketScanner:
         """Inside a block comment, a triple-quoted string or a template/raw string."""
         return self.block_comment or len(self.quote) == 3 or self.quote == "`"
 
+    def copy(self) -> BracketScanner:
+        twin = BracketScanner(self.brace)
+        twin.depth, twin.low, twin.quote, twin.block_comment = self.depth, self.low, self.quote, self.block_comment
+        twin.open, twin.mismatched = list(self.open), self.mismatched
+        return twin
+
     def signature(self) -> tuple[str, int, str, bool]:
         return "".join(self.open), self.mismatched, self.quote, self.block_comment
 
@@ -183,20 +189,19 @@ def bracket_signature(text: str, brace: bool) -> tuple[str, int, str, bool]:
     return scanner.signature()
 
 
-def merge_point(text: str, prefix: str, suffix: str, brace: bool) -> int | None:
+def merge_point(text: str, scanner: BracketScanner, suffix: str) -> int | None:
     """Where a one-line ``text`` reaches the text after the cursor, or None.
 
-    When the cursor is inside brackets or a string that ``suffix`` closes
+    ``scanner`` has read the cursor line up to the cursor (it is used up here: pass a
+    copy). When the cursor is inside brackets or a string that ``suffix`` closes
     (``compute(|)``, ``print("|")``), the model often writes the closer itself and
     goes on past it (``1, 2) + 3``): the completion ends at the first character
-    that closes what ``prefix`` left open, if ``suffix`` starts with that same
+    that closes what the line left open, if ``suffix`` starts with that same
     character. A closer of a bracket the text opened itself (``foo(x)``) is not it.
     """
     head = suffix.lstrip(" \t")[:1]
     if not head or head not in CLOSERS + QUOTES or not text:
         return None
-    scanner = BracketScanner(brace)
-    scanner.feed(prefix, clamp=True)
     if scanner.quote:
         quote = scanner.quote
         if not suffix.lstrip(" \t").startswith(quote):

@@ -178,7 +178,7 @@ class LineMachine:
             self._restart_left = _RESTART_WINDOW  # the fence may restate earlier lines first
         self._prose_only = is_preamble(stripped)
         if not multiline and not self._prose_only:
-            cut = merge_point(text, self.ctx.line_prefix, self.ctx.line_suffix, self.ctx.brace_language)
+            cut = merge_point(text, self._scan.copy(), self.ctx.line_suffix)
             text = text if cut is None else text[:cut]  # it went on past the text after the cursor
         self._opener = self._opens_block(text)
         dipped = self._scan_first(text)
