@@ -38,7 +38,7 @@ def strip_word_echo(prefix: str, answer: str) -> str | None:
 
     ``prefix`` is the cursor line up to the cursor. The answer repeats the typed word
     when it starts with that word (or with more of the line ending in it, from a
-    token boundary) and goes on with more of the word (``rad`` -> ``radius``), or,
+    token boundary: ``math.pi * radius``, ``hello world"``) and goes on with more of the word (``rad`` -> ``radius``), or,
     for a word of two or more characters, repeats it whole (``rad`` -> ``rad ** 2``).
     Numbers are not words here: ``1`` then ``10`` may well mean ``110``.
     """
@@ -48,9 +48,10 @@ def strip_word_echo(prefix: str, answer: str) -> str | None:
         return None
     body = prefix.lstrip(" \t")
     offset = len(prefix) - len(body)
-    # candidate starts: token boundaries in the line (after whitespace, or its first character)
+    # candidate starts, longest first: token boundaries (the line's first character, or one
+    # after a character that is not part of a word: ``print("hello wor`` -> ``hello wor``)
     for begin in range(offset, start + 1):
-        if begin != offset and begin != start and not prefix[begin - 1].isspace():
+        if begin not in (offset, start) and (is_word_char(prefix[begin - 1]) or prefix[begin].isspace()):
             continue
         echoed = prefix[begin:]
         if not answer.startswith(echoed):

@@ -1127,6 +1127,8 @@ WORDS = [
          multiline=False),
     Case("underscore-digits", "my_var_2 + 1", "r_2 + 1", prefix="x = my_va", multiline=False),
     Case("non-ascii-word", "größe * 2", "ße * 2", prefix="    fläche = grö", multiline=False),
+    Case("inside-a-string", 'hello world")', 'ld")', prefix='    print("hello wor', multiline=False),
+    Case("after-a-dot", "pi * radius", "ius", prefix="    return math.pi * rad", multiline=False),
     Case("digits-inside-the-word", "ab2c + 1", "c + 1", prefix="    return ab2", multiline=False),
     Case("cjk-word", "変数名 + 1", "名 + 1", prefix="    値 = 変数", multiline=False),
     Case("one-letter-word-then-more", "self.x = 1", "elf.x = 1", prefix="    s", multiline=False),
