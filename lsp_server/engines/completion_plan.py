@@ -24,7 +24,7 @@ _SUFFIX_SHARE = 0.1
 _FOLLOWING_LINES = 20
 _RELATED_SHARE = 0.2  # at most this share of the budget for definitions from other files
 _PRECEDING_LINES = 40  # lines above the cursor an answer may restate
-_INDENT_SAMPLE = 100  # lines each side of the cursor that show the file's indentation
+_INDENT_SAMPLE = 100  # lines each side of the cursor that show the file's indentation (>= the two above)
 _STYLE_VOTES = 3  # indented lines nearest the cursor that decide between tabs and spaces
 _TAB_LANGUAGES = frozenset({"go"})  # indented with tabs when the file shows nothing else
 
@@ -154,16 +154,17 @@ def plan_completion(
         system_prompt=system_prompt,
     )
     prompt = build_completion_prompt(data)
-    following = tuple(buf.line_text(r) for r in range(row + 1, min(buf.line_count, row + 1 + _FOLLOWING_LINES)))
-    preceding = tuple(buf.line_text(r) for r in range(max(0, row - _PRECEDING_LINES), row))
-    first = max(0, row - _INDENT_SAMPLE)
-    sample = [buf.line_text(r) for r in range(first, min(buf.line_count, row + _INDENT_SAMPLE))]
+    first = max(0, row - _INDENT_SAMPLE)  # the lines around the cursor, read once
+    sample = [buf.line_text(r) for r in range(first, min(buf.line_count, row + 1 + _INDENT_SAMPLE))]
+    at = row - first
+    following = tuple(sample[at + 1 : at + 1 + _FOLLOWING_LINES])
+    preceding = tuple(sample[max(0, at - _PRECEDING_LINES) : at])
     clean = CleanContext(
         line_prefix=line_prefix,
         line_suffix=line_suffix,
         following_lines=following,
         multiline=multiline,
-        indent_unit=detect_indent_unit(sample, row - first, "\t" if language in _TAB_LANGUAGES else "    "),
+        indent_unit=detect_indent_unit(sample, at, "\t" if language in _TAB_LANGUAGES else "    "),
         brace_language=bool(doc.spec and doc.spec.brace_language),
         eol=buf.eol(),
         preceding_lines=preceding,

@@ -68,6 +68,7 @@ class LineMachine:
         self._mark = _FENCES[0]  # the fence that closes the code: the prefill's, or the model's own
         self.lines: list[str] = []
         self._following = next((s.strip() for s in ctx.following_lines if s.strip()), "")
+        self._restatement = Restatement(ctx.preceding_lines)
         self._reset()
 
     def _reset(self) -> None:
@@ -75,7 +76,7 @@ class LineMachine:
         self.lines = []
         self._held: list[str] = []  # lines that may restate the code above the cursor
         # in a fence of its own the model often restates just the line above; elsewhere take two
-        self._restatement = Restatement(self.ctx.preceding_lines, 1 if self.fenced else 2)
+        self._restatement.restart(1 if self.fenced else 2)
         self._nonblank: list[int] = []
         self._started = False
         self._prose_only = True  # every non-blank line so far reads like a chat preamble
@@ -177,7 +178,7 @@ class LineMachine:
         if self.fenced and not echoed and len(self.ctx.line_prefix.strip()) >= 2:
             self._restart_left = _RESTART_WINDOW  # the fence may restate earlier lines first
         self._prose_only = is_preamble(stripped)
-        if not multiline and not self._prose_only:
+        if not multiline and not self._prose_only and self.ctx.line_suffix.strip():
             cut = merge_point(text, self._scan.copy(), self.ctx.line_suffix)
             text = text if cut is None else text[:cut]  # it went on past the text after the cursor
         self._opener = self._opens_block(text)

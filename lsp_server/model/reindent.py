@@ -17,8 +17,6 @@ line indented by four in a two-space file (Google Java style) is also a step of 
 
 from __future__ import annotations
 
-from collections import Counter
-
 from lsp_server.model.codescan import indent_of, indent_width, make_indent
 
 _STEPS = (2, 3, 4, 8)
@@ -31,9 +29,11 @@ def unit_width(unit: str, tab_w: int) -> int:
 
 def _model_unit(widths: list[int], file_unit: int, tab_file: bool) -> int:
     """The model's indentation step, in columns, from consecutive line widths."""
-    pairs = zip(widths, widths[1:], strict=False)
-    ups = Counter(abs(b - a) if tab_file else b - a for a, b in pairs)
-    ups = Counter({step: n for step, n in ups.items() if step in _STEPS})
+    ups: dict[int, int] = {}
+    for a, b in zip(widths, widths[1:], strict=False):
+        step = abs(b - a) if tab_file else b - a
+        if step in _STEPS:
+            ups[step] = ups.get(step, 0) + 1
     if not ups:
         return file_unit
     unit, count = max(ups.items(), key=lambda item: (item[1], item[0] == file_unit, item[0]))
