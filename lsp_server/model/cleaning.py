@@ -53,9 +53,11 @@ def _assemble(machine: LineMachine, ctx: CleanContext) -> str:
     if not raw:
         return ""
     level_base = not machine.fenced and machine.model_base == machine.file_base
-    rest = reindent(raw[1:], machine.model_base, machine.file_base, ctx.indent_unit, machine.tab_w,
-                    level_base=level_base)
-    lines = _drop_following_echo([raw[0].rstrip(), *rest], ctx.following_lines)
+    # at column 0 of an empty line the first line's indentation is the model's too: convert it as well
+    whole = not ctx.line_prefix
+    rest = reindent(raw if whole else raw[1:], machine.model_base, machine.file_base, ctx.indent_unit,
+                    machine.tab_w, level_base=level_base)
+    lines = _drop_following_echo(rest if whole else [raw[0].rstrip(), *rest], ctx.following_lines)
     while len(lines) > 1 and not lines[-1]:
         lines.pop()
     text = "\n".join(lines)

@@ -197,10 +197,10 @@ class LineMachine:
     def _strip_echo(self, line: str) -> tuple[str, bool]:
         """Line 0 without a re-emitted prefix or doubled indentation; and whether it echoed."""
         prefix = self.ctx.line_prefix
-        if self.fenced:
+        if self.fenced and prefix:  # (at column 0 of an empty line, the model's indentation is kept)
             self.model_base = indent_width(indent_of(line), self.tab_w)
         if self.p_ws:
-            rest = line.lstrip(" \t") if self.fenced else drop_indent(line, self.file_base, self.tab_w)
+            rest = line.lstrip(" \t") if self.fenced and prefix else drop_indent(line, self.file_base, self.tab_w)
             return rest, False
         core = prefix.lstrip(" \t")
         rest = line.lstrip(" \t") if self.fenced else line
@@ -302,8 +302,8 @@ class LineMachine:
         the body). After a complete statement a deeper line cannot be code: the model's base
         is that line's. (Column 0 under a header: see ``_under_indented``.)
         """
-        if not (self.p_ws or self.fenced) or self._blank_run or not width:
-            return
+        if not (self.p_ws or self.fenced) or not self.ctx.line_prefix or self._blank_run or not width:
+            return  # (at column 0 of an empty line, line 0 keeps its own indentation: nothing to compare)
         first = self.lines[0].rstrip()
         if first.endswith(":") and width <= self.model_base:
             self.model_base = width - self.tab_w

@@ -112,6 +112,10 @@ TABS = [
           "for x in xs:\n        s += x\n    return s", "for x in xs:\n\t\ts += x\n\treturn s"),
     Shape("c-tabs", "tabs.c", "int sign(int x) {\n\t<|>\n}\n", "if (x < 0) {\n    return -1;\n}\nreturn 1;\n}",
           "if (x < 0) {\n\t\treturn -1;\n\t}\n\treturn 1;"),
+    Shape("go-cursor-at-column-zero", "col0.go", "package main\n\nfunc f(x int) int {\n<|>\n}\n",
+          "    y := x * 2\n    return y\n}", "\ty := x * 2\n\treturn y"),
+    Shape("py-cursor-at-column-zero-fenced", "col0.py", "def f(xs):\n<|>\n",
+          "```python\n    total = sum(xs)\n    return total\n```", "    total = sum(xs)\n    return total"),
     Shape("go-crlf-tabs", "crlf.go", "package main\r\n\r\nfunc f(x int) int {\r\n\t<|>\r\n}\r\n",
           "y := x * 2\n    return y\n}", "y := x * 2\r\n\treturn y"),
 ]
@@ -229,5 +233,10 @@ async def test_the_cleaner_closes_the_stream_early(
     standin.script(Reply(text=reply, chunk_delay=0.002))
     line, character = position(text)
     assert await inline(client, uri, line, character) == [expected]
-    assert await eventually(lambda: standin.chat_requests()[-1].ended_at is not None)
-    assert not standin.chat_requests()[-1].completed  # closed long before the 300 lines were sent
+
+    def record():  # (the stand-in hands out snapshots: ask again each time)
+        [found] = [r for r in standin.chat_requests() if name in str(r.body)]
+        return found
+
+    assert await eventually(lambda: record().ended_at is not None)
+    assert not record().completed  # closed long before the 300 lines were sent
