@@ -237,7 +237,6 @@ class CompletionEngine:
         options = ChatOptions(
             max_tokens=settings.max_tokens_block if plan.multiline else settings.max_tokens_line,
             temperature=settings.temperature,
-            stop=plan.prompt.stop,
             prefill=bool(plan.prompt.prefill),
             priority=settings.completion_priority if settings.priority_enabled else None,
             timeout_s=settings.completion_timeout_s,
