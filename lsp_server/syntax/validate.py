@@ -179,13 +179,13 @@ def _open_brackets(text: str, comment_prefix: str) -> list[str]:
         if quote:
             if ch == "\\":
                 index += 1
-            elif ch == quote or (ch == "\n" and quote != "`"):
+            elif ch == quote or (ch in "\r\n" and quote != "`"):
                 quote = ""
         elif ch in "\"'`":
             quote = ch
         elif text.startswith(comment_prefix, index):
-            newline = text.find("\n", index)
-            index = len(text) if newline < 0 else newline
+            ends = [at for at in (text.find("\n", index), text.find("\r", index)) if at >= 0]
+            index = min(ends) if ends else len(text)  # a line comment ends at "\n", "\r\n" or a lone "\r"
             continue
         elif ch in _PAIRS:
             stack.append(ch)
