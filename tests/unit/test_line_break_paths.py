@@ -31,7 +31,7 @@ from lsp_server.reporting.common import position, whole_line_edit
 from lsp_server.reporting.report import Report
 from lsp_server.syntax.document import SyntaxDocument
 from lsp_server.syntax.languages import LanguageRegistry
-from lsp_server.syntax.validate import _open_brackets
+from lsp_server.syntax.validate import would_add_errors
 from tests.line_break_samples import EOLS, ODD, SAMPLES, apply_edits, cases, fix_line
 from tests.standin import Reply, StandIn
 
@@ -213,10 +213,21 @@ def test_signatures_shown_to_the_model_are_dedented_lines(eol: str) -> None:
     assert doc.outline.signature(method) == "def method(self,\n           x):"
 
 
-def test_a_line_comment_ends_at_a_lone_cr_in_the_bracket_scan() -> None:
-    assert _open_brackets("f(a, # note\rb)", "#") == []
-    assert _open_brackets("x = [1, # (\r2] + (", "#") == ["("]
-    assert _open_brackets("s = 'abc\r(", "#") == ["("]  # an unclosed string ends with its line
+@pytest.mark.parametrize("eol", list(EOLS))
+@pytest.mark.parametrize(("language", "lines", "insert"), [
+    ("python", ["def f(x):", "    ", "    return x", ""], ["y = {  # a", "  'k': [  # b", "    h("]),
+    ("javascript", ["function f(x) {", "  ", "  return x;", "}", ""], ["const y = [1,  // a", "    g("]),
+], ids=["python", "javascript"])
+def test_a_multi_line_completion_is_judged_on_its_lines(eol: str, language: str, lines: list[str],
+                                                        insert: list[str]) -> None:
+    """The trial parse closes the brackets a valid insertion leaves open; a line comment in it
+    ends at a lone CR too (read as running on, it hid the brackets after it: a valid
+    completion in a lone-CR file was refused as adding syntax errors)."""
+    registry = LanguageRegistry()
+    doc = SyntaxDocument(EOLS[eol].join(lines), registry.for_document(language, "f.js" if language != "python"
+                                                                       else "f.py"), registry)
+    cursor = doc.buffer.line_start(1) + 2 * (1 + (language == "python"))
+    assert not would_add_errors(doc, cursor, EOLS[eol].join(insert))
 
 
 def test_findings_and_sources_use_the_same_rows() -> None:
