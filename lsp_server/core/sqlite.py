@@ -8,6 +8,9 @@ aside to ``<name>.corrupt`` and a fresh one is started; any other problem (read-
 or full disk, a file where the folder should be) is logged as a warning and ``None``
 is returned, and the owner keeps working in memory only. What to do when SQLite fails
 later stays with the owner; ``close_quietly`` is the close both use then and at shutdown.
+Deleted rows are overwritten on disk (``secure_delete``): a row dropped because an
+older secret filter wrote it must not stay readable in a free page;
+``checkpoint_quietly`` empties the WAL after such a purge.
 """
 
 from __future__ import annotations
@@ -63,11 +66,21 @@ def close_quietly(db: sqlite3.Connection | None) -> None:
         pass
 
 
+def checkpoint_quietly(db: sqlite3.Connection) -> None:
+    """Copy the WAL into the database and truncate it, so that rows just deleted are
+    not left behind in the WAL file (best effort: another connection may hold it)."""
+    try:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.Error:
+        pass
+
+
 def _connect(path: Path, init: Callable[[sqlite3.Connection], None], check_same_thread: bool) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=check_same_thread)
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
         init(db)
     except sqlite3.Error:
         db.close()

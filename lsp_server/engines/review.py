@@ -215,12 +215,13 @@ class ReviewEngine:
         parsed = parse_findings(raw)
         for problem in parsed.problems:
             log.debug("review answer for %s %s: %s", plan.path, unit.unit.label, problem)
-        report = anchor_all(parsed.findings, unit.rows, unit.lines)
+        shown = self._secrets.mask_mapped(unit.lines, plan.path)  # the lines as the model saw them
+        report = anchor_all(parsed.findings, unit.rows, unit.lines, shown)
         for reason in report.dropped + report.dropped_fixes:
             log.debug("review of %s %s: dropped %s", plan.path, unit.unit.label, reason)
         self.stats.dropped_findings += len(report.dropped) + parsed.dropped
         self.stats.dropped_fixes += len(report.dropped_fixes) + parsed.dropped_fixes
-        self.cache.put(unit.key, [item.to_json() for item in report.anchored])
+        self.cache.put(unit.key, [self._cacheable(item, plan.path) for item in report.anchored], path=plan.path)
         findings = self._materialize(plan, unit, report.anchored)
         self.stats.findings += len(findings)
         return UnitOutcome(unit, findings)
@@ -270,6 +271,14 @@ class ReviewEngine:
         self.stats.tool_calls += loop.calls
         self.stats.model_calls += loop.requests - 1
         return loop.text
+
+    def _cacheable(self, item: Anchored, path: str) -> dict[str, Any]:
+        """``item`` as stored: the cache masks every string, so a fix the mask would
+        change (it holds something secret-like) is stored without its fix."""
+        data = item.to_json()
+        if item.fix is not None and self.cache.masked(item.fix[2], path) != item.fix[2]:
+            data["f"] = None
+        return data
 
     def _materialize(self, plan: ReviewPlan, unit: UnitPlan, anchored: list[Anchored]) -> tuple[Finding, ...]:
         """Findings at the plan's rows, with fixes that no longer parse removed."""

@@ -3,7 +3,8 @@
 Answers are small JSON-able dicts. Lines are 1-based and inclusive here (what a model
 and a human expect); the index itself is 0-based. ``read_lines`` only reads inside
 the workspace root, never ignored, secret or binary files, caps the line count and
-masks secrets; any bad argument becomes an ``{"error": ...}`` answer, never an exception.
+masks secrets (``lookup_symbol``'s signatures and comments too, masked again as they
+leave); any bad argument becomes an ``{"error": ...}`` answer, never an exception.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ class IndexTools:
 
     def lookup_symbol(self, name: str) -> dict[str, Any]:
         found = self.index.lookup(str(name), limit=self.max_results)
-        return {"name": name, "results": [describe(s) for s in found]}
+        secrets = self.index.secrets
+        return {"name": name, "results": [secrets.mask_json(describe(s), s.path) for s in found]}
 
     async def read_lines(self, path: str, start: int, end: int) -> dict[str, Any]:
         try:
@@ -113,7 +115,7 @@ async def read_lines(index: WorkspaceIndex, path: str | Path, start: int, end: i
     lines = text.splitlines()
     start = max(0, start)
     end = min(end, start + max_lines - 1, len(lines) - 1)
-    return index.secrets.mask("\n".join(lines[start:end + 1]))
+    return index.secrets.mask("\n".join(lines[start:end + 1]), rel)
 
 
 def describe(symbol: Symbol) -> dict[str, Any]:
