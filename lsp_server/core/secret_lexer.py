@@ -11,43 +11,61 @@ with its prefix (``f"..."``, ``r#"..."#``, ``@"..."``, triple quotes, backticks)
 
 from __future__ import annotations
 
+import bisect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePath
 
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    """How the lines of one kind of file read, for masking."""
+    """How the lines of one kind of file read, for masking (build with ``make_profile``)."""
 
     name: str
     code: bool  # an unquoted value after ``=`` is an expression, not a literal
     comments: tuple[str, ...]  # line comment markers
-    loose_comments: bool = True  # a marker counts anywhere outside strings (else: at the start or after a space)
-    char_quote: bool = False  # ``'`` delimits one character (C, Go, Rust, Java, C#)
-    filename: str = ""  # a file name of this kind, for detect-secrets' per-file-type keyword rules
+    loose_comments: bool  # a marker counts anywhere outside strings (else: at the start or after a space)
+    char_quote: bool  # ``'`` delimits one character (C, Go, Rust, Java, C#)
+    filename: str  # a file name of this kind, for detect-secrets' per-file-type keyword rules
+    comment_re: re.Pattern[str] = field(repr=False, compare=False)  # matches where a comment starts
+    token_re: re.Pattern[str] = field(repr=False, compare=False)  # a quote, a literal's prefix or a comment
+    value_re: re.Pattern[str] = field(repr=False, compare=False)  # the same, a bracket, "," ";" or "\\"
 
 
-_PY = Profile("python", True, ("#",), filename="x.py")
-_RUBY = Profile("ruby", True, ("#",), filename="x.rb")
-_C = Profile("c", True, ("//", "/*"), char_quote=True, filename="x.c")
-_CPP = Profile("cpp", True, ("//", "/*"), char_quote=True, filename="x.cpp")
-_GO = Profile("go", True, ("//", "/*"), char_quote=True, filename="x.go")
-_RUST = Profile("rust", True, ("//", "/*"), char_quote=True, filename="x.rs")
-_JAVA = Profile("java", True, ("//", "/*"), char_quote=True, filename="x.java")
-_CSHARP = Profile("csharp", True, ("//", "/*"), char_quote=True, filename="x.cs")
-_JS = Profile("javascript", True, ("//", "/*"), filename="x.js")
-_SWIFT = Profile("swift", True, ("//", "/*"), filename="x.swift")
-_PHP = Profile("php", True, ("//", "/*", "#"), filename="x.php")
-_DASH = Profile("dash-comment", True, ("--",), filename="x.sql")
-_HCL = Profile("hcl", True, ("#", "//", "/*"), filename="x.tf")
-_SHELL = Profile("shell", False, ("#",), loose_comments=False, filename="x.sh")
-_YAML = Profile("yaml", False, ("#",), loose_comments=False, filename="x.yaml")
-_TOML = Profile("toml", False, ("#",), loose_comments=False, filename="x.toml")
-_INI = Profile("ini", False, ("#", ";"), loose_comments=False, filename="x.ini")
-_PROPERTIES = Profile("properties", False, ("#", "!"), loose_comments=False, filename="x.properties")
-_JSON = Profile("json", False, ("//",), loose_comments=False, filename="x.json")
-GENERIC = Profile("generic", False, ("#", "//", "--", ";"), loose_comments=False, filename="x.txt")
+_PREFIX_TEXT = r"(?:[rRbBuUfF]{1,2}|L|u8|U|[@$]{1,2}|r#+|u8R|LR|R|uR|UR|c)(?=[\"'`])"
+_PREFIX = re.compile(_PREFIX_TEXT)
+
+
+def make_profile(name: str, code: bool, comments: tuple[str, ...], *, loose_comments: bool = True,
+                 char_quote: bool = False, filename: str = "") -> Profile:
+    markers = "|".join(r"(?<!:)//" if m == "//" else re.escape(m) for m in comments) or r"(?!)"
+    comment = f"(?:{markers})" if loose_comments else rf"(?:(?<![^ \t])(?:{markers}))"
+    token = rf"[\"'`]|(?<![\w])(?:{_PREFIX_TEXT})|{comment}"
+    value = rf"[\"'`()\[\]{{}},;\\]|(?<![\w])(?:{_PREFIX_TEXT})|{comment}"
+    return Profile(name, code, comments, loose_comments, char_quote, filename, re.compile(comment), re.compile(token),
+                   re.compile(value))
+
+
+_PY = make_profile("python", True, ("#",), filename="x.py")
+_RUBY = make_profile("ruby", True, ("#",), filename="x.rb")
+_C = make_profile("c", True, ("//", "/*"), char_quote=True, filename="x.c")
+_CPP = make_profile("cpp", True, ("//", "/*"), char_quote=True, filename="x.cpp")
+_GO = make_profile("go", True, ("//", "/*"), char_quote=True, filename="x.go")
+_RUST = make_profile("rust", True, ("//", "/*"), char_quote=True, filename="x.rs")
+_JAVA = make_profile("java", True, ("//", "/*"), char_quote=True, filename="x.java")
+_CSHARP = make_profile("csharp", True, ("//", "/*"), char_quote=True, filename="x.cs")
+_JS = make_profile("javascript", True, ("//", "/*"), filename="x.js")
+_SWIFT = make_profile("swift", True, ("//", "/*"), filename="x.swift")
+_PHP = make_profile("php", True, ("//", "/*", "#"), filename="x.php")
+_DASH = make_profile("dash-comment", True, ("--",), filename="x.sql")
+_HCL = make_profile("hcl", True, ("#", "//", "/*"), filename="x.tf")
+_SHELL = make_profile("shell", False, ("#",), loose_comments=False, filename="x.sh")
+_YAML = make_profile("yaml", False, ("#",), loose_comments=False, filename="x.yaml")
+_TOML = make_profile("toml", False, ("#",), loose_comments=False, filename="x.toml")
+_INI = make_profile("ini", False, ("#", ";"), loose_comments=False, filename="x.ini")
+_PROPERTIES = make_profile("properties", False, ("#", "!"), loose_comments=False, filename="x.properties")
+_JSON = make_profile("json", False, ("//",), loose_comments=False, filename="x.json")
+GENERIC = make_profile("generic", False, ("#", "//", "--", ";"), loose_comments=False, filename="x.txt")
 
 _BY_SUFFIX = {
     **dict.fromkeys((".py", ".pyi", ".pyw", ".pyx"), _PY),
@@ -99,7 +117,6 @@ class Literal:
     delim: str  # the closing delimiter
 
 
-_PREFIX = re.compile(r"(?:[rRbBuUfF]{1,2}|L|u8|U|[@$]{1,2}|r#+|u8R|LR|R|uR|UR|c)(?=[\"'`])")
 _QUOTES = "\"'`"
 
 
@@ -131,19 +148,20 @@ def literal_at(line: str, i: int, profile: Profile, *, limit: int | None = None)
             if close < 0 or close >= end_of_line:
                 return None  # a Rust lifetime or a stray apostrophe, not a literal
     escapes = "@" not in prefix and not (quote == "`" and profile.name == "go")
-    j = body
-    while j < end_of_line:
-        ch = line[j]
-        if ch == "\\" and escapes:
-            j += 2
-            continue
-        if line.startswith(delim, j):
-            if "@" in prefix and line.startswith(delim * 2, j):  # C# verbatim "" escape
-                j += 2
+    j = line.find(delim, body, end_of_line)
+    while j >= 0 and j + len(delim) <= end_of_line:
+        if escapes:
+            slashes = j
+            while slashes > body and line[slashes - 1] == "\\":
+                slashes -= 1
+            if (j - slashes) % 2:  # an escaped quote
+                j = line.find(delim, j + 1, end_of_line)
                 continue
-            return Literal(i, body, j, j + len(delim), True, delim)
-        j += 1
-    return Literal(i, body, min(j, end_of_line), min(j, end_of_line), False, delim)
+        elif "@" in prefix and line.startswith(delim * 2, j):  # C# verbatim "" escape
+            j = line.find(delim, j + 2, end_of_line)
+            continue
+        return Literal(i, body, j, j + len(delim), True, delim)
+    return Literal(i, body, end_of_line, end_of_line, False, delim)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,22 +171,23 @@ class Lexed:
     literals: tuple[Literal, ...]
     comment: int
 
+    def literal_at(self, position: int) -> Literal | None:
+        """The literal (quote or prefix) that starts at ``position``, if any."""
+        index = bisect.bisect_left(self.literals, position, key=lambda literal: literal.start)
+        if index < len(self.literals) and self.literals[index].start == position:
+            return self.literals[index]
+        return None
+
     def literal_around(self, position: int) -> Literal | None:
-        for literal in self.literals:
-            if literal.content_start <= position < literal.content_end:
-                return literal
+        index = bisect.bisect_right(self.literals, position, key=lambda literal: literal.content_start) - 1
+        if index >= 0 and position < self.literals[index].content_end:
+            return self.literals[index]
         return None
 
 
 def comment_marker_at(line: str, i: int, profile: Profile) -> bool:
     """Whether a comment of ``profile`` starts at ``line[i]`` (outside strings)."""
-    for marker in profile.comments:
-        if line.startswith(marker, i):
-            if marker == "//" and i > 0 and line[i - 1] == ":":
-                continue  # a URL's scheme, not a comment
-            if profile.loose_comments or i == 0 or line[i - 1] in " \t" or not line[:i].strip():
-                return True
-    return False
+    return profile.comment_re.match(line, i) is not None
 
 
 def _word_char(ch: str) -> bool:
@@ -181,17 +200,17 @@ def lex(line: str, profile: Profile) -> Lexed:
     if stripped.startswith(("* ", "*/")) or stripped == "*":
         return Lexed((), len(line) - len(stripped))
     literals: list[Literal] = []
-    i, n = 0, len(line)
-    while i < n:
-        ch = line[i]
-        if ch in _QUOTES or ((ch.isalpha() or ch in "@$") and (i == 0 or not _word_char(line[i - 1]))
-                             and _PREFIX.match(line, i) is not None):
+    search = profile.token_re.search
+    found = search(line)
+    while found is not None:
+        i = found.start()
+        if line[i] in _QUOTES or line[i] not in "/#;-!":  # a quote, or a literal's prefix
             literal = literal_at(line, i, profile)
             if literal is not None:
                 literals.append(literal)
-                i = literal.end if literal.end > i else i + 1
+                found = search(line, max(literal.end, i + 1))
                 continue
-        if comment_marker_at(line, i, profile):
+        elif comment_marker_at(line, i, profile):
             return Lexed(tuple(literals), i)
-        i += 1
-    return Lexed(tuple(literals), n)
+        found = search(line, i + 1)
+    return Lexed(tuple(literals), len(line))

@@ -91,6 +91,9 @@ _FIXED_PARTS = re.compile("|".join(sorted({re.escape(part) for _, parts in FORMA
                                           key=len, reverse=True)))
 _QUOTED_RUN = re.compile(r"(?P<q>[\"'`])(?P<v>[A-Za-z0-9+/=_\-]{9,})(?P=q)")
 _CONFIG_VALUE = re.compile(r"[=:][ \t]*(?P<v>[A-Za-z0-9+/=_\-]{16,})[ \t]*[\r]?$")
+_KEYWORD_WINDOW = 200  # the keyword detector sees at most this many characters at a time ...
+_KEYWORD_WINDOWS = 4  # ... in at most this many windows per line
+_LIBRARY_WORDS = re.compile(r"pass|pwd|secret|key|contrase")  # the keyword detector's words, lower-cased
 _COMMENT_TAIL = re.compile(r"[ \t]+(?:#|;|//)")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][\w.]*$")
 
@@ -144,26 +147,44 @@ class LibraryScanner:
             rules = REGEX_BY_FILETYPE.get(determine_file_type(profile.filename),
                                           QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP)
             self._keyword_rules[profile.filename] = rules
-        if heuristic.is_indirect_reference(line):
-            return
-        for value in self._keyword.analyze_string(line, denylist_regex_to_group=rules):
+        for value in self._keyword_values(line, rules):
             if not profile.code:
                 value = _COMMENT_TAIL.split(value, 1)[0].rstrip()
             if not _keep(value, line, self._keyword) or is_placeholder(value):
                 continue
             at = line.find(value)
             quoted = at > 0 and line[at - 1] in "\"'`"
-            if profile.code and not quoted and (_IDENTIFIER.match(value) or looks_like_code(value)):
+            # (detect-secrets' own is_indirect_reference filter backtracks for seconds on some lines: this
+            # is its job, on the value alone: secret = get_secret_key(), password = request.headers[...])
+            if not quoted and (looks_like_code(value, dotted_is_code=profile.code)
+                               or profile.code and _IDENTIFIER.match(value)):
                 continue  # password = other_variable
             yield value
+
+    def _keyword_values(self, line: str, rules: dict[re.Pattern[str], int]) -> Iterator[str]:
+        """The keyword detector's values: on the line, or on a few windows around its words
+        when the line is long (its expressions backtrack badly on long lines)."""
+        if len(line) <= _KEYWORD_WINDOW:
+            yield from self._keyword.analyze_string(line, denylist_regex_to_group=rules)
+            return
+        done = -1
+        for count, hit in enumerate(_LIBRARY_WORDS.finditer(line.lower())):
+            if count >= _KEYWORD_WINDOWS or hit.start() < done:
+                break
+            start = max(0, hit.start() - 40)
+            done = start + _KEYWORD_WINDOW
+            yield from self._keyword.analyze_string(line[start:done], denylist_regex_to_group=rules)
 
     def _high_entropy(self, line: str, profile: Profile) -> Iterator[str]:
         candidates = [m.group("v") for m in _QUOTED_RUN.finditer(line)]
         if not profile.code and (m := _CONFIG_VALUE.search(line)) is not None:
             candidates.append(m.group("v"))
         for value in candidates:
+            distinct = len(set(value))
             for plugin, charset in self._entropy:
-                if (charset.issuperset(value) and plugin.calculate_shannon_entropy(value) > plugin.entropy_limit
+                # n distinct characters carry at most log2(n) bits: fewer than 2**limit cannot pass
+                if (distinct > 2 ** plugin.entropy_limit and charset.issuperset(value)
+                        and plugin.calculate_shannon_entropy(value) > plugin.entropy_limit
                         and _keep(value, line, plugin) and not heuristic.is_potential_uuid(value)
                         and not heuristic.is_likely_id_string(value, line, plugin)):
                     yield value

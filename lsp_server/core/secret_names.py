@@ -67,6 +67,7 @@ _TEMPLATE = re.compile(
 )
 _YOUR = re.compile(r"(?i)^(?:your|enter|insert|some)[-_ .]?(?:[a-z]+[-_ .]?){0,3}"
                    r"(?:key|token|secret|password|pass|passphrase|pwd|credentials?)(?:[-_ .]?here)?$|^.*[-_ ]here$")
+_SEPARATORS = re.compile(r"[\W_]+")
 _REPEATED = re.compile(r"^(.)\1{2,}$")
 _MASKING_CHARS = re.compile(r"^[*xX#•.\-_ ]{3,}$")
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
@@ -115,7 +116,7 @@ def is_placeholder(value: str, key: str = "") -> bool:
     text = value.strip()
     if not text or "<redacted>" in text:
         return True
-    bare = _TEMPLATE.sub("", text)
+    bare = _TEMPLATE.sub("", text) if any(ch in text for ch in "{$%@") else text
     bare = bare[strip_scheme(bare):] if " " in bare else bare
     if not any(ch.isalnum() for ch in bare):
         return True  # only interpolations, scheme words and punctuation: f"Bearer {token}"
@@ -128,17 +129,18 @@ def is_placeholder(value: str, key: str = "") -> bool:
         return True
     if text[0] == "[" and text[-1] == "]" and "redact" in lowered:
         return True
-    if _YOUR.match(text):
-        return True
+    if lowered.startswith(("your", "enter", "insert", "some")) or lowered.endswith("here"):
+        if _YOUR.match(text):
+            return True
     words = words_of(text)
-    if words and all(word in _NAME_VOCABULARY for word in words) and not any(ch.isdigit() for ch in text):
+    digits = any(ch.isdigit() for ch in text)
+    if words and not digits and all(word in _NAME_VOCABULARY for word in words):
         return True  # "X-API-Key", "Authorization", "password": a name, not a value
-    if _ENV_NAME.match(text) and is_secret_name(text):
+    if text.isupper() and _ENV_NAME.match(text) and is_secret_name(text):
         return True  # "DB_PASSWORD": the name of an environment variable
-    if _DOTTED_NAME.match(text) and any(w in SECRET_WORDS for w in words):
+    if "." in text and _DOTTED_NAME.match(text) and any(w in SECRET_WORDS for w in words):
         return True  # "spring.datasource.password": a config key
-    squeezed = re.sub(r"[\W_]+", "", text).lower()
-    return bool(key) and squeezed == re.sub(r"[\W_]+", "", key).lower()
+    return bool(key) and _SEPARATORS.sub("", text).lower() == _SEPARATORS.sub("", key).lower()
 
 
 def is_literal(value: str) -> bool:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from .secret_lexer import Lexed, Literal, Profile, comment_marker_at, lex, literal_at
@@ -111,11 +112,8 @@ _BASE64_LINE = re.compile(r"^[ \t]*[\"'`]?(?P<v>[A-Za-z0-9+/]{40,}={0,2})(?:\\n)
 
 
 def _entropy(data: str) -> float:
-    counts: dict[str, int] = {}
-    for ch in data:
-        counts[ch] = counts.get(ch, 0) + 1
     size = len(data)
-    return -sum(c / size * math.log2(c / size) for c in counts.values())
+    return -sum(c / size * math.log2(c / size) for c in Counter(data).values())
 
 
 def _name_around(line: str, position: int) -> tuple[int, int]:
@@ -139,14 +137,17 @@ def has_secret_word(low: str) -> bool:
     return _LOWER_GATE.search(low) is not None
 
 
-def keyword_spans(line: str, profile: Profile, mode: str = "") -> tuple[list[Span], Carry | None]:
+def keyword_spans(line: str, profile: Profile, mode: str = "", low: str = "") -> tuple[list[Span], Carry | None]:
     """Values of secret-named keys on ``line`` (callers check ``GATE`` first). ``mode``
-    (``interior``, ``comment``) says the line lies inside a multi-line string or comment."""
+    (``interior``, ``comment``) says the line lies inside a multi-line string or comment;
+    ``low`` is the line lower-cased, if at hand."""
     spans: list[Span] = []
     carry: Carry | None = None
     lexed: Lexed | None = None
     seen: set[int] = set()
-    for hit in GATE.finditer(line):
+    hits = _LOWER_GATE.finditer(low) if low and len(low) == len(line) else GATE.finditer(line)
+    limit = len(line.rstrip("\r\n"))
+    for hit in hits:
         start, end = _name_around(line, hit.start())
         if start in seen or end <= start:
             continue
@@ -155,7 +156,7 @@ def keyword_spans(line: str, profile: Profile, mode: str = "") -> tuple[list[Spa
         if not is_secret_name(_last_segment(name)):
             continue
         lexed = lexed or lex(line, profile)
-        found, more = _key_value(line, start, end, name, profile, lexed, mode)
+        found, more = _key_value(line, start, end, name, profile, lexed, mode, limit)
         spans.extend(found)
         carry = more or carry
     if "<" in line or "value" in line:
@@ -163,9 +164,8 @@ def keyword_spans(line: str, profile: Profile, mode: str = "") -> tuple[list[Spa
     return spans, carry
 
 
-def _key_value(line: str, start: int, end: int, name: str, profile: Profile, lexed: Lexed, base: str
-               ) -> tuple[list[Span], Carry | None]:
-    limit = len(line.rstrip("\r\n"))
+def _key_value(line: str, start: int, end: int, name: str, profile: Profile, lexed: Lexed, base: str,
+               limit: int) -> tuple[list[Span], Carry | None]:
     quoted = False
     inside = lexed.literal_around(start)
     base = base or ("code" if profile.code else "config")
@@ -197,11 +197,11 @@ def _key_value(line: str, start: int, end: int, name: str, profile: Profile, lex
     if sep in ("(", "{"):
         if quoted or mode == "comment" or (words_of(_last_segment(name)) or [""])[0] in _LOOKUP_VERBS:
             return [], None
-        return _value(line, after.end(), limit, mode, profile, name, call=True)
-    return _value(line, after.end(), limit, mode, profile, name)
+        return _value(line, after.end(), limit, mode, profile, name, lexed, call=True)
+    return _value(line, after.end(), limit, mode, profile, name, lexed)
 
 
-def _value(line: str, position: int, limit: int, mode: str, profile: Profile, key: str, *,
+def _value(line: str, position: int, limit: int, mode: str, profile: Profile, key: str, lexed: Lexed, *,
            call: bool = False) -> tuple[list[Span], Carry | None]:
     """The secret parts of the value expression at ``position`` (to its end on this line)."""
     rest = line[position:limit].strip()
@@ -214,12 +214,15 @@ def _value(line: str, position: int, limit: int, mode: str, profile: Profile, ke
     spans: list[Span] = []
     stack: list[tuple[str, int, str]] = [("(", position, "group")] if call else []
     found_literal = False
-    i = position
-    while i < limit:
+    comments = mode not in ("comment", "interior")
+    search = profile.value_re.search
+    found = search(line, position, limit)
+    while found is not None:
+        i = found.start()
         ch = line[i]
-        if mode != "comment" and mode != "interior" and comment_marker_at(line, i, profile):
+        if comments and comment_marker_at(line, i, profile):
             break
-        literal = _literal(line, i, limit, profile, mode)
+        literal = (lexed.literal_at(i) if mode != "interior" else None) or _literal(line, i, limit, profile, mode)
         if literal is not None:
             found_literal = True
             if _is_value_literal(line, literal, stack, limit):
@@ -229,7 +232,7 @@ def _value(line: str, position: int, limit: int, mode: str, profile: Profile, ke
             if not literal.closed:
                 carry = Carry("close", delim=literal.delim) if len(literal.delim) > 1 or literal.delim == "`" else None
                 return spans, carry
-            i = literal.end
+            found = search(line, max(literal.end, i + 1), limit)
             continue
         if ch in "([{":
             stack.append((ch, i, _call_kind(line, i) if ch == "(" else "group"))
@@ -241,7 +244,7 @@ def _value(line: str, position: int, limit: int, mode: str, profile: Profile, ke
                 break
         elif ch in ",;" and not stack:
             break
-        i += 1
+        found = search(line, i + 1, limit)
     if found_literal or call:
         return spans, None
     return _unquoted(line, position, limit, mode, profile, key)
@@ -308,9 +311,8 @@ def _unquoted(line: str, position: int, limit: int, mode: str, profile: Profile,
             return [], None
         return ([span] if (span := _content_span(line, *match.span("v"), key)) is not None else []), None
     if mode == "config":
-        end = position
-        while end < limit and not comment_marker_at(line, end, profile):
-            end += 1
+        comment = profile.comment_re.search(line, position, limit)
+        end = comment.start() if comment is not None else limit
     else:
         end = position
         while end < limit and line[end] not in _STOP_UNQUOTED:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -47,6 +47,8 @@ MASK = "<redacted>"
 SECRET_FILTER_VERSION = 2
 
 _LINE_CACHE_LIMIT = 50_000
+_LONG_LINE = 2_000  # longer lines are scanned in pieces of about _PIECE characters
+_PIECE = 1_000
 _KEY_BODY = re.compile(r"[A-Za-z0-9+/=]{4,}")
 _Entry = tuple[str, tuple[Span, ...], Carry | None]
 
@@ -111,6 +113,11 @@ class SecretFilter:
             return text
         return "\n".join([entry[0] for entry in self._entries(text.split("\n"), self._profile(path))])
 
+    def mask_prose(self, text: str, path: str = "") -> str:
+        """``text`` taken out of a comment or docstring of a file named ``path`` (its
+        markers gone), or a message: read both as the file's text and as prose."""
+        return self.mask(self.mask(text, path), "") if text else text
+
     def mask_lines(self, lines: Sequence[str], path: str = "") -> list[str]:
         """One masked line per line of ``lines`` (read as consecutive lines of one file)."""
         return [entry[0] for entry in self._entries(lines, self._profile(path))]
@@ -163,13 +170,17 @@ class SecretFilter:
         out: list[_Entry] = []
         append = out.append
         carry: Carry | None = None
+        below: dict[Carry, dict[str, _Entry]] = {}
         for line in lines:
             if carry is None:  # the common case, kept lean: one dictionary look-up per line
                 entry = get(line)
                 if entry is None:
                     entry = cache[line] = self._scan(line, profile, "")
             else:
-                entry = self._carried(line, carry, profile)
+                carried = below.get(carry)
+                if carried is None:
+                    carried = below[carry] = self._cache(profile, carry)
+                entry = carried.get(line) or self._carried(line, carry, profile, carried)
             carry = entry[2]
             append(entry)
         return out
@@ -179,16 +190,14 @@ class SecretFilter:
         key = (profile.name, carry)
         cache = self._lines.get(key)
         if cache is None or len(cache) > _LINE_CACHE_LIMIT:
+            if len(self._lines) > 256:  # many kinds of carried lines: start over
+                self._lines.clear()
             cache = self._lines[key] = {}
         return cache
 
-    def _carried(self, line: str, carry: Carry, profile: Profile) -> _Entry:
+    def _carried(self, line: str, carry: Carry, profile: Profile, cache: dict[str, _Entry]) -> _Entry:
         """A line below one that left ``carry``: a value that goes on, or the inside of a
-        multi-line string or comment (remembered like any line, per ``carry``)."""
-        cache = self._cache(profile, carry)
-        entry = cache.get(line)
-        if entry is not None:
-            return entry
+        multi-line string or comment (remembered in ``cache``, like any line)."""
         if carry.kind in ("string", "comment"):
             mode = "interior" if carry.kind == "string" else "comment"
             close = line.find(carry.delim)
@@ -232,14 +241,13 @@ class SecretFilter:
                 spans.extend((s + offset, e + offset) for s, e in found)
                 offset += len(part) + 1
             return _apply(line, spans, carry)
-        spans = []
-        carry = None
-        low = body.lower()
-        keyword = has_secret_word(low)
-        if keyword:
-            spans, carry = keyword_spans(body, profile, mode)
-        spans.extend(pattern_spans(body, low))
-        spans.extend(self._library.spans(body, low, profile, keyword=keyword))
+        if len(body) <= _LONG_LINE:
+            spans, carry = self._rules(body, profile, mode)
+        else:  # minified code, data: in pieces cut between values, so no rule's cost grows with the line
+            spans, carry = [], None
+            for start, end in _pieces(body):
+                found, carry = self._rules(body[start:end], profile, mode)
+                spans.extend((s + start, e + start) for s, e in found)
         key_body = self._library.private_key_header(body)
         if key_body is not None:
             end = body.find("-----END", key_body)
@@ -251,6 +259,32 @@ class SecretFilter:
         if carry is None and not mode:
             carry = named_carry(body, profile) or open_block(body, profile)
         return _apply(line, spans, carry)
+
+    def _rules(self, text: str, profile: Profile, mode: str) -> tuple[list[Span], Carry | None]:
+        """Our rules and detect-secrets' on one line (or piece of a long line)."""
+        spans: list[Span] = []
+        carry = None
+        low = text.lower()
+        keyword = has_secret_word(low)
+        if keyword:
+            spans, carry = keyword_spans(text, profile, mode, low)
+        spans.extend(pattern_spans(text, low))
+        # detect-secrets' keyword rules back ours up: on lines where ours found nothing
+        spans.extend(self._library.spans(text, low, profile, keyword=keyword and not spans))
+        return spans, carry
+
+
+def _pieces(text: str, size: int = _PIECE) -> Iterator[Span]:
+    """``text`` in pieces of at most ``size`` characters, cut after a separator where one is near."""
+    start, length = 0, len(text)
+    while start < length:
+        end = min(length, start + size)
+        if end < length:
+            cut = max(text.rfind(separator, start + size // 2, end) for separator in ";, \t}")
+            if cut > start:
+                end = cut + 1
+        yield start, end
+        start = end
 
 
 def _apply(line: str, spans: Iterable[Span], carry: Carry | None) -> _Entry:

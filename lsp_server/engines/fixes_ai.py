@@ -108,7 +108,7 @@ class AiFixer:
             lines=[(row + 1, text) for row, text in zip(rows, shown, strict=True)],
             first=first + 1,
             last=last + 1,
-            problem=self._secrets.mask(problem, doc.path),
+            problem=self._secrets.mask_prose(problem, doc.path),
             imports=[line for line in imports if line not in shown],
         )
         messages, _ = build_fix_prompt(data)

@@ -13,11 +13,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..core.secrets import SecretFilter
 from ..core.text import looks_binary
 from .content import read_files
 from .symbols import Symbol
 from .workspace import WorkspaceIndex
 
+MAX_TEXT_CHARS = 16_000  # read_lines text, at most (the review loop sends at most 6,000 characters of it)
 TOOL_SCHEMAS: tuple[dict[str, Any], ...] = (
     {
         "type": "function",
@@ -61,8 +63,7 @@ class IndexTools:
 
     def lookup_symbol(self, name: str) -> dict[str, Any]:
         found = self.index.lookup(str(name), limit=self.max_results)
-        secrets = self.index.secrets
-        return {"name": name, "results": [secrets.mask_json(describe(s), s.path) for s in found]}
+        return {"name": name, "results": [describe(s, self.index.secrets) for s in found]}
 
     async def read_lines(self, path: str, start: int, end: int) -> dict[str, Any]:
         try:
@@ -115,17 +116,18 @@ async def read_lines(index: WorkspaceIndex, path: str | Path, start: int, end: i
     lines = text.splitlines()
     start = max(0, start)
     end = min(end, start + max_lines - 1, len(lines) - 1)
-    return index.secrets.mask("\n".join(lines[start:end + 1]), rel)
+    # more never leaves (a tool result is cut to MAX_RESULT_CHARS): do not mask megabytes of minified lines
+    return index.secrets.mask("\n".join(lines[start:end + 1])[:MAX_TEXT_CHARS], rel)
 
 
-def describe(symbol: Symbol) -> dict[str, Any]:
-    """A symbol as the model sees it (1-based lines)."""
+def describe(symbol: Symbol, secrets: SecretFilter) -> dict[str, Any]:
+    """A symbol as the model sees it (1-based lines; signature and doc masked as they leave)."""
     out: dict[str, Any] = {
         "name": symbol.name, "kind": symbol.kind, "path": symbol.path,
-        "lines": [symbol.start_line + 1, symbol.end_line + 1], "signature": symbol.signature,
+        "lines": [symbol.start_line + 1, symbol.end_line + 1], "signature": secrets.mask(symbol.signature, symbol.path),
     }
     if symbol.container:
         out["container"] = symbol.container
     if symbol.doc:
-        out["doc"] = symbol.doc
+        out["doc"] = secrets.mask_prose(symbol.doc, symbol.path)
     return out
