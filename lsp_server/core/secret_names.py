@@ -68,6 +68,9 @@ _TEMPLATE = re.compile(
 _YOUR = re.compile(r"(?i)^(?:your|enter|insert|some)[-_ .]?(?:[a-z]+[-_ .]?){0,3}"
                    r"(?:key|token|secret|password|pass|passphrase|pwd|credentials?)(?:[-_ .]?here)?$|^.*[-_ ]here$")
 _SEPARATORS = re.compile(r"[\W_]+")
+_TEMPLATE_CHARS = re.compile(r"[{$%@]")
+_ALNUM = re.compile(r"[^\W_]")
+_DIGIT = re.compile(r"\d")
 _REPEATED = re.compile(r"^(.)\1{2,}$")
 _MASKING_CHARS = re.compile(r"^[*xX#•.\-_ ]{3,}$")
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
@@ -116,9 +119,9 @@ def is_placeholder(value: str, key: str = "") -> bool:
     text = value.strip()
     if not text or "<redacted>" in text:
         return True
-    bare = _TEMPLATE.sub("", text) if any(ch in text for ch in "{$%@") else text
+    bare = _TEMPLATE.sub("", text) if _TEMPLATE_CHARS.search(text) else text
     bare = bare[strip_scheme(bare):] if " " in bare else bare
-    if not any(ch.isalnum() for ch in bare):
+    if not _ALNUM.search(bare):
         return True  # only interpolations, scheme words and punctuation: f"Bearer {token}"
     if bare.lower() in _AUTH_SCHEMES:
         return True
@@ -133,8 +136,7 @@ def is_placeholder(value: str, key: str = "") -> bool:
         if _YOUR.match(text):
             return True
     words = words_of(text)
-    digits = any(ch.isdigit() for ch in text)
-    if words and not digits and all(word in _NAME_VOCABULARY for word in words):
+    if words and not _DIGIT.search(text) and all(word in _NAME_VOCABULARY for word in words):
         return True  # "X-API-Key", "Authorization", "password": a name, not a value
     if text.isupper() and _ENV_NAME.match(text) and is_secret_name(text):
         return True  # "DB_PASSWORD": the name of an environment variable

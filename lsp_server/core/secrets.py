@@ -274,6 +274,16 @@ class SecretFilter:
         return spans, carry
 
 
+def _around_cr(line: str, span: Span) -> Iterator[Span]:
+    start, end = span
+    cr = line.find("\r", start, end)
+    while cr >= 0:
+        yield start, cr
+        start = cr + 1
+        cr = line.find("\r", start, end)
+    yield start, end
+
+
 def _pieces(text: str, size: int = _PIECE) -> Iterator[Span]:
     """``text`` in pieces of at most ``size`` characters, cut after a separator where one is near."""
     start, length = 0, len(text)
@@ -288,7 +298,10 @@ def _pieces(text: str, size: int = _PIECE) -> Iterator[Span]:
 
 
 def _apply(line: str, spans: Iterable[Span], carry: Carry | None) -> _Entry:
-    """The masked line for ``spans`` (merged; each merged span becomes one ``MASK``)."""
+    """The masked line for ``spans`` (merged; each merged span becomes one ``MASK``; a
+    carriage return, a line break of its own, is never masked)."""
+    if "\r" in line:
+        spans = [part for span in spans for part in _around_cr(line, span)]
     merged: list[list[int]] = []
     for start, end in sorted(s for s in spans if s[1] > s[0]):
         if merged and start <= merged[-1][1]:

@@ -262,6 +262,40 @@ def test_mask_split_masks_a_secret_the_cursor_stands_in() -> None:
     assert (before, after) == ("x =", F.mask(text, "a.py")[3:])
 
 
+def test_random_text_keeps_every_line_break_and_every_unmasked_character() -> None:
+    """Fragments that trip every rule (quotes, comments, carries, key blocks, CRs), at random."""
+    import random
+
+    rng = random.Random(12)
+    pieces = ["password", "token", "=", ":", '"', "'", "`", '"""', "#", "//", "/*", "*/", "(", ")", "{", "}",
+              "[", "]", ",", ";", "\\", "\n", "\r\n", "\r", "api_key", "-----BEGIN RSA PRIVATE KEY-----",
+              "-----END RSA PRIVATE KEY-----", "Bearer ", "://u:p@h", "secret", " ", "\t", "|", ">",
+              "- name: DB_PASSWORD", "value: x", 'f"', 'r#"', 'R"(', "hunter2", "é", "😀", "日本", "\u2028"]
+    paths = ["a.py", "a.go", "a.yaml", "a.ini", "", "a.rs", "a.c", "a.json", "a.md", "a.sh"]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+        path = rng.choice(paths)
+        out = F.mask(text, path)
+        assert (out.count("\n"), out.count("\r")) == (text.count("\n"), text.count("\r")), (text, path)
+        cut = rng.randint(0, len(text))
+        before, after = F.mask_split(text[:cut], text[cut:], path)
+        assert (before + after).count("\n") == text.count("\n")
+        lines = text.split("\n")
+        for original, mapped in zip(lines, F.mask_mapped(lines, path), strict=True):
+            at = masked_at = 0
+            for start, end in mapped.spans:  # between masks, the original text, in order
+                assert mapped.text[masked_at:masked_at + start - at] == original[at:start]
+                masked_at += start - at + len(MASK)
+                at = end
+            assert mapped.text[masked_at:] == original[at:]
+
+
+def test_long_lines_are_masked_in_pieces() -> None:
+    minified = ";".join(f'var a{i}=f(b{i})' for i in range(400)) + ';var apiKey="minified-secret-94";' + "x" * 50
+    out = F.mask(minified, "bundle.min.js")
+    assert "minified-secret-94" not in out and out.startswith("var a0=f(b0)")
+
+
 def test_mask_json_masks_every_string() -> None:
     value = {"q": 'password = "json-91"', "list": [1, "token: json-92", None], "n": 3}
     out = F.mask_json(value, "a.yaml")
