@@ -72,6 +72,8 @@ _AFTER_KEY = re.compile(
         [ \t]*""",
     re.X,
 )
+_COMPARED = re.compile(r"""(?P<q>["'`])(?P<v>(?:\\.|(?!(?P=q)).)*)(?P=q)[ \t]*"""
+                       r"(?:===?|!==?|\.(?:equals|equalsIgnoreCase|Equals|compare|eq)\()[ \t]*[\w.$@]*$")
 _FLAG_SEP = re.compile(r"=|[ \t]+(?=[^\s-])")
 _LOOKUP_VERBS = frozenset({
     "get", "getenv", "fetch", "load", "read", "lookup", "find", "require", "query", "getattr", "environ",
@@ -159,6 +161,9 @@ def keyword_spans(line: str, profile: Profile, mode: str = "", low: str = "") ->
         found, more = _key_value(line, start, end, name, profile, lexed, mode, limit)
         spans.extend(found)
         carry = more or carry
+        compared = _COMPARED.search(line, max(0, start - 200), start)  # "x" == password, "x".equals(pw)
+        if compared is not None and (span := _content_span(line, *compared.span("v"), name)) is not None:
+            spans.append(span)
     if "<" in line or "value" in line:
         spans.extend(_markup_spans(line))
     return spans, carry
