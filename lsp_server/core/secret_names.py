@@ -159,3 +159,13 @@ def looks_like_code(value: str, *, dotted_is_code: bool = True) -> bool:
     if text.startswith(_SIGILS) or _CALL_OR_INDEX.match(text):
         return True
     return dotted_is_code and bool(_DOTTED_REF.match(text))
+
+
+def value_span(line: str, start: int, end: int, key: str) -> tuple[int, int] | None:
+    """The part of ``line[start:end]`` (a value) to mask, if any: none for a placeholder, and
+    not a leading auth scheme word (``Bearer ``)."""
+    content = line[start:end]
+    if is_placeholder(content, key):
+        return None
+    start += strip_scheme(content)
+    return (start, end) if end > start else None

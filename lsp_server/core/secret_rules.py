@@ -1,4 +1,4 @@
-"""Our own secret rules, line by line: what detect-secrets does not cover.
+"""Our own secret rules, line by line: the values of secret-named keys.
 
 ``keyword_spans`` finds ``name <sep> value`` wherever ``name`` names a secret (see
 ``secret_names``), in every form the supported languages and config formats write:
@@ -7,51 +7,27 @@ assignments with or without a type (``api_token: str = ...``, ``var token string
 keyword arguments, map and object literals (``"Authorization": ...``, ``'pw' => ...``),
 subscripts (``os.environ["API_KEY"] = ...``), header and env pairs
 (``.header("X-Api-Key", ...)``, ``setenv("TOKEN", ...)``), setters and C++ initialisers
-(``setPassword(...)``, ``secret("...")``), comparisons, ``#define``, and
+(``setPassword(...)``, ``secret("...")``), comparisons both ways, ``#define``, and
 ``KEY=value`` / ``key: value`` inside comments, inside strings (connection strings,
 query strings, curl headers) and in config syntax (YAML, TOML, INI, .env,
 properties, JSON). Quoted values are masked wherever they are; unquoted ones only
 where they are literals (config syntax, comments, inside strings), not in code,
-where they are expressions. A value that continues on the next lines (a triple
-quoted string, a YAML block scalar, ``KEY = \\``) is reported as a ``Carry``.
-
-``pattern_spans`` adds token formats the library lacks, credentials in URLs,
-``Bearer``/``Basic`` credentials, XML elements and lines that are nothing but a
-long base64 run (the body of a key block whose header is out of view).
+where they are expressions. A value that goes on below its line is reported as a
+``Carry`` (``secret_carry``); markup (``<password>``) is ``secret_shapes``' job.
 
 Spans are ``(start, end)`` indices into the line: the text to replace, quotes kept.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
-from dataclasses import dataclass
 
+from .secret_carry import Carry
 from .secret_lexer import Lexed, Literal, Profile, comment_marker_at, lex, literal_at
-from .secret_names import (
-    is_literal,
-    is_placeholder,
-    is_secret_name,
-    looks_like_code,
-    strip_scheme,
-    words_of,
-)
+from .secret_names import is_literal, is_secret_name, looks_like_code, value_span, words_of
+from .secret_shapes import markup_spans
 
 Span = tuple[int, int]
-
-
-@dataclass(frozen=True, slots=True)
-class Carry:
-    """What goes on below this line. A secret value: ``next`` (the next line's literals),
-    ``close`` (every line up to ``delim``), ``indent`` (lines indented deeper than
-    ``indent``), ``named`` (a ``value:`` within ``indent`` lines) or ``pem`` (a key
-    block). Or a multi-line ``string`` or ``comment`` that ends at ``delim``."""
-
-    kind: str
-    delim: str = ""
-    indent: int = 0
 
 
 GATE = re.compile(
@@ -93,31 +69,6 @@ _LITERAL_TOKEN = re.compile(r"(?P<v>(?=[^\s,;]*[A-Za-z])(?=[^\s,;]*\d)(?=[^\s,;]
                             r"(?![^\s,;]*[(\[.])[^\s,;'\"`]+)[ \t]*[,;]?[ \t]*$")
 _STOP_UNQUOTED = frozenset(" \t;&,\"'`)]}<>|")
 _BLOCK_SCALAR = re.compile(r"^[|>][+-]?\d*[ \t]*(?:#.*)?$")
-_NAMED = re.compile(r"^\s*-?\s*(?:name|key)\s*:\s*[\"']?([A-Za-z_][\w.\-]*)[\"']?\s*$")
-_NAMED_VALUE = re.compile(r"^\s*-?\s*value\s*:\s*(?P<v>\S.*?)\s*$")
-_XML = re.compile(r"<(?P<tag>[\w:.\-]+)(?:\s[^<>]*)?>(?P<v>[^<>]+)</(?P=tag)>")
-_KEY_VALUE_ATTRS = re.compile(
-    r"""(?:key|name)\s*=\s*["'](?P<name>[^"']+)["']\s+value\s*=\s*(?P<q>["'])(?P<v>[^"']*)(?P=q)""")
-_USER_OPTION = re.compile(r"(?:^|\s)(?:-u|--user|--proxy-user|-U)[ =]+[\"']?[^\s:'\"]+:(?P<v>[^\s'\"]+)")
-_URL_CREDENTIALS = re.compile(r"://[^/\s:@'\"`]+:(?P<v>[^/\s@'\"`]+)@")
-_AUTH_SCHEME = re.compile(r"(?i)\b(?:bearer|basic|digest|token)[ \t]+(?P<v>[A-Za-z0-9._~+/\-]{8,}=*)")
-_TOKEN_FORMATS = re.compile(
-    r"\b(?:AIza[0-9A-Za-z_\-]{35}|github_pat_\w{40,}|gh[pousr]_[A-Za-z0-9]{30,}|glpat-[\w\-]{20,}"
-    r"|sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[A-Za-z0-9_\-]{20,}|[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"
-    r"|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36}|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}|dop_v1_[a-f0-9]{64}"
-    r"|xox[abposre]-[A-Za-z0-9\-]{10,}|A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA)[0-9A-Z]{16}|pypi-[\w\-]{50,}"
-    r"|eyJ[\w\-]{8,}\.eyJ[\w\-]{8,}\.[\w\-]{8,}|SG\.[\w\-]{16,}\.[\w\-]{16,})"
-)
-_TOKEN_GATE = re.compile(r"AIza|_pat_|gh[pousr]_|glpat|sk-|k_live|k_test|hf_|npm_|shp|dop_|xox|A[KSGIRN][A-Z]A|pypi-"
-                         r"|eyJ|SG\.")
-_BASE64_LINE = re.compile(r"^[ \t]*[\"'`]?(?P<v>[A-Za-z0-9+/]{40,}={0,2})(?:\\n)?[\"'`]?[ \t]*[,;+.\\]?[ \t]*$")
-
-
-def _entropy(data: str) -> float:
-    size = len(data)
-    return -sum(c / size * math.log2(c / size) for c in Counter(data).values())
-
-
 def _name_around(line: str, position: int) -> tuple[int, int]:
     start = position
     while start > 0 and line[start - 1] in _NAME_CHARS:
@@ -162,10 +113,10 @@ def keyword_spans(line: str, profile: Profile, mode: str = "", low: str = "") ->
         spans.extend(found)
         carry = more or carry
         compared = _COMPARED.search(line, max(0, start - 200), start)  # "x" == password, "x".equals(pw)
-        if compared is not None and (span := _content_span(line, *compared.span("v"), name)) is not None:
+        if compared is not None and (span := value_span(line, *compared.span("v"), name)) is not None:
             spans.append(span)
     if "<" in line or "value" in line:
-        spans.extend(_markup_spans(line))
+        spans.extend(markup_spans(line))
     return spans, carry
 
 
@@ -231,7 +182,7 @@ def _value(line: str, position: int, limit: int, mode: str, profile: Profile, ke
         if literal is not None:
             found_literal = True
             if _is_value_literal(line, literal, stack, limit):
-                span = _content_span(line, literal.content_start, literal.content_end, key)
+                span = value_span(line, literal.content_start, literal.content_end, key)
                 if span is not None:
                     spans.append(span)
             if not literal.closed:
@@ -297,15 +248,6 @@ def _is_value_literal(line: str, literal: Literal, stack: list[tuple[str, int, s
     return True
 
 
-def _content_span(line: str, start: int, end: int, key: str) -> Span | None:
-    """The part of a literal's content to mask (after an auth scheme word), if any."""
-    content = line[start:end]
-    if is_placeholder(content, key):
-        return None
-    start += strip_scheme(content)
-    return (start, end) if end > start else None
-
-
 def _unquoted(line: str, position: int, limit: int, mode: str, profile: Profile, key: str
               ) -> tuple[list[Span], Carry | None]:
     """An unquoted value: a literal in config syntax, comments and strings; code elsewhere,
@@ -314,7 +256,7 @@ def _unquoted(line: str, position: int, limit: int, mode: str, profile: Profile,
         match = _LITERAL_TOKEN.match(line, position, limit)
         if match is None:
             return [], None
-        return ([span] if (span := _content_span(line, *match.span("v"), key)) is not None else []), None
+        return ([span] if (span := value_span(line, *match.span("v"), key)) is not None else []), None
     if mode == "config":
         comment = profile.comment_re.search(line, position, limit)
         end = comment.start() if comment is not None else limit
@@ -331,108 +273,6 @@ def _unquoted(line: str, position: int, limit: int, mode: str, profile: Profile,
     text = line[position:text_end]
     if not text or is_literal(text) or looks_like_code(text, dotted_is_code=mode != "config"):
         return [], None
-    return ([span] if (span := _content_span(line, position, text_end, key)) is not None else []), None
+    return ([span] if (span := value_span(line, position, text_end, key)) is not None else []), None
 
 
-def _markup_spans(line: str) -> list[Span]:
-    """``<password>x</password>`` and ``<add key="ApiKey" value="x"/>``."""
-    spans: list[Span] = []
-    for match in _XML.finditer(line):
-        if is_secret_name(match.group("tag")) and not is_placeholder(match.group("v")):
-            spans.append(match.span("v"))
-    for match in _KEY_VALUE_ATTRS.finditer(line):
-        if is_secret_name(match.group("name")) and not is_placeholder(match.group("v")):
-            spans.append(match.span("v"))
-    return spans
-
-
-def pattern_spans(line: str, low: str) -> list[Span]:
-    """Token formats, URL credentials, auth scheme credentials, bare base64 lines
-    (``low``: the line lower-cased)."""
-    spans: list[Span] = []
-    if _TOKEN_GATE.search(line):
-        spans.extend(match.span() for match in _TOKEN_FORMATS.finditer(line))
-    if "://" in line and "@" in line:
-        for match in _URL_CREDENTIALS.finditer(line):
-            if not is_placeholder(match.group("v")):
-                spans.append(match.span("v"))
-    if "-u" in line or "-U" in line:  # curl -u user:password
-        for match in _USER_OPTION.finditer(line):
-            if not is_placeholder(match.group("v")):
-                spans.append(match.span("v"))
-    schemes = "bearer" in low or "basic" in low or "digest" in low or "token" in low
-    for match in _AUTH_SCHEME.finditer(line) if schemes else ():
-        value = match.group("v")
-        if (any(c.isdigit() for c in value) or value.endswith("=") or value.lower() != value
-                and value.upper() != value) and not is_placeholder(value):
-            spans.append(match.span("v"))
-    if len(line) >= 40:
-        match = _BASE64_LINE.match(line)
-        if match is not None and _entropy(match.group("v")) > 4.5:
-            spans.append(match.span("v"))
-    return spans
-
-
-def continued(line: str, carry: Carry, profile: Profile) -> tuple[list[Span], Carry | None, int]:
-    """Mask ``line`` as the continuation of a value: (spans, carry on, how much of the line
-    the continuation took: the rest, ``line[taken:]``, is scanned as a line of its own)."""
-    body_start = len(line) - len(line.lstrip(" \t"))
-    body_end = len(line.rstrip(" \t\r\n"))
-    whole = len(line)
-    if carry.kind == "close":
-        close = line.find(carry.delim)
-        if close < 0:
-            return ([(body_start, body_end)] if body_end > body_start else []), carry, whole
-        return ([(body_start, close)] if close > body_start else []), None, close + len(carry.delim)
-    if carry.kind == "indent":
-        if body_end == body_start:
-            return [], carry, whole
-        if body_start > carry.indent:
-            return [(body_start, body_end)], carry, whole
-        return [], None, 0
-    if carry.kind == "named":
-        match = _NAMED_VALUE.match(line)
-        if match is not None:
-            value = match.group("v")
-            if not (is_literal(value) or is_placeholder(value) or looks_like_code(value, dotted_is_code=False)):
-                return [match.span("v")], None, 0
-            return [], None, 0
-        return [], (Carry("named", indent=carry.indent - 1) if carry.indent > 1 else None), 0
-    # "next": the value is on this line
-    lexed = lex(line, profile)
-    spans = [span for literal in lexed.literals
-             if (span := _content_span(line, literal.content_start, literal.content_end, "")) is not None]
-    if not lexed.literals and not profile.code and body_end > body_start:
-        value = line[body_start:body_end]  # a config value on the line below its key
-        if not (":" in value or "=" in value or is_literal(value) or is_placeholder(value)
-                or looks_like_code(value, dotted_is_code=False)):
-            spans.append((body_start, body_end))
-    last = lexed.literals[-1] if lexed.literals else None
-    if last is not None and not last.closed and len(last.delim) > 1:
-        return spans, Carry("close", delim=last.delim), whole
-    return spans, None, 0
-
-
-def open_block(line: str, profile: Profile) -> Carry | None:
-    """A multi-line string or block comment that ``line`` opens and leaves open (code
-    files): the lines below are read as its inside (``string``: config syntax counts)."""
-    if not profile.code or not ('"""' in line or "'''" in line or "`" in line or "/*" in line or '#"' in line
-                                or '"(' in line):
-        return None
-    lexed = lex(line, profile)
-    last = lexed.literals[-1] if lexed.literals else None
-    if last is not None and not last.closed and (len(last.delim) > 1 or last.delim == "`"):
-        return Carry("string", delim=last.delim)
-    if line.startswith("/*", lexed.comment) and "*/" not in line[lexed.comment + 2:]:
-        return Carry("comment", delim="*/")
-    return None
-
-
-def named_carry(line: str, profile: Profile) -> Carry | None:
-    """``- name: DB_PASSWORD`` (Kubernetes, compose, CI env lists): the value follows."""
-    if profile.code or "name" not in line and "key" not in line:
-        return None
-    match = _NAMED.match(line)
-    if match is not None and is_secret_name(match.group(1)):
-        return Carry("named", indent=2)
-    return None

@@ -31,16 +31,9 @@ from typing import Any
 
 from .secret_lexer import Profile, profile_for
 from .secret_library import LibraryScanner
-from .secret_rules import (
-    Carry,
-    Span,
-    continued,
-    has_secret_word,
-    keyword_spans,
-    named_carry,
-    open_block,
-    pattern_spans,
-)
+from .secret_carry import Carry, continued, named_carry, open_block
+from .secret_rules import Span, has_secret_word, keyword_spans
+from .secret_shapes import pattern_spans
 
 MASK = "<redacted>"
 # Bumped whenever masking changes: what an older filter stored (index rows, cached reviews) is dropped.
