@@ -22,7 +22,7 @@ import pytest
 import pytest_asyncio
 from lsprotocol import types
 
-from tests.e2e.conftest import capabilities, inline, open_doc, server_env, start_client, stop_client
+from tests.e2e.conftest import capabilities, eventually, inline, open_doc, server_env, start_client, stop_client
 from tests.secret_corpus import ALL, PARSED, PYTHON, SECRETS, CorpusFile
 from tests.standin import Reply, StandIn
 
@@ -161,9 +161,17 @@ async def test_reviews_and_tool_results_send_no_secret(workspace, standin: Stand
 
 async def test_a_finding_on_a_masked_line_lands_on_the_real_text(workspace, standin: StandIn) -> None:
     client, root, _, _ = workspace
+    standin.responder = responder
     uri = (root / PYTHON.name).as_uri()
-    diagnostics = [d for d in client.diagnostics.get(uri, []) if d.code == "hard-coded-password"]
-    assert len(diagnostics) == 1
+    open_doc(client, uri, PYTHON.text, PYTHON.language)
+    await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="mistral-lsp.reviewFile", arguments=[uri]))
+
+    def found() -> list[types.Diagnostic]:
+        return [d for d in client.diagnostics.get(uri, []) if d.code == "hard-coded-password"]
+
+    assert await eventually(lambda: len(found()) == 1, timeout=10)
+    diagnostics = found()
     line = PYTHON.text.split("\n").index('password = "two words py03"')
     assert diagnostics[0].range == types.Range(
         start=types.Position(line=line, character=0),
@@ -191,7 +199,10 @@ async def test_fix_requests_send_no_secret(workspace, standin: StandIn) -> None:
 
 
 async def test_no_cache_file_holds_a_secret(workspace, standin: StandIn) -> None:
-    client, _, cache_dir, state = workspace
+    client, root, cache_dir, state = workspace
+    standin.responder = responder  # (the tests above have filled the cache; on its own, this review does)
+    await client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="mistral-lsp.reviewFile", arguments=[(root / PYTHON.name).as_uri()]))
     files = sorted(p.name for p in cache_dir.rglob("*") if p.is_file())
     assert "reviews.sqlite3" in files and "index.sqlite3" in files, files
     data = _cache_bytes(cache_dir)
