@@ -7,7 +7,9 @@ editor and a CI run use one file at once. Every string of a value is secret-mask
 before it is stored, and rows written under an older secret filter are deleted (and
 overwritten on disk) when the file is opened. Any SQLite problem (read-only or full disk,
 a corrupt file) is logged once and the cache carries on in memory: a broken cache
-costs model requests, never a feature.
+costs model requests, never a feature. A database file deleted or replaced while in
+use (the cache folder removed) is noticed before the next use, logged once and
+created afresh (``core.sqlite.SqliteFile``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .core.secrets import SECRET_FILTER_VERSION, SecretFilter
-from .core.sqlite import checkpoint_quietly, close_quietly, open_database
+from .core.sqlite import SqliteFile, checkpoint_quietly
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +56,14 @@ class FindingsCache:
     def __init__(self, cache_dir: Path | None) -> None:
         self.path_dir = cache_dir
         self.path = cache_dir / FILE_NAME if cache_dir is not None else None
-        self._db: sqlite3.Connection | None = None
+        self._file = SqliteFile(self.path, _create_schema, what="review cache", log=log)
         self._memory: dict[str, str] = {}
-        self._opened = False
         self._secrets = SecretFilter()
         self.hits = 0
         self.misses = 0
 
     def _connection(self) -> sqlite3.Connection | None:
-        if not self._opened:
-            self._opened = True
-            if self.path is not None:
-                self._db = open_database(self.path, _create_schema, what="review cache", log=log)
-        return self._db
+        return self._file.connection()
 
     def _fail(self, exc: Exception) -> None:
         log.warning("review cache %s failed (%s); caching in memory only from now on", self.path, exc)
@@ -150,5 +147,4 @@ class FindingsCache:
         return count
 
     def close(self) -> None:
-        close_quietly(self._db)
-        self._db = None
+        self._file.give_up()

@@ -1,4 +1,5 @@
-"""Command line: ``serve`` (the language server), ``review`` (headless, for CI), ``check``, ``--version``.
+"""Command line: ``serve`` (the language server), ``review`` (headless, for CI), ``check``,
+``languages``, ``--version``.
 
 Argument parsing and process set-up only; the work is done elsewhere. ``check``
 exits 0 when completions would work, 3 when the model server is unreachable, lacks
@@ -42,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead, for debugging")
     serve.add_argument("--log-file", type=Path, help="also write the log to this file")
     serve.add_argument(
-        "--log-level", choices=["debug", "info", "warning", "error"], help="log level (default: settings)"
+        "--log-level", choices=["debug", "info", "warning", "error"],
+        help="log level; wins over the logLevel setting (default: the setting, MISTRAL_LSP_LOG_LEVEL, or info)",
     )
 
     _review_parser(sub)
@@ -51,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--root", type=Path, default=Path.cwd(), help="project folder for settings files")
     check.add_argument("--json", action="store_true", help="print the result as one JSON object")
     check.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the server")
+
+    languages = sub.add_parser(
+        "languages", help="list the languages the server serves (the editor clients' default list)"
+    )
+    languages.add_argument("--json", action="store_true", help="print VS Code ids and Neovim filetypes as JSON")
     return parser
 
 
@@ -119,6 +126,7 @@ def _serve(args: argparse.Namespace) -> int:
     from lsp_server.server import build_server
 
     server = build_server()
+    server.log_level_override = args.log_level
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():
@@ -127,7 +135,26 @@ def _serve(args: argparse.Namespace) -> int:
         server.start_tcp(host, int(port))
     else:
         server.start_io()
-    return EXIT_OK
+    _exit_now(server.exit_code)
+    return server.exit_code
+
+
+def _exit_now(code: int) -> None:
+    """End the process without waiting for worker threads still busy (a tokenizer loading,
+    an index build): the server has answered, cancelled and closed what it had to."""
+    import os
+    import threading
+
+    busy = [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+    if not busy:
+        return
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -140,6 +167,16 @@ def _check(args: argparse.Namespace) -> int:
         for line in report.lines():
             print(line)
     return EXIT_OK if report.usable else EXIT_MODEL
+
+
+def _languages(args: argparse.Namespace) -> int:
+    from lsp_server import editor_languages
+
+    if args.json:
+        print(json.dumps(editor_languages.as_dict(), indent=2))
+    else:
+        print("\n".join(editor_languages.lines()))
+    return EXIT_OK
 
 
 def _review(args: argparse.Namespace) -> int:
@@ -158,5 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         return _check(args)
     if args.command == "review":
         return _review(args)
+    if args.command == "languages":
+        return _languages(args)
     parser.print_help(sys.stderr)
     return EXIT_USAGE

@@ -3,14 +3,17 @@
 ``Services`` owns the model client, health tracker, token counter, document store,
 workspace knowledge (symbol indexes), completion engine, review engine (with its SQLite findings cache), review scheduler
 and AI fixer. The protocol layer holds one instance and asks it to rebuild when
-settings change (open documents and shown findings survive); the CLI's ``check``
-uses the same pieces.
+settings change (open documents and shown findings survive, and so do the review
+concurrency limit and the completions in flight: the new engines share them with the
+old ones); the CLI's ``check`` uses the same pieces.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+
+import anyio
 
 from lsp_server.cache import FindingsCache
 from lsp_server.config import Settings
@@ -52,8 +55,11 @@ class Services:
         self.knowledge = WorkspaceKnowledge(settings, self.registry, foreground=self.foreground)
         self.completion = self._make_completion(settings)
         self.findings_cache = FindingsCache(settings.cache_dir)
+        # one limit for every review engine: those of replaced settings still finishing count too
+        self.review_limit = anyio.CapacityLimiter(settings.review_concurrency)
         self.review_engine = self._make_review_engine(settings)
-        self.review = ReviewScheduler(self.review_engine, self.documents, settings)
+        self.review = ReviewScheduler(self.review_engine, self.documents, settings, index=self.knowledge)
+        self.knowledge.on_ready.append(self.review.index_ready)  # redo reviews made before the index was ready
         self.fixer = AiFixer(settings, self.client, self.health)
         self.served_models: list[str] = []
         self.completion_toggle: bool | None = None  # the user's toggle command wins over settings
@@ -79,7 +85,7 @@ class Services:
     def _make_review_engine(self, settings: Settings) -> ReviewEngine:
         return ReviewEngine(settings, self.client, self.health, self.findings_cache, registry=self.registry,
                             related=self.knowledge.related, tools_for=self.knowledge.tools_for,
-                            tool_schemas=TOOL_SCHEMAS)
+                            tool_schemas=TOOL_SCHEMAS, limit=self.review_limit)
 
     def clear_caches(self) -> int:
         """Forget completions and cached review findings; returns review entries removed."""
@@ -98,15 +104,16 @@ class Services:
         if reconnect:
             self.client = self._make_client(settings)
             self.health = ModelHealth(on_change=self._on_health)
-        max_model_len = None if reconnect else self.completion.max_model_len
+        old_completion = self.completion
         self.knowledge.settings = settings  # index limits apply at the next start
         self.completion = self._make_completion(settings)
-        self.completion.max_model_len = max_model_len
+        self.completion.adopt(old_completion, same_server=not reconnect)
         if self.completion_toggle is not None:
             self.completion.enabled = self.completion_toggle
         if settings.cache_dir != self.findings_cache.path_dir:
             self.findings_cache.close()
             self.findings_cache = FindingsCache(settings.cache_dir)
+        self.review_limit.total_tokens = settings.review_concurrency  # in place: held tokens stay counted
         self.review_engine = self._make_review_engine(settings)
         self.review.reconfigure(settings, self.review_engine)
         self.fixer = AiFixer(settings, self.client, self.health)

@@ -8,6 +8,9 @@ output. An answer is parsed tolerantly, anchored to the unit's lines, its fixes
 checked against the unit and trial-parsed; whatever is bad is dropped and the rest
 kept and cached. A failing unit (model down, timeout) is reported and not cached.
 Cancelling ``run`` cancels its in-flight requests (closing their HTTP connections).
+The limit is a ``CapacityLimiter`` the caller may own and share: the editor keeps one
+across settings changes (resized in place), so the units of an engine replaced
+mid-review and those of its successor count against the same limit.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import anyio
 
 from lsp_server.cache import FindingsCache
 from lsp_server.config import Settings
@@ -37,7 +42,7 @@ from lsp_server.engines.review_plan import (
 from lsp_server.engines.review_tools import ToolBudget, ToolExecutor, ToolsUnsupported, review_with_tools
 from lsp_server.model.client import ChatOptions, ModelClient, ModelError
 from lsp_server.model.findings import parse_findings, response_format
-from lsp_server.model.health import ModelHealth
+from lsp_server.model.health import ModelHealth, context_overflow, request_failure
 from lsp_server.model.tokens import estimate_tokens
 from lsp_server.syntax.context import RelatedLookup
 from lsp_server.syntax.document import SyntaxDocument
@@ -71,7 +76,7 @@ class UnitOutcome:
     findings: tuple[Finding, ...]
     cached: bool = False
     error: str = ""
-    model_error: bool = False  # the error came from the model server (down, timeout, refused)
+    model_error: bool = False  # the model server failed (down, timeout, 5xx), not just this request
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,7 @@ class ReviewEngine:
         related: RelatedLookup | None = None,
         tools_for: Callable[[str], ToolExecutor | None] | None = None,
         tool_schemas: tuple[dict[str, Any], ...] = (),
+        limit: anyio.CapacityLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.related = related  # definitions from other files (the workspace index), if any
@@ -112,20 +118,39 @@ class ReviewEngine:
         self._health = health
         self._registry = registry or LanguageRegistry()
         self._secrets = SecretFilter(settings.secret_globs)
-        self._limit = asyncio.Semaphore(settings.review_concurrency)
+        # model requests at once; a shared limiter outlives this engine (``Services`` resizes it)
+        self._limit = limit if limit is not None else anyio.CapacityLimiter(settings.review_concurrency)
         self._structured = True  # False once the server rejected response_format
         self.fingerprint = fingerprint_of(
             settings.model, settings.review_max_tokens, settings.review_temperature, None
+        )
+        self._tools_fingerprint = fingerprint_of(
+            settings.model, settings.review_max_tokens, settings.review_temperature, None,
+            tools=(settings.review_tool_calls, settings.review_tool_tokens),
         )
 
     @property
     def secrets(self) -> SecretFilter:
         return self._secrets
 
+    @property
+    def uses_index(self) -> bool:
+        """Whether reviews take anything from the workspace index (tools, cross-file context)."""
+        return self.tools_for is not None or (self.related is not None and self.settings.context_cross_file)
+
+    def tools_ready(self, path: str) -> bool:
+        """Whether a review of ``path`` would offer the index tools now."""
+        return self.tools_for is not None and self.tools_for(path) is not None
+
+    def fingerprint_for(self, path: str) -> str:
+        """The settings part of ``path``'s cache keys: with tools or without (a review made
+        before the index was ready is not what a later review with tools would give)."""
+        return self._tools_fingerprint if self.tools_ready(path) else self.fingerprint
+
     def plan(self, syntax: SyntaxDocument, path: str, *, display_path: str | None = None,
              version: int | None = None, uri: str | None = None) -> ReviewPlan:
         """Everything the review of ``syntax`` needs, taken now (synchronous)."""
-        return plan_review(syntax, path, secrets=self._secrets, fingerprint=self.fingerprint,
+        return plan_review(syntax, path, secrets=self._secrets, fingerprint=self.fingerprint_for(path),
                            display_path=display_path, version=version, uri=uri, known=self.cache.__contains__,
                            related=self.related)
 
@@ -146,7 +171,7 @@ class ReviewEngine:
         units: list[UnitPlan] = []
         if not skipped:
             data = syntax.buffer.data
-            for unit in plan_units(syntax, secrets=self._secrets, fingerprint=self.fingerprint,
+            for unit in plan_units(syntax, secrets=self._secrets, fingerprint=self.fingerprint_for(path),
                                    display_path=display_path or path, known=self.cache.__contains__,
                                    related=self.related, source_path=path):
                 units.append(unit)
@@ -208,10 +233,10 @@ class ReviewEngine:
         except ModelError as exc:
             self.stats.errors += 1
             self.stats.last_error = exc.message
-            if exc.kind == "unreachable":  # a slow or refused review is not an outage for completions
-                self._health.failure(exc.message)
+            self._health.failed(exc, timeouts=False)  # a slow review is not an outage for completions
             log.warning("review of %s %s failed: %s", plan.path, unit.unit.label, exc.message)
-            return UnitOutcome(unit, (), error=exc.message, model_error=True)
+            # a request refused for itself (a 400 "too long") is this unit's failure, not the server's
+            return UnitOutcome(unit, (), error=exc.message, model_error=not request_failure(exc))
         parsed = parse_findings(raw)
         for problem in parsed.problems:
             log.debug("review answer for %s %s: %s", plan.path, unit.unit.label, problem)
@@ -243,6 +268,12 @@ class ReviewEngine:
             except ToolsUnsupported as exc:
                 log.warning("the model server does not do tool calls (%s): reviewing without tools", exc)
                 self.tools_for = None
+            except ModelError as exc:
+                if not context_overflow(exc):
+                    raise
+                # what the tools brought in outgrew the context: this unit is reviewed without them
+                log.info("review of %s %s: too long with tool results (%s); asking without tools",
+                         path, unit.unit.label, exc.message)
             else:
                 self._health.success((time.perf_counter() - started) * 1000)
                 return text

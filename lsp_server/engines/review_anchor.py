@@ -13,6 +13,11 @@ hard-coded password) lands on it, and what is cached quotes the masked text.
 
 Everything here works in "unit index" space (positions in the unit's list of lines),
 which is also how findings are cached, so a cached unit can move in the file.
+
+Findings shown in the editor move onto newer text with ``follow_findings`` when the
+document's edits since their version are known (exact: a finding whose text was
+edited goes, its fix goes when its lines were touched), else with ``reanchor`` (the
+quote searched near its old place).
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from typing import Any
 
 from lsp_server.core.findings import Finding, LineFix, Severity, Span
 from lsp_server.core.secrets import MASK, MaskedLine
-from lsp_server.core.text import TextBuffer
+from lsp_server.core.text import ByteEdit, TextBuffer
+from lsp_server.engines.edit_history import follow, follow_lines
 from lsp_server.engines.fixes import lines_match, tidy_replacement
 from lsp_server.model.findings import ReportedFinding
 
@@ -229,4 +235,31 @@ def reanchor(findings: Sequence[Finding], buffer: TextBuffer) -> list[Finding]:
         span = Span(rows[index], col, rows[end_index], end_col)
         fix = moved.fix if moved.fix is not None and lines_match(buffer, moved.fix) else None
         out.append(Finding(moved.path, span, moved.severity, moved.rule, moved.message, moved.quote, fix, moved.unit))
+    return out
+
+
+def follow_findings(findings: Sequence[Finding], edits: Sequence[ByteEdit], buffer: TextBuffer) -> list[Finding]:
+    """Findings made against an older version, moved through the ``edits`` made since onto
+    ``buffer`` (the current text). A finding whose text an edit touched is dropped (the
+    next review speaks for it); a fix stays only while no edit touched its lines."""
+    out: list[Finding] = []
+    for finding in findings:
+        span = finding.span
+        moved = follow(edits, (span.start_line, span.start_col), (span.end_line, span.end_col))
+        if moved is None:
+            continue
+        (row, col), (end_row, end_col) = moved
+        if end_row >= buffer.line_count:
+            continue
+        lines = [buffer.line_text(r) for r in range(row, end_row + 1)]
+        if _quoted(lines, 0, col, end_row - row, end_col) != finding.quote:
+            continue  # (cannot happen when the edits are right; never show a finding off its text)
+        fix = None
+        if finding.fix is not None:
+            rows = follow_lines(edits, finding.fix.start_line, finding.fix.end_line)
+            if rows is not None:
+                fix = LineFix(rows[0], rows[1], finding.fix.replacement, finding.fix.original)
+                fix = fix if lines_match(buffer, fix) else None
+        out.append(Finding(finding.path, Span(row, col, end_row, end_col), finding.severity, finding.rule,
+                           finding.message, finding.quote, fix, finding.unit))
     return out

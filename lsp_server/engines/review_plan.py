@@ -212,6 +212,12 @@ def plan_review(
     return finish_plan(syntax, path, units, version=version, uri=uri, skipped=skipped)
 
 
-def fingerprint_of(model: str, max_tokens: int, temperature: float, system_prompt: str | None) -> str:
-    """What, besides a unit's content, decides its review: model, prompt version, settings."""
-    return json.dumps([REVIEW_PROMPT_VERSION, model, max_tokens, temperature, system_prompt or ""])
+def fingerprint_of(model: str, max_tokens: int, temperature: float, system_prompt: str | None,
+                   tools: tuple[int, int] | None = None) -> str:
+    """What, besides a unit's content, decides its review: model, prompt version, settings,
+    and whether the model may look things up (``tools``: the call and token budgets), so a
+    review made without the workspace index is never taken for one made with it."""
+    parts: list[object] = [REVIEW_PROMPT_VERSION, model, max_tokens, temperature, system_prompt or ""]
+    if tools is not None:
+        parts.append(["tools", *tools])
+    return json.dumps(parts)

@@ -22,6 +22,7 @@ from collections.abc import Generator
 import tree_sitter
 
 from ..core.secrets import SecretFilter
+from ..core.text import tree_bytes
 from ..syntax.definitions import Definition, query_defs, query_imports
 from ..syntax.document import SyntaxDocument
 from ..syntax.languages import LanguageRegistry, LanguageSpec
@@ -225,6 +226,7 @@ def _parse(parser: tree_sitter.Parser | None, data: bytes,
     """Parse ``data``, halting whenever ``pacer`` is due and resuming after a yield."""
     if parser is None:
         return None
+    data = tree_bytes(data)  # rows as LSP counts them (a lone "\r" is a line break)
     if pacer is None:
         return parser.parse(data)
     halted = [False]

@@ -88,7 +88,7 @@ def register(server: MistralServer) -> None:
         label = first_line if len(first_line) <= _LABEL_WIDTH else first_line[: _LABEL_WIDTH - 1] + "…"
         item = types.CompletionItem(
             label=label,
-            kind=types.CompletionItemKind.Snippet,
+            kind=types.CompletionItemKind.Text,
             detail="mistral-lsp",
             documentation=types.MarkupContent(
                 kind=types.MarkupKind.Markdown,

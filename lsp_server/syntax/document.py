@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from ..core.text import ByteEdit, Encoding, TextBuffer
+from ..core.text import ByteEdit, Encoding, TextBuffer, tree_bytes
 from .languages import LanguageRegistry, LanguageSpec
 from .outline import Outline
 
@@ -61,16 +61,17 @@ class SyntaxDocument:
         end: tuple[int, int] | None,
         new_text: str,
         encoding: Encoding,
-    ) -> None:
-        """Apply one LSP content change (``start``/``end`` None = full replacement)."""
+    ) -> ByteEdit | None:
+        """Apply one LSP content change (``start``/``end`` None = full replacement); the
+        edit as applied (None for a full replacement)."""
         if start is None or end is None:
             self.buffer.replace(0, len(self.buffer.data), new_text)
             self._tree, self._owned, self._pending = None, False, []
             self._stale = self._parser is not None
-            return
+            return None
         edit = self.buffer.apply_change(start, end, new_text, encoding)
         if self._parser is None:
-            return
+            return edit
         if self._tree is not None:
             if not self._owned:
                 self._tree, self._owned = self._tree.copy(), True
@@ -84,6 +85,7 @@ class SyntaxDocument:
             )
         self._pending.append(edit)
         self._stale = True
+        return edit
 
     # -- trees ---------------------------------------------------------------------
     @property
@@ -102,15 +104,15 @@ class SyntaxDocument:
         """A fresh full parse of the current text (for tests/validation); leaves state alone."""
         if self._parser is None:
             return None
-        return self._parser.parse(self.buffer.data)
+        return self._parser.parse(self.buffer.tree_data)
 
     def parse_bytes(self, data: bytes, old_tree: tree_sitter.Tree | None = None) -> tree_sitter.Tree | None:
         """Parse other bytes with this document's parser (e.g. a candidate insertion)."""
         if self._parser is None:
             return None
         if old_tree is None:
-            return self._parser.parse(data)
-        return self._parser.parse(data, old_tree=old_tree)
+            return self._parser.parse(tree_bytes(data))
+        return self._parser.parse(tree_bytes(data), old_tree=old_tree)
 
     def deltas_since(self, version: int) -> list[TreeDelta] | None:
         """The deltas that lead from tree ``version`` to the current one, or None if they
@@ -136,7 +138,7 @@ class SyntaxDocument:
 
     def _reparse(self) -> None:
         old = self._tree
-        data = self.buffer.data
+        data = self.buffer.tree_data
         if old is None:
             new = self._parser.parse(data)
             changed: tuple[tuple[int, int], ...] = ()

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import tree_sitter
 
+from ..core.text import tree_bytes
 from .document import SyntaxDocument
 from .nodes import errors_in
 
@@ -50,7 +51,8 @@ def replacement_adds_errors(
     start = max(0, min(start, len(data)))
     end = max(start, min(end, len(data)))
     new = new_text.encode("utf-8", errors="surrogatepass")
-    new_data = data[:start] + new + data[end:]
+    new_data = tree_bytes(data[:start] + new + data[end:])  # rows as tree-sitter and LSP count them
+    data = tree_bytes(data)
     start_point = _point(data, start)
     old_end_point = _point(data, end)
     new_end_point = _point(new_data, start + len(new))
@@ -101,4 +103,4 @@ def snapshot_parser(doc: SyntaxDocument) -> Parse | None:
     parser = doc.registry.parser(doc.spec)
     if parser is None:
         return None
-    return lambda data, old: parser.parse(data, old_tree=old)
+    return lambda data, old: parser.parse(tree_bytes(data), old_tree=old)

@@ -26,6 +26,7 @@ from types import MappingProxyType
 
 import tree_sitter
 
+from ..core.text import line_starts
 from .document import SyntaxDocument
 from .nodes import child_at_or_after, errors_in
 
@@ -121,9 +122,9 @@ def _trial_parse(
     """The tree with ``probe`` inserted at ``cursor``: (edited copy of ``tree``, new tree)."""
     data = doc.buffer.data
     row, column = doc.buffer.point_of_byte(cursor)
-    newlines = probe.count(b"\n")
-    if newlines:
-        end_point = (row + newlines, len(probe) - probe.rfind(b"\n") - 1)
+    breaks = line_starts(probe)  # "\n", "\r\n" or a lone "\r", as the document's rows count them
+    if breaks:
+        end_point = (row + len(breaks), len(probe) - breaks[-1])
     else:
         end_point = (row, column + len(probe))
     edited = tree.copy()

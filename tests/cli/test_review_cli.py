@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import ROOT, git, make_repo, write
+from tests.cli.conftest import ROOT, git, make_repo, review_responder, write
 from tests.standin import Reply, StandIn
 
 APP = '''import os
@@ -165,6 +165,21 @@ def test_unreachable_model_exits_3_and_writes_nothing(cli, repo: Path, standin: 
     failing = cli(repo, "--format", "sarif", "--output", str(out))
     assert failing.code == 3 and "engine dead" in failing.stderr
     assert not out.exists()
+
+
+def test_a_unit_too_long_for_the_model_is_an_error_not_a_failed_run(cli, repo: Path, standin: StandIn) -> None:
+    def answer(body: dict) -> Reply:
+        if "`total`" in body["messages"][-1]["content"]:  # this unit is refused for itself
+            return Reply(mode="error", status=400, error_message="This model's maximum context length is 64 tokens.")
+        return review_responder(body)
+
+    standin.responder = answer
+    run = cli(repo, "--format", "json", "--no-cache")
+    assert run.code == 0, run.stderr  # a warning and a note below --fail-on error; not 3: the server is fine
+    report = run.json()
+    assert sorted(f["rule"] for f in report["findings"]) == ["rule-hmm", "rule-note"]
+    [error] = report["summary"]["errors"]
+    assert error.startswith("src/app.py") and "maximum context length" in error
 
 
 def test_output_file_sarif_is_complete(cli, repo: Path) -> None:
