@@ -1,5 +1,7 @@
 """``mistral-lsp check``: is the configured model server usable for completions?
 
+(With ``backend = "transformers"`` there is no server: ``check_local.py`` loads the model.)
+
 Asks ``/v1/models`` (does it answer, does it serve our model, with what context
 length), then sends one tiny prefilled completion request exactly like the server
 would, so a server that rejects our request fields is caught too. Two more 1-token
@@ -86,8 +88,12 @@ class CheckReport:
         return out
 
 
-async def run_check(root: Path | None, *, timeout_s: float = 10.0) -> CheckReport:
+async def run_check(root: Path | None, *, timeout_s: float = 10.0) -> Any:
     settings, problems = load_settings(None, root=root, environ=os.environ)
+    if settings.backend == "transformers":  # no server: load the model here (check_local.py)
+        from lsp_server.check_local import run_local_check
+
+        return await run_local_check(settings, problems)
     report = CheckReport(settings.endpoint, settings.model, settings_problems=problems)
     client = ModelClient(
         settings.endpoint, settings.model, settings.api_key, connect_timeout_s=min(timeout_s, 5.0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -27,6 +28,8 @@ from urllib.parse import urlparse
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000/v1"
 DEFAULT_MODEL = "mistralai/Mistral-Small-3.2-24B-Instruct-2506"
 REVIEW_TRIGGERS = ("open", "save", "change", "manual")
+BACKENDS = ("vllm", "transformers")
+DTYPES = ("auto", "bfloat16", "float16", "float32")
 DEFAULT_SECRET_GLOBS = (
     ".env",
     ".env.*",
@@ -53,7 +56,10 @@ class Settings:
     """Everything the engines need, resolved and validated."""
 
     endpoint: str = DEFAULT_ENDPOINT
-    model: str = DEFAULT_MODEL
+    model: str = DEFAULT_MODEL  # vllm: the served name; transformers: a local folder or a hub id
+    backend: str = "vllm"  # "vllm" (an OpenAI-compatible server) or "transformers" (in process)
+    device: str = "auto"  # transformers backend: auto, cpu, cuda, cuda:N, mps
+    dtype: str = "auto"  # transformers backend: auto, bfloat16, float16, float32
     api_key: str | None = field(default=None, repr=False)
     cache_dir: Path = Path(".")
     completion_enabled: bool = True
@@ -182,6 +188,31 @@ def _triggers(value: Any) -> tuple[str, ...]:
     return chosen
 
 
+def _backend(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in BACKENDS:
+        raise ValueError(f"{value!r} is not one of {', '.join(BACKENDS)}")
+    return text
+
+
+def _device(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text in ("auto", "cpu", "cuda", "mps") or re.fullmatch(r"cuda:\d+", text):
+        return text
+    raise ValueError(f"{value!r} is not one of auto, cpu, cuda, cuda:N, mps")
+
+
+_DTYPE_ALIASES = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp32": "float32", "float": "float32"}
+
+
+def _dtype(value: Any) -> str:
+    text = str(value).strip().lower()
+    text = _DTYPE_ALIASES.get(text, text)
+    if text not in DTYPES:
+        raise ValueError(f"{value!r} is not one of {', '.join(DTYPES)}")
+    return text
+
+
 def _severity(value: Any) -> str:
     text = str(value).strip().lower()
     if text not in ("error", "warning", "info", "hint"):
@@ -207,6 +238,9 @@ class _Spec:
 _SPECS: tuple[_Spec, ...] = (
     _Spec("endpoint", ("endpoint",), _url, "MISTRAL_LSP_ENDPOINT"),
     _Spec("model", ("model",), _nonempty, "MISTRAL_LSP_MODEL"),
+    _Spec("backend", ("backend",), _backend, "MISTRAL_LSP_BACKEND"),
+    _Spec("device", ("transformers.device",), _device, "MISTRAL_LSP_DEVICE"),
+    _Spec("dtype", ("transformers.dtype",), _dtype, "MISTRAL_LSP_DTYPE"),
     _Spec("api_key", ("apiKey",), _optional_text, "MISTRAL_LSP_API_KEY"),
     _Spec("cache_dir", ("cacheDir",), _path, "MISTRAL_LSP_CACHE_DIR"),
     _Spec("completion_enabled", ("completion.enable", "completion.enabled"), _bool),
