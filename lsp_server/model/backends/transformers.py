@@ -76,7 +76,12 @@ class TransformersBackend:
         self.stats = BackendStats()
         self._problem = missing_extra()
         self._worker: DeviceWorker[Any] = DeviceWorker(self._load, unload=self._unload, name="model-device")
-        self.runtime: Any = None
+        self.runtime: Any = None  # set once loaded, whichever request started the load
+        self._worker.loaded.add_done_callback(self._on_loaded)
+
+    def _on_loaded(self, future: Any) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self.runtime = future.result()
 
     # -- loading --------------------------------------------------------------------------------
 

@@ -172,6 +172,8 @@ class DeviceWorker(Generic[R]):
                     _settle(dropped.future, cancelled=True)
                 if self._queue:
                     entry = heapq.heappop(self._queue)
+                    if not entry.future.running() and not entry.future.set_running_or_notify_cancel():
+                        continue  # its future was cancelled while it waited
                     self.running_priority, self._running = entry.priority, entry
                     return entry
                 if self._closed:
@@ -212,7 +214,10 @@ def _settle(future: Future[Any], *, result: Any = None, exc: BaseException | Non
         return
     try:
         if cancelled:
-            future.set_exception(CancelledError())
+            if not future.running():
+                future.cancel()
+            else:
+                future.set_exception(CancelledError())
         elif exc is not None:
             future.set_exception(exc)
         else:
