@@ -94,8 +94,10 @@ flock -u 9
 
 # -- 3. the tests ---------------------------------------------------------------------------------
 started=$SECONDS
+where=(tests/local)  # unless the arguments name test files themselves
+for arg in "$@"; do case "$arg" in tests/*) where=() ;; esac; done
 PYTHONPATH="$REPO" MISTRAL_LSP_TRANSFORMERS_TIER=1 \
-  "$OVERLAY/bin/python" -m pytest -m transformers -p no:cacheprovider tests/local "$@"
+  "$OVERLAY/bin/python" -m pytest -m transformers -p no:cacheprovider "${where[@]}" "$@"
 rc=$?
 say "tests $((SECONDS - started)) s, whole tier $((SECONDS - TIER_STARTED)) s"
 case "$rc" in

@@ -56,7 +56,9 @@ def run_command(args: argparse.Namespace) -> int:
         _say(str(exc))
         return EXIT_USAGE
     except ModelFailure as exc:
-        _say(f"the model server at {settings.endpoint} is unreachable or failed: {exc}")
+        where = f"the local model {settings.model}" if settings.backend == "transformers" else \
+            f"the model server at {settings.endpoint}"
+        _say(f"{where} is unreachable or failed: {exc}")
         return EXIT_MODEL
     floor = Severity.parse(settings.review_min_severity)
     report = dataclasses.replace(report, findings=tuple(f for f in report.findings if f.severity.at_least(floor)))

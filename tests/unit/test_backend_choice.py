@@ -134,3 +134,19 @@ def test_model_folders_that_cannot_be_loaded_say_why(tmp_path: Path) -> None:
 def test_a_hub_id_without_the_hub_client_asks_for_a_folder() -> None:
     with pytest.raises(LoadError, match="give the model's folder"):
         locate("mistralai/Mistral-Small-3.2-24B-Instruct-2506")
+
+
+def test_the_local_check_report_reads_well() -> None:
+    from lsp_server.check_local import LocalCheckReport
+
+    report = LocalCheckReport("/models/tiny", "auto", "auto", loaded=True, device="cpu", dtype="float32", load_s=2.04,
+                              max_model_len=8192, weights_gb=0.07, completion_ok=True, tokens=32, tokens_per_s=41.3,
+                              review_structured=True)
+    text = "\n".join(report.lines())
+    for words in ("device:      cpu (setting: auto)", "dtype:       float32 (setting: auto)", "loaded in:   2.0 s",
+                  "32 tokens at 41.3 tokens/s", "review json: schema enforced", "result:      usable"):
+        assert words in text, text
+    assert report.as_dict()["tokensPerSecond"] == 41.3 and report.usable
+    failed = LocalCheckReport("/nowhere", "auto", "auto", problems=["model folder '/nowhere' does not exist"])
+    assert not failed.usable
+    assert "NOT loaded" in "\n".join(failed.lines()) and "does not exist" in "\n".join(failed.lines())

@@ -107,6 +107,19 @@ def test_a_named_tool_choice_forces_that_call(chat: MistralChat) -> None:
     assert not accepts(chat, encoded.grammar, call[:-1] + tokens_of(chat, '{"x":1}'))
 
 
+def test_tool_choice_required_and_none(chat: MistralChat) -> None:
+    messages = [{"role": "user", "content": "look it up"}]
+    required = chat.encode(messages, tools=list(TOOL_SCHEMAS), tool_choice="required").grammar
+    assert required is not None
+    call = [chat.tool_calls_id, *tokens_of(chat, "lookup_symbol"), chat.raw.get_special_token("[ARGS]"),
+            *tokens_of(chat, '{"name":"x"}')]
+    assert accepts(chat, required, call + [chat.eos_id])
+    assert not accepts(chat, required, tokens_of(chat, "no call") + [chat.eos_id])
+    none = chat.encode(messages, tools=list(TOOL_SCHEMAS), tool_choice="none").grammar
+    assert none is not None and not accepts(chat, none, call)
+    assert accepts(chat, none, tokens_of(chat, "plain text") + [chat.eos_id])
+
+
 def test_tool_calls_are_split_from_the_content(chat: MistralChat) -> None:
     args = chat.raw.get_special_token("[ARGS]")
     tokens = (tokens_of(chat, "Let me look. ") + [chat.tool_calls_id] + tokens_of(chat, " lookup_symbol") + [args]
