@@ -60,13 +60,11 @@ async def rate(backend: TransformersBackend, runs: int, ask: Any) -> float:
 
 
 async def measure(folder: Path, tokens: int, runs: int) -> dict[str, Any]:
-    import torch
-
     backend = TransformersBackend(str(folder), device="cpu", dtype="float32")
     try:
         await backend.models()
         out: dict[str, Any] = {"model": type(backend.runtime.model).__name__, "load_s": round(backend.load_seconds, 2),
-                               "threads": torch.get_num_threads()}
+                               "threads": backend.runtime.describe()["cpuThreads"]}
 
         async def completion() -> None:
             async with backend.stream_chat(PREFILLED, ChatOptions(max_tokens=tokens, temperature=0.0, prefill=True,

@@ -151,6 +151,7 @@ class Runtime:
         self.max_model_len = max_model_len
         self.weights_bytes = weights_bytes
         self._input_device = getattr(model, "device", torch.device(placement.device))
+        self.threads = torch.get_num_threads()  # on the device thread, where the work happens
 
     def run(self, job: Generation, control: JobControl) -> GenerationResult | object:
         """Generate until done, cancelled, or asked to give the device up (returns ``YIELD``)."""
@@ -222,7 +223,7 @@ class Runtime:
     def describe(self) -> dict[str, Any]:
         return {"device": self.placement.describe(), "dtype": self.placement.dtype,
                 "maxModelLen": self.max_model_len, "tokenizer": self.chat.version,
-                "weightsGB": round(self.weights_bytes / 1024**3, 2)}
+                "weightsGB": round(self.weights_bytes / 1024**3, 2), "cpuThreads": self.threads}
 
 
 def load_runtime(model: str, device: str, dtype: str) -> Runtime:
