@@ -28,6 +28,8 @@ VOCAB = 131072  # the tekken vocabulary
 TEXT_SIZES = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 1, "num_attention_heads": 2,
               "num_key_value_heads": 1, "head_dim": 32}
 CONTEXT = 8192
+# The tokenizer's image encoder and the vision tower agree: 16-pixel patches merged 2x2, at most 64 pixels.
+IMAGE = {"image_patch_size": 16, "max_image_size": 64, "spatial_merge_size": 2}
 
 
 @cache
@@ -40,10 +42,14 @@ def tiny_model_script() -> ModuleType:
     return module
 
 
-def write_tekken(folder: Path, version: str = "v11") -> Path:
+def write_tekken(folder: Path, version: str = "v11", image: dict[str, int] | None = None) -> Path:
+    """The v11 tokenizer file; with ``image``, its image encoder's settings (patch size, ...)."""
     folder.mkdir(parents=True, exist_ok=True)
+    data = tiny_model_script().tekken(version)
+    if image is not None:
+        data["image"] = image
     path = folder / "tekken.json"
-    path.write_text(json.dumps(tiny_model_script().tekken(version), ensure_ascii=False), encoding="utf-8")
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path
 
 
@@ -93,10 +99,12 @@ def build_vision_model(folder: Path, seed: int = 0) -> Path:
 
     torch.manual_seed(seed)
     vision = PixtralVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
-                                 head_dim=16, image_size=64, patch_size=16, num_channels=3)
+                                 head_dim=16, image_size=IMAGE["max_image_size"], patch_size=IMAGE["image_patch_size"],
+                                 num_channels=3)
     config = Mistral3Config(vision_config=vision, text_config=_text_config(), image_token_index=10,
-                            spatial_merge_size=2, projector_hidden_act="gelu", vision_feature_layer=-1)
+                            spatial_merge_size=IMAGE["spatial_merge_size"], projector_hidden_act="gelu",
+                            vision_feature_layer=-1)
     model = Mistral3ForConditionalGeneration(config).to(torch.bfloat16)
     model.save_pretrained(folder)
-    write_tekken(folder)
+    write_tekken(folder, image=IMAGE)
     return folder

@@ -229,6 +229,53 @@ async def test_mistral_small_3_2s_architecture_loads_and_answers(models: dict[st
         await backend.aclose()
 
 
+def image_part(width: int, height: int, seed: int) -> dict[str, Any]:
+    """An OpenAI-style image content part: a generated PNG as a data URL."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    pixels = (np.random.default_rng(seed).random((height, width, 3)) * 255).astype("uint8")
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return {"type": "image_url", "image_url": {"url": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()}}
+
+
+async def test_images_in_the_messages_reach_the_vision_encoder(models: dict[str, Path]) -> None:
+    backend = TransformersBackend(str(models["mistral3"]))
+    try:
+        runtime = await backend.load()
+        seen: list[tuple[tuple[int, ...], list[list[int]]]] = []
+
+        def spy(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+            pixel_values = kwargs.get("pixel_values", args[0] if args else None)
+            sizes = kwargs.get("image_sizes", args[1] if len(args) > 1 else None)
+            seen.append((tuple(pixel_values.shape), [list(map(int, s)) for s in sizes]))
+
+        tower = runtime.model.model.vision_tower  # Mistral3Model's Pixtral encoder
+        hook = tower.register_forward_pre_hook(spy, with_kwargs=True)
+        messages = [{"role": "user", "content": [{"type": "text", "text": "What differs?"}, image_part(90, 40, 1),
+                                                 image_part(30, 60, 2)]}]
+        text = await backend.chat(messages, ChatOptions(max_tokens=6, temperature=0.0))
+        assert isinstance(text, str) and backend.stats.last_tokens >= 1
+        assert seen, "the vision encoder never ran"
+        shape, sizes = seen[0]
+        assert shape[:2] == (2, 3) and len(sizes) == 2 and sizes[0] != sizes[1]  # two images, padded to one size
+        assert all(h % 16 == 0 and w % 16 == 0 and h <= 64 and w <= 64 for h, w in sizes)
+        hook.remove()
+    finally:
+        await backend.aclose()
+
+
+async def test_an_image_for_a_text_model_is_a_400(text_backend: TransformersBackend) -> None:
+    messages = [{"role": "user", "content": [{"type": "text", "text": "Describe"}, image_part(32, 32, 3)]}]
+    with pytest.raises(ModelError) as info:
+        await text_backend.chat(messages, ChatOptions(max_tokens=4, temperature=0.0))
+    assert info.value.status == 400
+
+
 async def test_a_model_that_does_not_fit_is_refused_with_the_numbers(models: dict[str, Path],
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import lsp_server.model.backends.weights as weights

@@ -3,7 +3,8 @@
 The in-process backend does with mistral-common what vLLM's ``--tokenizer-mode
 mistral`` does: the OpenAI-style messages (and tools) become a ``ChatCompletionRequest``
 (``from_openai``; a prefilled final assistant message is continued, not closed),
-``encode_chat_completion`` renders the prompt tokens, and for a v11+ tekken tokenizer
+``encode_chat_completion`` renders the prompt tokens (and prepares the images of
+``image_url`` content parts, when the tokenizer has an image encoder), and for a v11+ tekken tokenizer
 ``GrammarFactory.get_grammar_for_chat_request`` gives the Lark grammar that llguidance
 enforces while decoding: the response's JSON schema, or text and well-formed
 ``[TOOL_CALLS]name[ARGS]{...}`` calls. The answer's tokens are split into content and
@@ -39,6 +40,7 @@ class EncodedChat:
     tokens: list[int]
     grammar: str | None
     tools: bool  # tools were offered: the answer may hold tool calls
+    images: tuple[Any, ...] = ()  # (channels, height, width) arrays, one per image in the prompt
 
 
 def find_tokenizer_file(folder: Path) -> Path | None:
@@ -122,13 +124,15 @@ class MistralChat:
                 [dict(m) for m in messages], tools=list(tools) if tools else None,
                 continue_final_message=prefill, **extra,
             )
-            tokens = list(self.tokenizer.encode_chat_completion(request).tokens)
+            encoded = self.tokenizer.encode_chat_completion(request)
+            tokens = list(encoded.tokens)
+            images = tuple(getattr(encoded, "images", None) or ())
             grammar = self._grammar_for(request, response_format)
         except ModelError:
             raise
         except Exception as exc:  # noqa: BLE001 - pydantic, TokenizerException, InvalidRequestException, ...
             raise bad_request(f"{type(exc).__name__}: {str(exc)[:300]}") from None
-        return EncodedChat(tokens, grammar, bool(tools))
+        return EncodedChat(tokens, grammar, bool(tools), images)
 
     def _grammar_for(self, request: Any, response_format: dict[str, Any] | None) -> str | None:
         factory = self._factory()

@@ -54,6 +54,7 @@ class Generation:
     emit: Callable[[str], None] | None = None  # final text deltas, called on the device thread
     # progress, filled in on the device
     prompt: list[int] = field(default_factory=list)
+    images: tuple[Any, ...] = ()
     matcher: Any = None
     consumed: int = 0  # generated tokens the grammar matcher has seen
     generated: list[int] = field(default_factory=list)
@@ -152,6 +153,7 @@ class Runtime:
         self.weights_bytes = weights_bytes
         self._input_device = getattr(model, "device", torch.device(placement.device))
         self.threads = torch.get_num_threads()  # on the device thread, where the work happens
+        self.vision = getattr(model.config, "vision_config", None) is not None
 
     def run(self, job: Generation, control: JobControl) -> GenerationResult | object:
         """Generate until done, cancelled, or asked to give the device up (returns ``YIELD``)."""
@@ -187,6 +189,10 @@ class Runtime:
     def _prepare(self, job: Generation) -> None:
         encoded = job.encode(self.chat)
         job.prompt = encoded.tokens
+        job.images = encoded.images
+        if job.images and not self.vision:
+            raise bad_request(f"the model ({type(self.model).__name__}) has no vision encoder: images need "
+                              "Mistral-Small-3.2 in the Hugging Face layout")
         limit = self.max_model_len
         if limit is not None:
             if len(job.prompt) >= limit:
@@ -218,7 +224,22 @@ class Runtime:
         steps = _Steps(job, control, self.chat.eos_id, preemptible=True)
         with torch.inference_mode():
             self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=config,
-                                logits_processor=processors, stopping_criteria=StoppingCriteriaList([steps]))
+                                logits_processor=processors, stopping_criteria=StoppingCriteriaList([steps]),
+                                **self._image_inputs(job.images))
+
+    def _image_inputs(self, images: tuple[Any, ...]) -> dict[str, Any]:
+        """``pixel_values`` (padded to the largest image) and ``image_sizes`` for the vision encoder."""
+        if not images:
+            return {}
+        height = max(int(image.shape[1]) for image in images)
+        width = max(int(image.shape[2]) for image in images)
+        pixels = np.zeros((len(images), int(images[0].shape[0]), height, width), dtype=np.float32)
+        for i, image in enumerate(images):
+            pixels[i, :, : image.shape[1], : image.shape[2]] = image
+        dtype = next(self.model.parameters()).dtype
+        return {"pixel_values": torch.from_numpy(pixels).to(self._input_device, dtype),
+                "image_sizes": torch.tensor([[int(im.shape[1]), int(im.shape[2])] for im in images],
+                                            device=self._input_device)}
 
     def describe(self) -> dict[str, Any]:
         return {"device": self.placement.describe(), "dtype": self.placement.dtype,
