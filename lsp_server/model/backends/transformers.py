@@ -59,7 +59,6 @@ class BackendStats:
     preemptions: int = 0
     last_tokens: int = 0
     last_finish: str = ""
-    last_max_tokens: int = 0
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -113,6 +112,20 @@ class TransformersBackend:
             raise _load_error(exc) from None
         return self.runtime
 
+    async def _wait_for_load(self, timeout_s: float) -> None:
+        """Wait for the load at most ``timeout_s`` (it goes on regardless); its error, if it failed."""
+        try:
+            loading = asyncio.wrap_future(self._worker.start())
+        except WorkerClosed as exc:
+            raise ModelError("model-missing", str(exc)) from None
+        loading.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved, even if nobody waits
+        try:
+            await asyncio.wait_for(asyncio.shield(loading), timeout_s)
+        except TimeoutError:
+            raise ModelError("timeout", "the local model is still loading") from None
+        except Exception:  # noqa: BLE001 - load() maps it to the ModelError every request gets
+            await self.load()
+
     @property
     def load_seconds(self) -> float | None:
         return self._worker.load_seconds
@@ -155,10 +168,7 @@ class TransformersBackend:
         (completions do not queue up behind a load of minutes)."""
         self._check()
         if self.runtime is None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self.load()), options.timeout_s)
-            except TimeoutError:
-                raise ModelError("timeout", "the local model is still loading") from None
+            await self._wait_for_load(options.timeout_s)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
 
@@ -223,7 +233,6 @@ class TransformersBackend:
 
         job = Generation(encode, options.max_tokens, options.temperature, tuple(options.stop), options.seed,
                          options.timeout_s, stream, emit)
-        self.stats.last_max_tokens = options.max_tokens
         try:
             handle = self._worker.submit(_priority(options, stream), lambda runtime, control: runtime.run(job, control))
         except WorkerClosed as exc:
