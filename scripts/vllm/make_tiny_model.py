@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-
 from typing import TYPE_CHECKING, Any
 
 import mistral_common
