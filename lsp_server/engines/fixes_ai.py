@@ -24,7 +24,8 @@ from lsp_server.core.findings import Edit, LineFix, lines_hash
 from lsp_server.core.secrets import MASK, SecretFilter
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.engines.fixes import fix_adds_errors, fix_edits, lines_match, lines_now, tidy_replacement
-from lsp_server.model.client import ChatOptions, ModelClient, ModelError
+from lsp_server.model.backends.base import Backend
+from lsp_server.model.client import ChatOptions, ModelError
 from lsp_server.model.health import ModelHealth
 from lsp_server.model.review_prompts import FixInput, build_fix_prompt
 
@@ -88,7 +89,7 @@ class FixOutcome:
 class AiFixer:
     """Plans and runs model-written fixes of named lines."""
 
-    def __init__(self, settings: Settings, client: ModelClient, health: ModelHealth) -> None:
+    def __init__(self, settings: Settings, client: Backend, health: ModelHealth) -> None:
         self.settings = settings
         self._client = client
         self._health = health

@@ -44,7 +44,8 @@ from lsp_server.engines.review_plan import (
     skip_reason,
 )
 from lsp_server.engines.review_tools import ToolBudget, ToolExecutor, ToolsUnsupported, review_with_tools
-from lsp_server.model.client import ChatOptions, ModelClient, ModelError
+from lsp_server.model.backends.base import Backend
+from lsp_server.model.client import ChatOptions, ModelError
 from lsp_server.model.findings import parse_findings, response_format
 from lsp_server.model.health import ModelHealth, context_overflow, request_failure
 from lsp_server.model.tokens import estimate_tokens
@@ -113,7 +114,7 @@ class ReviewEngine:
     def __init__(
         self,
         settings: Settings,
-        client: ModelClient,
+        client: Backend,
         health: ModelHealth,
         cache: FindingsCache,
         *,
