@@ -1,5 +1,7 @@
 """``mistral-lsp check``: is the configured model server usable for completions?
 
+(With ``backend = "transformers"`` there is no server: ``check_local.py`` loads the model.)
+
 Asks ``/v1/models`` (does it answer, does it serve our model, with what context
 length), then sends one tiny prefilled completion request exactly like the server
 would, so a server that rejects our request fields is caught too. Two more 1-token
@@ -101,8 +103,12 @@ class CheckReport:
         return out
 
 
-async def run_check(root: Path | None, *, timeout_s: float = 10.0) -> CheckReport:
+async def run_check(root: Path | None, *, timeout_s: float = 10.0) -> Any:
     settings, problems = load_settings(None, root=root, environ=os.environ)
+    if settings.backend == "transformers":  # no server: load the model here (check_local.py)
+        from lsp_server.check_local import run_local_check
+
+        return await run_local_check(settings, problems)
     source = settings.sources.get("endpoint")
     report = CheckReport(settings.endpoint, settings.model, settings_problems=problems,
                          endpoint_source=_SOURCES.get(source, source) if source else "default")
@@ -165,9 +171,11 @@ def no_server_advice(settings: Settings, source: str, error: ModelError) -> list
         "to start one on a GPU machine: pip install vllm && scripts/serve-vllm.sh (it listens on 127.0.0.1; "
         "for other machines add --host 0.0.0.0 --api-key KEY), see the README, \"The model server\"",
     ]
-    # IN-PROCESS BACKEND: once the `backend = "transformers"` setting exists (another stream adds it),
-    # advise it here as the way to try mistral-lsp without a GPU server, e.g.
-    # advice.append('or run the model in-process (no server): backend = "transformers" (slow on a CPU)')
+    advice.append(
+        "or run the model in this process, without a server: pip install 'mistral-lsp[local]', then "
+        "--backend transformers --model PATH (or backend = \"transformers\", MISTRAL_LSP_BACKEND); "
+        "it needs a big GPU for the real model, see docs/backends.md"
+    )
     return advice
 
 

@@ -3,7 +3,8 @@
 
 Argument parsing and process set-up only; the work is done elsewhere. ``check``
 exits 0 when completions would work, 3 when the model server is unreachable, lacks
-the model, or refuses a completion request, and 2 on bad arguments. ``review`` exits
+the model, or refuses a completion request, and 2 on bad arguments (or when the
+chosen backend cannot run here: ``--backend transformers`` without its packages). ``review`` exits
 0 when no finding is at or above ``--fail-on``, 1 when one is, 2 on usage or
 configuration errors and 3 when the review is incomplete (the model server is
 unreachable or failed, or some part could not be reviewed). A bad ``review``
@@ -49,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
         "--log-level", choices=["debug", "info", "warning", "error"],
         help="log level; wins over the logLevel setting (default: the setting, MISTRAL_LSP_LOG_LEVEL, or info)",
     )
+    _backend_arguments(serve)
 
     _review_parser(sub)
 
@@ -56,12 +58,23 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--root", type=Path, default=Path.cwd(), help="project folder for settings files")
     check.add_argument("--json", action="store_true", help="print the result as one JSON object")
     check.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the server")
+    _backend_arguments(check)
 
     languages = sub.add_parser(
         "languages", help="list the languages the server serves (the editor clients' default list)"
     )
     languages.add_argument("--json", action="store_true", help="print VS Code ids and Neovim filetypes as JSON")
     return parser
+
+
+def _backend_arguments(command: argparse.ArgumentParser) -> None:
+    """``--backend`` and ``--model``: the same as MISTRAL_LSP_BACKEND and MISTRAL_LSP_MODEL for this process."""
+    command.add_argument("--backend", choices=["vllm", "transformers"],
+                         help="vllm: an OpenAI-compatible vLLM server (the default); transformers: run the model in "
+                         "this process (pip install 'mistral-lsp[local]'); sets MISTRAL_LSP_BACKEND")
+    command.add_argument("--model", metavar="NAME_OR_PATH",
+                         help="the served model name (vllm), or the model's folder or hub id (transformers); "
+                         "sets MISTRAL_LSP_MODEL")
 
 
 def _review_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -109,6 +122,7 @@ def _review_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     review.add_argument("--log-level", choices=["debug", "info", "warning", "error"], default=None,
                         help="log lines on stderr at this level (default: the logLevel setting if you set "
                         "it, else none: problems are reported as one line each)")
+    _backend_arguments(review)
 
 
 def _format_spec(value: str) -> tuple[str, Path | None]:
@@ -221,12 +235,39 @@ def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentP
     return None
 
 
+def _apply_backend_arguments(args: argparse.Namespace) -> str | None:
+    """Put ``--backend``/``--model`` into the environment; why the chosen backend cannot run, if it cannot."""
+    import os
+
+    if getattr(args, "backend", None):
+        os.environ["MISTRAL_LSP_BACKEND"] = args.backend
+    if getattr(args, "model", None):
+        os.environ["MISTRAL_LSP_MODEL"] = args.model
+    if args.command == "serve":
+        return None  # the server reports it in the editor (and keeps running)
+    from lsp_server.config import load_settings
+    from lsp_server.model.backends import local_problem
+
+    root = getattr(args, "root", None)
+    if root is None:
+        from lsp_server.ci.runner import find_root
+
+        root = find_root(Path.cwd())[0]
+    settings, _ = load_settings(None, root=root)
+    return local_problem(settings)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # reported by the subcommand's own parser, with its usage (exits 2)
         sub = _subparser(parser, args.command) if args.command else None
         (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command in ("serve", "check", "review"):
+        problem = _apply_backend_arguments(args)
+        if problem is not None:
+            print(f"mistral-lsp {args.command}: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     if args.command == "serve":
         return _serve(args)
     if args.command == "check":

@@ -25,6 +25,7 @@ import difflib
 import json
 import logging
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -37,6 +38,8 @@ DEFAULT_ENDPOINT = "http://127.0.0.1:8000/v1"
 DEFAULT_MODEL = "mistralai/Mistral-Small-3.2-24B-Instruct-2506"
 REVIEW_TRIGGERS = ("open", "save", "change", "manual")
 IF_UNREACHABLE = ("fail", "warn")
+BACKENDS = ("vllm", "transformers")
+DTYPES = ("auto", "bfloat16", "float16", "float32")
 DEFAULT_SECRET_GLOBS = (
     ".env",
     ".env.*",
@@ -63,7 +66,10 @@ class Settings:
     """Everything the engines need, resolved and validated."""
 
     endpoint: str = DEFAULT_ENDPOINT
-    model: str = DEFAULT_MODEL
+    model: str = DEFAULT_MODEL  # vllm: the served name; transformers: a local folder or a hub id
+    backend: str = "vllm"  # "vllm" (an OpenAI-compatible server) or "transformers" (in process)
+    device: str = "auto"  # transformers backend: auto, cpu, cuda, cuda:N, mps
+    dtype: str = "auto"  # transformers backend: auto, bfloat16, float16, float32
     api_key: str | None = field(default=None, repr=False)
     cache_dir: Path = Path(".")
     completion_enabled: bool = True
@@ -228,6 +234,27 @@ def _choice(*allowed: str, upper: bool = False) -> Callable[[Any], str]:
     return check
 
 
+_backend = _choice(*BACKENDS)
+
+
+def _device(value: Any) -> str:
+    text = str(value).strip().lower() if isinstance(value, str) else ""
+    if text in ("auto", "cpu", "cuda", "mps") or re.fullmatch(r"cuda:\d+", text):
+        return text
+    raise ValueError("expected one of auto, cpu, cuda, cuda:N, mps")
+
+
+_DTYPE_ALIASES = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp32": "float32", "float": "float32"}
+
+
+def _dtype(value: Any) -> str:
+    text = str(value).strip().lower() if isinstance(value, str) else ""
+    text = _DTYPE_ALIASES.get(text, text)
+    if text not in DTYPES:
+        raise ValueError(f"expected one of {', '.join(DTYPES)}")
+    return text
+
+
 _severity = _choice("error", "warning", "info", "hint")
 _level = _choice("debug", "info", "warning", "error", upper=True)
 
@@ -243,6 +270,9 @@ class _Spec:
 _SPECS: tuple[_Spec, ...] = (
     _Spec("endpoint", ("endpoint",), _url, "MISTRAL_LSP_ENDPOINT"),
     _Spec("model", ("model",), _nonempty, "MISTRAL_LSP_MODEL"),
+    _Spec("backend", ("backend",), _backend, "MISTRAL_LSP_BACKEND"),
+    _Spec("device", ("transformers.device",), _device, "MISTRAL_LSP_DEVICE"),
+    _Spec("dtype", ("transformers.dtype",), _dtype, "MISTRAL_LSP_DTYPE"),
     _Spec("api_key", ("apiKey",), _optional_text, "MISTRAL_LSP_API_KEY"),
     _Spec("cache_dir", ("cacheDir",), _path, "MISTRAL_LSP_CACHE_DIR"),
     _Spec("completion_enabled", ("completion.enable", "completion.enabled"), _bool),

@@ -25,7 +25,8 @@ from lsp_server.engines.knowledge import WorkspaceKnowledge
 from lsp_server.index.tools import TOOL_SCHEMAS
 from lsp_server.engines.review import ReviewEngine
 from lsp_server.engines.review_scheduler import ReviewScheduler
-from lsp_server.model.client import ModelClient, ModelError
+from lsp_server.model.backends import Backend, backend_key, create_backend
+from lsp_server.model.client import ModelError
 from lsp_server.model.health import HealthChange, ModelHealth
 from lsp_server.model.tokens import TokenCounter
 from lsp_server.syntax.languages import LanguageRegistry
@@ -70,13 +71,13 @@ class Services:
         return self.completion_toggle
 
     @staticmethod
-    def _make_client(settings: Settings) -> ModelClient:
-        return ModelClient(
-            settings.endpoint,
-            settings.model,
-            settings.api_key,
-            connect_timeout_s=settings.connect_timeout_s,
-        )
+    def _make_client(settings: Settings) -> Backend:
+        return create_backend(settings)  # vLLM over HTTP, or the model in process (settings.backend)
+
+    def backend_status(self) -> dict[str, object]:
+        """The backend's own view (the in-process one: device, dtype, load time, tokens/s)."""
+        describe = getattr(self.client, "describe", None)
+        return describe() if callable(describe) else {"backend": self.settings.backend}
 
     def _make_completion(self, settings: Settings) -> CompletionEngine:
         return CompletionEngine(settings, self.client, self.health, self.tokens, related=self.knowledge.related,
@@ -95,11 +96,7 @@ class Services:
     async def apply_settings(self, settings: Settings) -> bool:
         """Swap in new settings; a new endpoint/model/key gets a new client (returns True)."""
         old_client = self.client
-        reconnect = (settings.endpoint, settings.model, settings.api_key) != (
-            self.settings.endpoint,
-            self.settings.model,
-            self.settings.api_key,
-        )
+        reconnect = backend_key(settings) != backend_key(self.settings)
         self.settings = settings
         if reconnect:
             self.client = self._make_client(settings)
@@ -122,7 +119,7 @@ class Services:
         return reconnect
 
     async def discover_model(self) -> None:
-        """Ask ``/v1/models`` for the served model and its context length."""
+        """Ask ``/v1/models`` for the served model and its context length (in process: load it)."""
         try:
             models = await self.client.models()
         except ModelError as exc:

@@ -172,6 +172,9 @@ def _incomplete(report: Report, code: int) -> str:
 
 
 def _model_failure(exc: ModelFailure, settings: Settings) -> int:
+    if settings.backend == "transformers":
+        _say(f"the local model {settings.model} failed: {exc}; no report written")
+        return EXIT_INCOMPLETE
     where = f"the model server at {settings.endpoint}"
     if exc.unreachable and settings.review_if_unreachable == "warn":
         _say(f"warning: {where} is unreachable ({exc}); passing without a review "

@@ -37,7 +37,7 @@ from lsp_server.core.text import looks_binary, split_lines
 from lsp_server.engines.knowledge import WorkspaceKnowledge
 from lsp_server.engines.review import ReviewEngine, UnitOutcome
 from lsp_server.index.tools import TOOL_SCHEMAS
-from lsp_server.model.client import ModelClient
+from lsp_server.model.backends import create_backend
 from lsp_server.model.health import ModelHealth
 from lsp_server.reporting.report import Report, Summary
 from lsp_server.syntax.languages import LanguageRegistry
@@ -121,8 +121,7 @@ async def run_review(request: ReviewRequest, settings: Settings) -> Report:
     if changed is not None and changed.staged:  # named files without staged changes: reviewed whole
         changed.whole |= {relative(root, p) for p in paths if p.is_file() and not changed.touches(relative(root, p))}
     cache = FindingsCache(None if request.no_cache else settings.cache_dir)
-    client = ModelClient(settings.endpoint, settings.model, settings.api_key,
-                         connect_timeout_s=settings.connect_timeout_s)
+    client = create_backend(settings)
     registry = LanguageRegistry()
     knowledge = WorkspaceKnowledge(settings, registry, persistent=not request.no_cache)
     engine = ReviewEngine(settings, client, ModelHealth(), cache, registry=registry, related=knowledge.related,

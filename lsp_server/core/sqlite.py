@@ -8,6 +8,9 @@ aside to ``<name>.corrupt`` and a fresh one is started; any other problem (read-
 or full disk, a file where the folder should be) is logged as a warning and ``None``
 is returned, and the owner keeps working in memory only. What to do when SQLite fails
 later stays with the owner; ``close_quietly`` is the close both use then and at shutdown.
+Deleted rows are overwritten on disk (``secure_delete``): a row dropped because an
+older secret filter wrote it must not stay readable in a free page;
+``checkpoint_quietly`` empties the WAL after such a purge.
 
 A database file deleted or replaced while open (the cache folder removed, or replaced
 by a file) raises nothing: SQLite goes on writing into the unlinked file and every
@@ -132,10 +135,7 @@ def _retire(db: sqlite3.Connection) -> None:
     """Close a connection whose file is gone from its path. Its write-ahead log may still
     sit at the path (a replaced main file leaves it behind): empty it first, or the next
     connection at that path would replay our pages into the new file."""
-    try:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    except sqlite3.Error:
-        pass
+    checkpoint_quietly(db)
     close_quietly(db)
 
 
@@ -149,11 +149,21 @@ def close_quietly(db: sqlite3.Connection | None) -> None:
         pass
 
 
+def checkpoint_quietly(db: sqlite3.Connection) -> None:
+    """Copy the WAL into the database and truncate it, so that rows just deleted are
+    not left behind in the WAL file (best effort: another connection may hold it)."""
+    try:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.Error:
+        pass
+
+
 def _connect(path: Path, init: Callable[[sqlite3.Connection], None], check_same_thread: bool) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=check_same_thread)
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
         init(db)
     except sqlite3.Error:
         db.close()

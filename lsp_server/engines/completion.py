@@ -23,7 +23,8 @@ from lsp_server.engines.completion_cache import CachedCompletion, CompletionCach
 from lsp_server.engines.completion_plan import CompletionPlan, plan_completion
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.model.cleaning import StreamCleaner
-from lsp_server.model.client import ChatOptions, ModelClient, ModelError
+from lsp_server.model.backends.base import Backend
+from lsp_server.model.client import ChatOptions, ModelError
 from lsp_server.model.health import ModelHealth, context_limit, context_overflow
 from lsp_server.model.tokens import TokenCounter
 from lsp_server.syntax.context import RelatedLookup, would_add_errors
@@ -70,7 +71,7 @@ class CompletionEngine:
     def __init__(
         self,
         settings: Settings,
-        client: ModelClient,
+        client: Backend,
         health: ModelHealth,
         tokens: TokenCounter,
         *,

@@ -141,16 +141,18 @@ def plan_completion(
         code_bytes = int(code_bytes * code_tokens / used * 0.95)
 
     language = doc.spec.name if doc.spec else ""
+    path = doc.path
+    masked_before, masked_after = secrets.mask_split(before, after, path)
     data = CompletionInput(
-        path=doc.path.rsplit("/", 1)[-1] if "/" in doc.path else doc.path,
+        path=path.rsplit("/", 1)[-1] if "/" in path else path,
         language=language,
-        before=secrets.mask(before),
-        after=secrets.mask(after),
+        before=masked_before,
+        after=masked_after,
         multiline=multiline,
-        imports=[secrets.mask(i) for i in context.imports if i not in before],
-        scopes=[secrets.mask(s) for s in context.scopes if s not in before],
-        signatures=[secrets.mask(s) for s in context.local_signatures if s not in before and s not in after],
-        related=[secrets.mask(r) for r in related_defs],
+        imports=[secrets.mask(i, path) for i in context.imports if i not in before],
+        scopes=[secrets.mask(s, path) for s in context.scopes if s not in before],
+        signatures=[secrets.mask(s, path) for s in context.local_signatures if s not in before and s not in after],
+        related=[secrets.mask(r, path) for r in related_defs],
         system_prompt=system_prompt,
     )
     prompt = build_completion_prompt(data)

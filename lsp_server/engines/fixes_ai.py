@@ -33,8 +33,8 @@ from lsp_server.engines.fixes import (
     lines_now,
     tidy_replacement,
 )
-from lsp_server.engines.review_plan import mask_lines
-from lsp_server.model.client import ChatOptions, ModelClient, ModelError
+from lsp_server.model.backends.base import Backend
+from lsp_server.model.client import ChatOptions, ModelError
 from lsp_server.model.health import ModelHealth
 from lsp_server.model.review_prompts import FixInput, build_fix_prompt
 
@@ -98,7 +98,7 @@ class FixOutcome:
 class AiFixer:
     """Plans and runs model-written fixes of named lines."""
 
-    def __init__(self, settings: Settings, client: ModelClient, health: ModelHealth) -> None:
+    def __init__(self, settings: Settings, client: Backend, health: ModelHealth) -> None:
         self.settings = settings
         self._client = client
         self._health = health
@@ -112,15 +112,15 @@ class AiFixer:
             return None
         lo, hi = max(0, first - _AROUND), min(buffer.line_count - 1, last + _AROUND)
         rows = list(range(lo, hi + 1))
-        shown = mask_lines(self._secrets, [buffer.line_text(row) for row in rows])
-        imports = [self._secrets.mask(line) for line in doc.syntax.outline.imports()[:40]]
+        shown = self._secrets.mask_lines([buffer.line_text(row) for row in rows], doc.path)
+        imports = [self._secrets.mask(line, doc.path) for line in doc.syntax.outline.imports()[:40]]
         data = FixInput(
             path=Path(doc.path).name,
             language=doc.spec.name,
             lines=[(row + 1, text) for row, text in zip(rows, shown, strict=True)],
             first=first + 1,
             last=last + 1,
-            problem=self._secrets.mask(problem),
+            problem=self._secrets.mask_prose(problem, doc.path),
             imports=[line for line in imports if line not in shown],
         )
         messages, _ = build_fix_prompt(data)

@@ -44,7 +44,8 @@ from lsp_server.engines.review_plan import (
     skip_reason,
 )
 from lsp_server.engines.review_tools import ToolBudget, ToolExecutor, ToolsUnsupported, review_with_tools
-from lsp_server.model.client import ChatOptions, ModelClient, ModelError
+from lsp_server.model.backends.base import Backend
+from lsp_server.model.client import ChatOptions, ModelError
 from lsp_server.model.findings import parse_findings, response_format
 from lsp_server.model.health import ModelHealth, context_overflow, request_failure
 from lsp_server.model.tokens import estimate_tokens
@@ -113,7 +114,7 @@ class ReviewEngine:
     def __init__(
         self,
         settings: Settings,
-        client: ModelClient,
+        client: Backend,
         health: ModelHealth,
         cache: FindingsCache,
         *,
@@ -294,12 +295,13 @@ class ReviewEngine:
             self.stats.last_error = parsed.failure
             log.warning("review of %s %s failed: %s", plan.path, unit.unit.label, parsed.failure)
             return _Answer(error=parsed.failure)
-        report = anchor_all(parsed.findings, unit.rows, unit.lines)
+        shown = self._secrets.mask_mapped(unit.lines, plan.path)  # the lines as the model saw them
+        report = anchor_all(parsed.findings, unit.rows, unit.lines, shown)
         for reason in report.dropped + report.dropped_fixes:
             log.debug("review of %s %s: dropped %s", plan.path, unit.unit.label, reason)
         self.stats.dropped_findings += len(report.dropped) + parsed.dropped
         self.stats.dropped_fixes += len(report.dropped_fixes) + parsed.dropped_fixes
-        self.cache.put(unit.key, [item.to_json() for item in report.anchored])
+        self.cache.put(unit.key, [self._cacheable(item, plan.path) for item in report.anchored], path=plan.path)
         return _Answer(tuple(report.anchored))
 
     async def _ask(self, unit: UnitPlan, path: str) -> str:
@@ -353,6 +355,14 @@ class ReviewEngine:
         self.stats.tool_calls += loop.calls
         self.stats.model_calls += loop.requests - 1
         return loop.text
+
+    def _cacheable(self, item: Anchored, path: str) -> dict[str, Any]:
+        """``item`` as stored: the cache masks every string, so a fix the mask would
+        change (it holds something secret-like) is stored without its fix."""
+        data = item.to_json()
+        if item.fix is not None and self.cache.masked(item.fix[2], path) != item.fix[2]:
+            data["f"] = None
+        return data
 
     def _materialize(self, plan: ReviewPlan, unit: UnitPlan, anchored: list[Anchored]) -> tuple[Finding, ...]:
         """Findings at the plan's rows, with fixes that no longer parse removed."""

@@ -3,8 +3,9 @@
 Rows are keyed by (workspace root, root-relative path) and hold the file's size,
 mtime, content digest, language and symbols (compact JSON, see ``symbols.dumps``),
 plus when the content was last read (``checked_ns``, the guard against a file
-rewritten within one mtime tick). A schema or extractor version change drops the
-rows (files are re-parsed once). WAL mode lets two servers share the file.
+rewritten within one mtime tick). A schema, extractor or secret filter version
+change drops the rows (files are re-parsed once), overwriting them on disk. WAL mode
+lets two servers share the file.
 
 Any SQLite problem (read-only or full disk, a corrupt file) is logged once and the
 store carries on in memory: a broken store costs re-parsing at the next start,
@@ -24,13 +25,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.sqlite import SqliteFile
+from ..core.secrets import SECRET_FILTER_VERSION
+from ..core.sqlite import SqliteFile, checkpoint_quietly
 from .symbols import EXTRACTOR_VERSION
 
 log = logging.getLogger(__name__)
 
 FILE_NAME = "index.sqlite3"
-SCHEMA_VERSION = f"1/{EXTRACTOR_VERSION}"
+# Signatures and comments are stored masked: rows masked by an older secret filter go too.
+SCHEMA_VERSION = f"1/{EXTRACTOR_VERSION}/{SECRET_FILTER_VERSION}"
 _FILES = (
     "CREATE TABLE IF NOT EXISTS files ("
     " root TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
@@ -167,7 +170,10 @@ def _create_schema(db: sqlite3.Connection) -> None:
         db.execute("BEGIN IMMEDIATE")
         db.execute(_META)
         row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None or row[0] != SCHEMA_VERSION:
+        dropped = row is None or row[0] != SCHEMA_VERSION
+        if dropped:
             db.execute("DROP TABLE IF EXISTS files")
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
         db.execute(_FILES)
+    if dropped:
+        checkpoint_quietly(db)  # old rows' pages are zeroed (secure_delete); empty the WAL of them too

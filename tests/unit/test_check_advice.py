@@ -11,7 +11,7 @@ from lsp_server.model.client import ModelError
 
 
 def test_unreachable_with_the_default_endpoint(tmp_path: Path, monkeypatch) -> None:
-    for name in ("MISTRAL_LSP_ENDPOINT", "MISTRAL_LSP_API_KEY", "MISTRAL_LSP_MODEL"):
+    for name in ("MISTRAL_LSP_ENDPOINT", "MISTRAL_LSP_API_KEY", "MISTRAL_LSP_MODEL", "MISTRAL_LSP_BACKEND"):
         monkeypatch.delenv(name, raising=False)
     (tmp_path / ".mistral-lsp.toml").write_text('endpoint = "http://127.0.0.1:9/v1"\n')
     report = asyncio.run(run_check(tmp_path, timeout_s=2))
@@ -22,6 +22,7 @@ def test_unreachable_with_the_default_endpoint(tmp_path: Path, monkeypatch) -> N
     assert advice[0].startswith("what to do:  - the endpoint setting is http://127.0.0.1:9/v1 (from "
                                 ".mistral-lsp.toml): if the server runs elsewhere, set MISTRAL_LSP_ENDPOINT=")
     assert "scripts/serve-vllm.sh" in advice[1] and "--host 0.0.0.0 --api-key KEY" in advice[1]
+    assert "mistral-lsp[local]" in advice[2] and "--backend transformers --model PATH" in advice[2]
     assert report.as_dict()["advice"] == report.advice and report.as_dict()["endpointSource"] == ".mistral-lsp.toml"
     assert report.lines().index(advice[0]) > report.lines().index("result:      NOT usable")
 
