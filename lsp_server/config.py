@@ -282,7 +282,7 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec("max_tokens_block", ("completion.maxTokensBlock",), _int_range(1, 4096)),
     _Spec("context_tokens", ("completion.contextTokens",), _int_range(256, 120_000)),
     _Spec("completion_timeout_s", ("completion.timeoutSeconds",), _float_range(0.5, 120.0)),
-    _Spec("connect_timeout_s", ("connectTimeoutSeconds",), _float_range(0.1, 30.0)),
+    _Spec("connect_timeout_s", ("connectTimeoutSeconds",), _float_range(0.1, 30.0), "MISTRAL_LSP_CONNECT_TIMEOUT"),
     _Spec("system_prompt", ("completion.systemPrompt",), _optional_text),
     _Spec("priority_enabled", ("priority.enable", "priority.enabled"), _bool),
     _Spec("completion_priority", ("priority.completion",), _int_range(-1000, 1000)),

@@ -228,7 +228,10 @@ async def _review_one(run: _Run, path: Path, rel: str) -> None:
     result = await run.engine.run(plan, on_unit=seen)
     run.units += result.units
     run.cached += result.cached
-    kept = [dataclasses.replace(f, path=rel) for f in result.findings
+    # A report travels further than the repository (PR comments, code scanning, logs): its quotes
+    # pass the secret filter, as everything sent to the model does.
+    secrets = run.engine.secrets
+    kept = [dataclasses.replace(f, path=rel, quote=secrets.mask(f.quote, rel)) for f in result.findings
             if changed is None or changed.changed(rel, _rows(f))]
     run.findings.extend(kept)
     run.sources[rel] = split_lines(text)  # the rows the findings are on (LSP's lines)

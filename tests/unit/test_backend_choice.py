@@ -39,7 +39,9 @@ def test_bad_backend_values_are_reported_and_fall_back(tmp_path: Path) -> None:
     settings, problems = load_settings(editor, root=tmp_path, environ={})
     assert (settings.backend, settings.device, settings.dtype) == ("vllm", "auto", "auto")
     text = " | ".join(problems)
-    assert "'backend'" in text and "transformers.device" in text and "transformers.dtype" in text
+    assert 'backend = "llama.cpp": expected one of vllm, transformers' in text
+    assert 'transformers.device = "gpu": expected one of auto, cpu, cuda, cuda:N, mps' in text
+    assert 'transformers.dtype = "int4": expected one of auto, bfloat16, float16, float32' in text
 
 
 def test_the_vllm_backend_is_the_http_client(tmp_path: Path) -> None:
