@@ -79,11 +79,6 @@ PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -c 'import lsp_server, p
 
 install_code_server() {
   [ -f "$CS_DIR/.installed" ] && return 0
-  # One install at a time: two runs started together would both build into $CS_DIR. The lock is
-  # released when the script exits; the second run then finds .installed and goes on.
-  exec 8>"$CACHE/.code-server.lock"
-  flock 8
-  [ -f "$CS_DIR/.installed" ] && return 0
   say "installing code-server $CS_VERSION into $CS_DIR (first run only, a few minutes)"
   rm -rf "$CS_DIR"
   mkdir -p "$CS_DIR/tmp"
@@ -115,8 +110,12 @@ install_code_server() {
   say "code-server installed"
 }
 
+# One install at a time: two runs sharing the cache would delete each other's half-done install.
+exec 9>"$CACHE/.code-server.lock"
+flock 9
 if [ "${1:-}" = "--install-code-server-only" ]; then install_code_server; exit 0; fi
 install_code_server
+flock -u 9
 CODE_SERVER="$CS_DIR/node_modules/.bin/code-server"
 
 # -- the extension: npm ci (skipped when node_modules matches the lockfile), tsc, unit, vsix --------

@@ -4,7 +4,9 @@ One call to ``complete`` is one editor request, and it always returns a result (
 empty text when there is nothing to offer); it raises only ``CancelledError`` when
 its own task is cancelled (``$/cancelRequest``). A newer request for the same
 document supersedes an older one: the older one's model stream is closed at once
-(vLLM aborts the generation) and it answers empty.
+(vLLM aborts the generation) and it answers empty. Prose documents (Markdown,
+reStructuredText: the editors send them for their images) get completions only when
+asked for, never while typing.
 """
 
 from __future__ import annotations
@@ -18,18 +20,22 @@ from dataclasses import dataclass, field
 from lsp_server.config import Settings
 from lsp_server.core.foreground import Foreground
 from lsp_server.core.secrets import SecretFilter
+from lsp_server.core.text import split_lines
 from lsp_server.engines.completion_cache import CachedCompletion, CompletionCache
 from lsp_server.engines.completion_plan import CompletionPlan, plan_completion
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.model.cleaning import StreamCleaner
-from lsp_server.model.client import ChatOptions, ModelClient, ModelError
-from lsp_server.model.health import ModelHealth
+from lsp_server.model.backends.base import Backend
+from lsp_server.model.client import ChatOptions, ModelError
+from lsp_server.model.health import ModelHealth, context_limit, context_overflow
 from lsp_server.model.tokens import TokenCounter
 from lsp_server.syntax.context import RelatedLookup, would_add_errors
+from lsp_server.syntax.images import is_prose
 
 log = logging.getLogger(__name__)
 
 _MIN_BUDGET = 512
+_SHRINK = 0.75  # a prompt the server found too long: the next ones get this share of the budget
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,7 @@ class CompletionEngine:
     def __init__(
         self,
         settings: Settings,
-        client: ModelClient,
+        client: Backend,
         health: ModelHealth,
         tokens: TokenCounter,
         *,
@@ -88,9 +94,18 @@ class CompletionEngine:
         self._tickets: dict[str, _Ticket] = {}
         self._clock = clock
         self.max_model_len: int | None = None
+        self.budget_scale = 1.0  # below 1 after the server said a prompt was too long
         self.stats = CompletionStats()
 
     # -- public -----------------------------------------------------------------------
+    def adopt(self, old: CompletionEngine, *, same_server: bool) -> None:
+        """Take over from the engine of the previous settings: its requests in flight (so a
+        new request supersedes them as usual) and, for the same model server, what was
+        learned about its context length."""
+        self._tickets = old._tickets
+        if same_server:
+            self.max_model_len, self.budget_scale = old.max_model_len, old.budget_scale
+
     def forget(self, uri: str) -> None:
         """The document closed: drop its suggestion and supersede its request."""
         self._cache.forget(uri)
@@ -115,6 +130,8 @@ class CompletionEngine:
     async def _complete(self, doc: OpenDocument, cursor_byte: int, invoked: bool) -> CompletionResult:
         if not self.enabled and not invoked:
             return CompletionResult("", cursor_byte, "disabled")
+        if not invoked and is_prose(doc.language_id, doc.path):  # served for its images: no ghost text in prose
+            return CompletionResult("", cursor_byte, "prose")
         if doc.binary or self._secrets.is_secret_path(doc.path):
             return CompletionResult("", cursor_byte, "not-sent")
         ticket = self._begin(doc.uri)
@@ -126,7 +143,7 @@ class CompletionEngine:
         rest = self._cache.typed_ahead(doc.uri, row, line_prefix, line_suffix)
         if rest is not None:
             self.stats.cache_hits += 1
-            return CompletionResult(rest, cursor_byte, "typed-ahead", multiline="\n" in rest)
+            return CompletionResult(rest, cursor_byte, "typed-ahead", multiline=len(split_lines(rest)) > 1)
 
         if not invoked and self.settings.debounce_ms > 0:
             await asyncio.sleep(self.settings.debounce_ms / 1000)
@@ -157,8 +174,10 @@ class CompletionEngine:
         except ModelError as exc:
             self.stats.errors += 1
             log.warning("completion failed: %s", exc.message)
-            self._health.failure(exc.message)
-            return CompletionResult("", cursor_byte, "model-error")
+            if self._health.failed(exc):
+                return CompletionResult("", cursor_byte, "model-error")
+            self._fit_context(exc)  # this request's own failure: the server is fine
+            return CompletionResult("", cursor_byte, "rejected")
         if text is None:
             self.stats.superseded += 1
             return CompletionResult("", cursor_byte, "superseded")
@@ -191,7 +210,20 @@ class CompletionEngine:
         budget = self.settings.context_tokens
         if self.max_model_len:
             budget = min(budget, self.max_model_len - self.settings.max_tokens_block - 64)
-        return max(budget, _MIN_BUDGET)
+        return max(int(budget * self.budget_scale), _MIN_BUDGET)
+
+    def _fit_context(self, error: ModelError) -> None:
+        """After a "context too long" answer, send less from now on: within the context
+        length the server states, and a smaller share of the budget if that was not less."""
+        if not context_overflow(error):
+            return
+        before = self._budget()
+        limit = context_limit(error)
+        if limit is not None and (self.max_model_len is None or limit < self.max_model_len):
+            self.max_model_len = limit
+        if self._budget() >= before:  # the prompt was counted short of what the server counts
+            self.budget_scale = max(self.budget_scale * _SHRINK, 0.1)
+        log.info("the model server found a prompt too long: completion context is now %d tokens", self._budget())
 
     async def _run(self, ticket: _Ticket, plan: CompletionPlan) -> str | None:
         """Ask the model in a child task; None when superseded meanwhile (ModelError passes)."""
@@ -212,7 +244,6 @@ class CompletionEngine:
         options = ChatOptions(
             max_tokens=settings.max_tokens_block if plan.multiline else settings.max_tokens_line,
             temperature=settings.temperature,
-            stop=plan.prompt.stop,
             prefill=bool(plan.prompt.prefill),
             priority=settings.completion_priority if settings.priority_enabled else None,
             timeout_s=settings.completion_timeout_s,

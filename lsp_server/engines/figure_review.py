@@ -28,7 +28,7 @@ from lsp_server.core.secrets import SecretFilter
 from lsp_server.core.text import TextBuffer
 from lsp_server.engines.image_store import ImageStore, Prepared
 from lsp_server.engines.vision import image_refusal
-from lsp_server.engines.review_plan import MAX_UNIT_CHARS, UnitPlan, mask_lines
+from lsp_server.engines.review_plan import MAX_UNIT_CHARS, UnitPlan
 from lsp_server.model.images import PreparedImage
 from lsp_server.model.vision_prompts import FIGURE_PROMPT_VERSION, figure_messages
 from lsp_server.syntax.images import ImageRef, ImageScan, ImageScanner, image_syntax
@@ -72,6 +72,8 @@ class FigurePlanner:
         self._image_limit = image_limit or (lambda: settings.vision_max_images)
         self.server_limit: int | None = None  # learned from the server's refusal of a figure unit
         self.refused = ""  # why the server takes no images at all ("" while it does)
+        self.unchecked = 0  # figure units the server refused (not checked: neither findings nor errors)
+        self.last_refusal = ""  # the latest refusal, in words
 
     def image_limit(self) -> int:
         limit = self._image_limit()
@@ -84,6 +86,8 @@ class FigurePlanner:
         if found is None:
             return False
         limit, reason = found
+        self.unchecked += 1
+        self.last_refusal = reason
         if limit is not None and limit > 0:
             self.server_limit = limit
             log.warning("figure checks: the model server takes at most %d image(s) per request; later sections "
@@ -92,6 +96,13 @@ class FigurePlanner:
             self.refused = reason
             log.warning("figure checks skipped: %s", reason)
         return True
+
+    def note(self) -> str:
+        """What a report says about figure checks the server refused ("" when there were none)."""
+        if not self.unchecked and not self.refused:
+            return ""
+        count = f" ({self.unchecked} section(s) not checked)" if self.unchecked else ""
+        return f"figure checks skipped{count}: {self.refused or self.last_refusal}"
 
     def applies(self, path: str, language_id: str | None = None) -> bool:
         """Whether ``path`` is a document whose figures are reviewed (with the settings on)."""
@@ -145,7 +156,7 @@ class FigurePlanner:
             if known is not None and known(key):
                 units.append(UnitPlan(unit, lines, key, []))
                 continue
-            masked = mask_lines(self._secrets, lines)
+            masked = self._secrets.mask_lines(lines, path)  # as the review engine anchors them
             messages = figure_messages(self._secrets.mask(display_path), self._secrets.mask(heading),
                                        list(zip((row + 1 for row in rows), masked, strict=True)),
                                        [(self._secrets.mask(target), image) for target, image in images])

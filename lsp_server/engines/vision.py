@@ -35,7 +35,8 @@ from lsp_server.core.text import TextBuffer
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.engines.image_files import Located
 from lsp_server.engines.image_store import ImageStore, Prepared
-from lsp_server.model.client import ChatOptions, ModelClient, ModelError
+from lsp_server.model.backends.base import Backend
+from lsp_server.model.client import ChatOptions, ModelError
 from lsp_server.model.health import ModelHealth
 from lsp_server.model.images import PreparedImage
 from lsp_server.model.tokens import TokenCounter
@@ -91,7 +92,7 @@ class VisionStats:
 class VisionEngine:
     """Images of open documents: scanning, linting, describing, alt text."""
 
-    def __init__(self, settings: Settings, client: ModelClient, health: ModelHealth, cache: FindingsCache,
+    def __init__(self, settings: Settings, client: Backend, health: ModelHealth, cache: FindingsCache,
                  tokens: TokenCounter, images: ImageStore, scanner: ImageScanner, secrets: SecretFilter, *,
                  context_length: Callable[[], int | None] = lambda: None) -> None:
         self.settings = settings
@@ -298,7 +299,7 @@ class VisionEngine:
         started = time.perf_counter()
         log.info("vision request: image %dx%d (%d tokens), %d prompt tokens", *image.size, image.tokens, count)
         try:
-            text = await self._client.chat(messages, options)  # type: ignore[arg-type]
+            text = await self._client.chat(messages, options)
         except ModelError as exc:
             self.stats.errors += 1
             raise VisionError(self._explain(exc)) from None

@@ -51,8 +51,11 @@ _GRAMMARS = {
     "html": ("tree_sitter_html", "language"),
     "rst": ("tree_sitter_rst", "language"),
 }
+#: The prose syntaxes: their documents' figures are reviewed, and nobody wants ghost text in prose
+#: while typing (a completion there is given when asked for).
+PROSE_SYNTAXES = ("markdown", "rst")
 #: Extensions of the documents whose figures are reviewed (Markdown, reStructuredText).
-DOCUMENT_EXTENSIONS = frozenset(ext for ext, syntax in _EXTENSIONS.items() if syntax in ("markdown", "rst"))
+DOCUMENT_EXTENSIONS = frozenset(ext for ext, syntax in _EXTENSIONS.items() if syntax in PROSE_SYNTAXES)
 # What an image reference must contain, per syntax: a document without it is not parsed at all.
 _MARKERS = {
     "markdown": re.compile(rb"!\[|<img", re.I),
@@ -123,6 +126,11 @@ def image_syntax(language_id: str | None, path: str) -> str | None:
     if syntax is None:
         syntax = _EXTENSIONS.get(os.path.splitext(path or "")[1].lower())
     return syntax
+
+
+def is_prose(language_id: str | None, path: str) -> bool:
+    """Whether the document is prose (Markdown, reStructuredText), by language id, else extension."""
+    return image_syntax(language_id, path) in PROSE_SYNTAXES
 
 
 def may_hold_images(data: bytes, syntax: str) -> bool:

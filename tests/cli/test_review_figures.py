@@ -102,4 +102,6 @@ def test_ci_review_against_a_text_only_server_skips_figures_and_does_not_fail(cl
     assert run.code == 0, run.stdout + run.stderr  # no finding, and no model failure (exit 3)
     assert run.json()["findings"] == []
     assert "figure checks skipped" in run.stderr and "--limit-mm-per-prompt" in run.stderr
+    skipped = run.json()["summary"]["skipped"]  # the report says the figures were not checked
+    assert any(line.startswith("figure checks skipped") and "--limit-mm-per-prompt" in line for line in skipped)
     assert len(refused) <= 2  # once refused, later documents plan no figure units

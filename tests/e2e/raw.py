@@ -115,6 +115,19 @@ class RawServer:
     def log(self) -> str:
         return self.stderr.decode("utf-8", errors="replace")
 
+    def wait_log(self, *needles: str, timeout: float = 30.0) -> str:
+        """The log once it holds every needle (stderr is read by its own thread, so a line
+        written before an answer on stdout may be read after it)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.log()
+            if all(needle in log for needle in needles):
+                return log
+            if time.monotonic() > deadline:
+                missing = [needle for needle in needles if needle not in log]
+                raise AssertionError(f"the log never said {missing}; it ends {log[-2000:]!r}")
+            time.sleep(0.05)
+
     # -- writing -----------------------------------------------------------------------
     def send(self, data: bytes) -> None:
         assert self.proc.stdin is not None
@@ -190,6 +203,7 @@ class RawServer:
 def raw_env(base_url: str, cache_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MISTRAL_LSP_")}
     env.update(MISTRAL_LSP_ENDPOINT=base_url, MISTRAL_LSP_CACHE_DIR=str(cache_dir),
-               MISTRAL_LSP_LOG_LEVEL="info", MISTRAL_LSP_REVIEW_TRIGGERS="manual", PYTHONPATH=str(ROOT))
+               MISTRAL_LSP_LOG_LEVEL="info", MISTRAL_LSP_REVIEW_TRIGGERS="manual",
+               MISTRAL_LSP_CONNECT_TIMEOUT="10", PYTHONPATH=str(ROOT))
     env.update(extra)
     return env

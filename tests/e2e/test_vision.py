@@ -258,3 +258,23 @@ async def test_figure_text_mismatch_is_found_on_the_sentence(vscode: LanguageCli
     assert review and len(review[-1].images) == 1 and review[-1].images[0].width == 320
     assert review[-1].body.get("response_format", {}).get("type") == "json_schema"
     assert "tools" not in review[-1].body
+
+
+async def test_prose_gets_completions_only_when_asked(vscode: LanguageClient, workspace: Path,
+                                                      vision_standin: StandIn) -> None:
+    """Markdown is served for its images: no ghost text while typing prose, a completion on request."""
+    uri = (workspace / "prose.md").as_uri()
+    open_doc(vscode, uri, "# Notes\n\nThe release adds\n", "markdown")
+    position = types.Position(line=2, character=len("The release adds"))
+    before = len(chats(vision_standin))
+    typed = await vscode.text_document_completion_async(types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=position,
+        context=types.CompletionContext(trigger_kind=types.CompletionTriggerKind.TriggerCharacter,
+                                        trigger_character=".")))
+    assert typed is not None and not typed.items
+    assert len(chats(vision_standin)) == before  # not even asked
+    asked = await vscode.text_document_completion_async(types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=position,
+        context=types.CompletionContext(trigger_kind=types.CompletionTriggerKind.Invoked)))
+    assert asked is not None and len(chats(vision_standin)) == before + 1
+    assert "The release adds" in json.dumps(chats(vision_standin)[-1].body)
