@@ -82,7 +82,7 @@ class FigurePlanner:
     def refusal(self, message: str) -> bool:
         """Learn from a refused figure unit; True when the refusal was about images (then the unit
         is skipped, not failed: a text-only server must not fail a review of documents)."""
-        found = image_refusal(message)
+        found = image_refusal(message, self.settings.backend)
         if found is None:
             return False
         limit, reason = found

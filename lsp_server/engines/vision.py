@@ -58,7 +58,7 @@ BROKEN_LINK = "broken-image-link"
 IMAGE_FLAG = "--limit-mm-per-prompt '{\"image\":10}'"
 _LIMIT = re.compile(r"At most (\d+) image\(s\) may be provided")
 _TEXT_ONLY = ("not a multimodal model", "text-only", "does not support image", "image input is not supported",
-              "multi-modal processor not available", "no image encoder")
+              "multi-modal processor not available", "no image encoder", "no vision encoder")
 _PARAGRAPH_CHARS = 1200
 # Image diagnostics of a document up to this size follow every change at once (a scan is a few ms);
 # a larger document's follow once typing pauses, so a burst of keystrokes costs one scan.
@@ -100,6 +100,7 @@ class VisionEngine:
         self.scanner = scanner
         self.stats = VisionStats()
         self.server_image_limit: int | None = None  # learned from the server's refusal
+        self._refused = ""  # why the model takes no images at all, once it said so
         self._client = client
         self._health = health
         self._cache = cache
@@ -284,7 +285,7 @@ class VisionEngine:
     async def _ask(self, messages: list[dict[str, object]], image: PreparedImage, count: int) -> str:
         settings = self.settings
         if self.image_limit() < 1:
-            raise VisionError(f"the model server does not accept images; start vLLM with {IMAGE_FLAG}")
+            raise VisionError(self._refused or f"the model server does not accept images; start vLLM with {IMAGE_FLAG}")
         if self._health.should_skip():
             raise VisionError(f"the model server is unavailable ({self._health.reason})")
         context = self._context_length()
@@ -308,20 +309,22 @@ class VisionEngine:
 
     def _explain(self, exc: ModelError) -> str:
         """A refusal in words the user can act on; learns the server's image limit."""
-        if exc.kind == "unreachable":
-            self._health.failure(exc.message)
-        found = image_refusal(exc.message) if exc.status == 400 else None
+        self._health.failed(exc, timeouts=False)  # an outage, not this request's own failure nor a slow one
+        found = image_refusal(exc.message, self.settings.backend) if exc.status == 400 else None
         if found is None:
             return exc.message
         limit, reason = found
         self.server_image_limit = 0 if limit is None else limit
+        if not self.server_image_limit:
+            self._refused = reason
         log.warning("the model server refused images: %s", reason)
         return reason
 
 
-def image_refusal(message: str) -> tuple[int | None, str] | None:
+def image_refusal(message: str, backend: str = "vllm") -> tuple[int | None, str] | None:
     """(the server's image limit, or None when it reads no images at all; the reason in words) when
-    ``message`` is a server's refusal of images, else None."""
+    ``message`` is a server's refusal of images, else None. ``backend``: who refused (the words
+    differ: a vLLM flag to add, or a local model without a vision encoder)."""
     limit = _LIMIT.search(message)
     if limit is not None:
         count = int(limit.group(1))
@@ -329,6 +332,9 @@ def image_refusal(message: str) -> tuple[int | None, str] | None:
             return 0, f"the model server does not accept images; start vLLM with {IMAGE_FLAG}"
         return count, f"the model server accepts at most {count} image(s) per request"
     if any(marker in message.lower() for marker in _TEXT_ONLY):
+        if backend == "transformers":
+            return None, ("the local model reads no images (it has no vision encoder): load Mistral-Small-3.2 in "
+                          "the Hugging Face layout for image hovers, alt text and figure checks (docs/backends.md)")
         return None, ("the served model reads no images (a text-only model); serve Mistral-Small-3.2 with its "
                       f"vision encoder and {IMAGE_FLAG}")
     return None
