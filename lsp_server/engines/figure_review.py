@@ -157,9 +157,9 @@ class FigurePlanner:
                 units.append(UnitPlan(unit, lines, key, []))
                 continue
             masked = self._secrets.mask_lines(lines, path)  # as the review engine anchors them
-            messages = figure_messages(self._secrets.mask(display_path), self._secrets.mask(heading),
+            messages = figure_messages(self._secrets.mask_prose(display_path), self._secrets.mask_prose(heading, path),
                                        list(zip((row + 1 for row in rows), masked, strict=True)),
-                                       [(self._secrets.mask(target), image) for target, image in images])
+                                       [(self._secrets.mask(target, path), image) for target, image in images])
             units.append(UnitPlan(unit, lines, key, messages))
         return units
 

@@ -230,11 +230,12 @@ class VisionEngine:
             if below < buffer.line_count:
                 _, stop = _block(buffer, below)
                 rows = rows + [-1] + list(range(below, stop + 1))
-        lines = [buffer.line_text(r) if r >= 0 else "" for r in rows]
+        secrets = self._secrets
+        lines = secrets.mask_lines([buffer.line_text(r) if r >= 0 else "" for r in rows], path)  # as lines of the file
         paragraph = "\n".join(lines)[-_PARAGRAPH_CHARS:]
-        return ImageContext(document=self._secrets.mask(display), target=self._secrets.mask(ref.target),
-                            alt=self._secrets.mask(ref.alt or ""), heading=self._secrets.mask(heading),
-                            paragraph=self._secrets.mask(paragraph))
+        return ImageContext(document=secrets.mask_prose(display), target=secrets.mask(ref.target, path),
+                            alt=secrets.mask_prose(ref.alt or "", path), heading=secrets.mask_prose(heading, path),
+                            paragraph=paragraph)
 
     # -- model requests -------------------------------------------------------------------------
     async def load(self, path: str, ref: ImageRef) -> Prepared:
@@ -259,7 +260,9 @@ class VisionEngine:
         if isinstance(stored, dict) and isinstance(stored.get("text"), str):
             self.stats.cached += 1
             return Description(stored["text"], image, prepared.located, True, count)
-        text = (await self._ask(messages, image, count)).strip()
+        # masked as the cache stores it, so the first hover reads like the cached ones (an image
+        # may show a credential the model then spells out)
+        text = self._secrets.mask_prose((await self._ask(messages, image, count)).strip())
         if not text:
             raise VisionError("the model gave no description")
         self._cache.put(key, {"text": text})
