@@ -20,7 +20,8 @@ file opened at start-up) waits for it, at most ``INDEX_WAIT_S``; if the index is
 still not ready then, the review goes ahead without it (no tools, less cross-file
 context) and is made again, once, when the index is ready (``index_ready``). Results
 made without the index are cached under other keys, so they never stand in for a
-review made with it.
+review made with it. A document's figure checks (Markdown, reStructuredText) use no index
+and never wait for it.
 """
 
 from __future__ import annotations
@@ -267,7 +268,9 @@ class ReviewScheduler:
 
     # -- the workspace index -------------------------------------------------------------------
     def _index_pending(self, path: str) -> bool:
-        return self.index is not None and self.engine.uses_index and self.index.pending(path)
+        # a document's figure checks use no index (no tools, no cross-file context): they never wait
+        return self.index is not None and self.engine.uses_index and not self.engine.reviews_document(path) \
+            and self.index.pending(path)
 
     async def wait_for_index(self, path: str, timeout_s: float) -> bool:
         """Wait (bounded) for the index holding ``path``, if reviews use it; whether it is ready."""
