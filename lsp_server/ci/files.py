@@ -4,9 +4,10 @@ Inside a git work tree the candidates come from ``git ls-files`` (tracked plus
 untracked-but-not-ignored: every ``.gitignore`` level, ``.git/info/exclude`` and the
 global excludes are honoured); elsewhere from the same folder walk the editor's
 workspace review uses (root ``.gitignore`` only). Then each candidate must be in a
-supported language, not a secret, not above the size setting and not binary.
+supported language, not a secret, not above the size setting and not binary; a
+Markdown or reStructuredText file (reviewed for its figures) must show an image.
 Unsupported files are noted per extension (a repository has many), the others one
-line each.
+line each; documents without images are left out silently unless named.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from lsp_server.ci.git import listed_files
 from lsp_server.core.secrets import SecretFilter
-from lsp_server.engines.review_files import file_skip_reason, select_files
+from lsp_server.engines.review_files import file_skip_reason, select_files, shows_images
 from lsp_server.syntax.images import DOCUMENT_EXTENSIONS
 from lsp_server.syntax.languages import EXTENSIONS
 
@@ -45,7 +46,8 @@ def relative(root: Path, path: Path) -> str:
 def collect(root: Path, paths: Sequence[Path], secrets: SecretFilter, *, max_bytes: int,
             in_git: bool, documents: bool = False) -> Candidates:
     """The reviewable files under ``paths`` (files or folders, all inside ``root``); with
-    ``documents``, Markdown and reStructuredText files too (their figures are checked)."""
+    ``documents``, Markdown and reStructuredText files that show images too (their figures are
+    checked; one without images is no candidate, and says so only when named)."""
     out = Candidates()
     named: list[Path] = []
     listed: list[Path] = []
@@ -79,6 +81,10 @@ def collect(root: Path, paths: Sequence[Path], secrets: SecretFilter, *, max_byt
         reason = file_skip_reason(path, secrets, max_bytes)
         if reason:
             out.skipped.append(f"{relative(root, path)}: {reason}")
+            continue
+        if suffix not in EXTENSIONS and not shows_images(path):  # documents are reviewed for their figures
+            if path in named:
+                out.skipped.append(f"{relative(root, path)}: no image, so no figure to check")
             continue
         out.files.append(path)
     if unsupported:

@@ -195,12 +195,15 @@ class ReviewEngine:
         return self.plan(syntax, path, display_path=display_path, uri=uri)
 
     async def plan_async(self, syntax: SyntaxDocument, path: str, *, display_path: str | None = None,
-                         version: int | None = None, uri: str | None = None) -> ReviewPlan | None:
+                         version: int | None = None, uri: str | None = None,
+                         language_id: str | None = None) -> ReviewPlan | None:
         """``plan`` in slices of ``PLAN_SLICE`` units with the event loop served in between;
-        None if the document changed meanwhile."""
-        if self.figures is not None and syntax.spec is None and self.reviews_document(path) \
+        None if the document changed meanwhile. A document (by ``language_id``, else extension)
+        gets its figure units."""
+        if self.figures is not None and syntax.spec is None and self.reviews_document(path, language_id) \
                 and not self._secrets.is_secret_path(path):
-            return await self._plan_figures(syntax, path, display_path=display_path, version=version, uri=uri)
+            return await self._plan_figures(syntax, path, display_path=display_path, version=version, uri=uri,
+                                            language_id=language_id)
         skipped = skip_reason(syntax, path, self._secrets)
         units: list[UnitPlan] = []
         if not skipped:
@@ -224,12 +227,12 @@ class ReviewEngine:
         return self.plan_text(path, text, display_path=display_path, uri=uri)
 
     async def _plan_figures(self, syntax: SyntaxDocument, path: str, *, display_path: str | None,
-                            version: int | None, uri: str | None) -> ReviewPlan | None:
+                            version: int | None, uri: str | None, language_id: str | None) -> ReviewPlan | None:
         """A document's figure units: its images prepared off the event loop, then planned."""
         assert self.figures is not None
         buffer = syntax.buffer
         data = buffer.data
-        scan = self.figures.scan(data, path)
+        scan = self.figures.scan(data, path, language_id)
         await self.figures.prepare_async(scan, path)
         if syntax.buffer.data is not data:
             return None

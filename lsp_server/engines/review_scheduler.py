@@ -153,19 +153,20 @@ class ReviewScheduler:
         doc = self.documents.get(uri)
         if doc is None:
             return None
-        if self._index_pending(doc.path):
+        if self._index_pending(doc.path, doc.language_id):
             await self.wait_for_index(doc.path, INDEX_WAIT_S)
             doc = self.documents.get(uri)
             if doc is None:
                 return None
-        if self._index_pending(doc.path):
+        if self._index_pending(doc.path, doc.language_id):
             log.info("reviewing %s before the symbol index is ready; again once it is", doc.path)
             self._without_index.add(uri)
         else:
             self._without_index.discard(uri)
         started = time.perf_counter()
         name = Path(doc.path).name
-        plan = await self.engine.plan_async(doc.syntax, doc.path, display_path=name, version=doc.version, uri=uri)
+        plan = await self.engine.plan_async(doc.syntax, doc.path, display_path=name, version=doc.version, uri=uri,
+                                            language_id=doc.language_id)
         if plan is None or self.documents.get(uri) is not doc:
             return None  # the document changed or closed while it was being planned
         self._refresh(uri)  # bring earlier findings onto this version (and show them there)
@@ -267,10 +268,10 @@ class ReviewScheduler:
         self.publish_soon(uri)
 
     # -- the workspace index -------------------------------------------------------------------
-    def _index_pending(self, path: str) -> bool:
+    def _index_pending(self, path: str, language_id: str | None = None) -> bool:
         # a document's figure checks use no index (no tools, no cross-file context): they never wait
-        return self.index is not None and self.engine.uses_index and not self.engine.reviews_document(path) \
-            and self.index.pending(path)
+        return self.index is not None and self.engine.uses_index \
+            and not self.engine.reviews_document(path, language_id) and self.index.pending(path)
 
     async def wait_for_index(self, path: str, timeout_s: float) -> bool:
         """Wait (bounded) for the index holding ``path``, if reviews use it; whether it is ready."""
@@ -284,7 +285,7 @@ class ReviewScheduler:
             doc = self.documents.get(uri)
             if doc is None:
                 self._without_index.discard(uri)
-            elif not self._index_pending(doc.path):
+            elif not self._index_pending(doc.path, doc.language_id):
                 self._without_index.discard(uri)
                 self.review(uri, "index-ready")
 

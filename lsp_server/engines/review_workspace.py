@@ -77,7 +77,8 @@ async def _one(scheduler: ReviewScheduler, path: Path, shown: str) -> None:
     uri = path.as_uri()
     doc = scheduler.documents.get(uri)
     if doc is not None and engine.reviews_document(doc.path, doc.language_id):
-        found = await engine.plan_async(doc.syntax, doc.path, display_path=shown, version=doc.version, uri=uri)
+        found = await engine.plan_async(doc.syntax, doc.path, display_path=shown, version=doc.version, uri=uri,
+                                        language_id=doc.language_id)
         if found is None:
             return  # it changed while its images were read
         plan = found

@@ -105,3 +105,17 @@ def test_ci_review_against_a_text_only_server_skips_figures_and_does_not_fail(cl
     skipped = run.json()["summary"]["skipped"]  # the report says the figures were not checked
     assert any(line.startswith("figure checks skipped") and "--limit-mm-per-prompt" in line for line in skipped)
     assert len(refused) <= 2  # once refused, later documents plan no figure units
+
+
+def test_documents_without_images_are_no_candidates(cli, standin: StandIn, tmp_path: Path) -> None:
+    """Documents are reviewed for their figures: one that shows no image is not a file the review
+    looked at (it does not count, nor print progress), and says so only when named."""
+    repo = make_repo(tmp_path / "repo", {"README.md": "# Project\n\nNo pictures here.\n", "src/app.py": "X = 1\n",
+                                         "docs/notes.rst": "Notes\n=====\n\nText only.\n"})
+    standin.responder = figure_responder
+    whole = cli(repo, "--format", "json", "--fail-on", "never")
+    assert whole.code == 0, whole.stderr
+    assert whole.json()["summary"]["files"] == 1 and not any("README" in s for s in whole.json()["summary"]["skipped"])
+    named = cli(repo, "README.md", "--format", "json", "--fail-on", "never")
+    assert named.code == 0 and named.json()["summary"]["files"] == 0
+    assert named.json()["summary"]["skipped"] == ["README.md: no image, so no figure to check"]
