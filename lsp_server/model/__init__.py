@@ -1,2 +1,3 @@
-"""The model side: the backends (vLLM over HTTP, Transformers in-process), prompts, token
-counting, and reading what the model wrote (cleaning, echoes, repetition, findings)."""
+"""The model side: the backends (vLLM over HTTP, Transformers in-process), prompts (vision prompts
+too), token counting, images as the model takes them (``images``), and reading what the model
+wrote (cleaning, echoes, repetition, findings)."""
