@@ -24,9 +24,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from lsp_server.config_actions import ActionSpec, parse_custom, take_custom
+
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000/v1"
 DEFAULT_MODEL = "mistralai/Mistral-Small-3.2-24B-Instruct-2506"
 REVIEW_TRIGGERS = ("open", "save", "change", "manual")
+PERFORMANCE_LEVELS = ("off", "hint", "info", "warning")
 DEFAULT_SECRET_GLOBS = (
     ".env",
     ".env.*",
@@ -87,12 +90,22 @@ class Settings:
     review_tools: bool = True
     review_tool_calls: int = 6
     review_tool_tokens: int = 4000
+    review_performance: str = "off"
+    actions_enabled: bool = True
+    actions_temperature: float = 0.15
+    actions_max_tokens: int = 2048
+    actions_context_tokens: int = 6144
+    actions_timeout_s: float = 120.0
+    actions_priority: int = 5
+    actions_tests_dir: str | None = None
+    actions_custom: tuple[ActionSpec, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         """A loggable view: the API key is reduced to whether one is set."""
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "api_key"}
         out["api_key"] = "set" if self.api_key else "unset"
         out["cache_dir"] = str(self.cache_dir)
+        out["actions_custom"] = [spec.name for spec in self.actions_custom]
         return out
 
 
@@ -189,6 +202,22 @@ def _severity(value: Any) -> str:
     return text
 
 
+def _performance(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in PERFORMANCE_LEVELS:
+        raise ValueError(f"{value!r} is not one of {', '.join(PERFORMANCE_LEVELS)}")
+    return text
+
+
+def _relative_dir(value: Any) -> str | None:
+    text = str(value).strip().replace("\\", "/").strip("/")
+    if not text:
+        return None
+    if text.startswith("~") or os.path.isabs(str(value).strip()) or ".." in text.split("/"):
+        raise ValueError(f"{value!r} is not a folder inside the workspace (give a relative path such as tests)")
+    return text
+
+
 def _level(value: Any) -> str:
     text = str(value).strip().upper()
     if text not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -240,6 +269,14 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec("review_tools", ("review.tools",), _bool, "MISTRAL_LSP_REVIEW_TOOLS"),
     _Spec("review_tool_calls", ("review.maxToolCalls",), _int_range(0, 50)),
     _Spec("review_tool_tokens", ("review.maxToolTokens",), _int_range(0, 100_000)),
+    _Spec("review_performance", ("review.performance",), _performance),
+    _Spec("actions_enabled", ("actions.enable", "actions.enabled"), _bool),
+    _Spec("actions_temperature", ("actions.temperature",), _float_range(0.0, 2.0)),
+    _Spec("actions_max_tokens", ("actions.maxTokens",), _int_range(64, 16_384)),
+    _Spec("actions_context_tokens", ("actions.contextTokens",), _int_range(512, 120_000)),
+    _Spec("actions_timeout_s", ("actions.timeoutSeconds",), _float_range(1.0, 600.0)),
+    _Spec("actions_priority", ("priority.actions",), _int_range(-1000, 1000)),
+    _Spec("actions_tests_dir", ("actions.testsDir",), _relative_dir),
 )
 
 
@@ -269,6 +306,7 @@ class Layer:
 
     name: str
     values: Mapping[str, Any]
+    custom: Any = None  # the layer's ``actions.custom`` (the user's AI actions), unparsed
 
     @classmethod
     def from_options(cls, name: str, options: Mapping[str, Any] | None) -> Layer:
@@ -279,7 +317,8 @@ class Layer:
             if _norm(str(key)) == "mistrallsp" and isinstance(options[key], Mapping):
                 options = options[key]
                 break
-        return cls(name, _flatten(options))
+        rest, custom = take_custom(options)
+        return cls(name, _flatten(rest), custom)
 
 
 def environment_layer(environ: Mapping[str, str]) -> Layer:
@@ -311,7 +350,8 @@ def project_layer(root: Path | None) -> tuple[Layer, list[str]]:
                 problems.append(f"{candidate.name}: [tool.mistral-lsp] is not a table; ignoring it")
                 continue
             data = section
-        return Layer(candidate.name, _flatten(data)), problems
+        rest, custom = take_custom(data)
+        return Layer(candidate.name, _flatten(rest), custom), problems
     return Layer("project file", {}), problems
 
 
@@ -348,11 +388,29 @@ def resolve(layers: list[Layer], base: Settings | None = None) -> tuple[Settings
         for key in layer.values:
             if key not in known:
                 problems.append(f"{layer.name}: unknown setting {key!r} ignored")
-    settings = replace(base, **chosen)
+    custom, more = _custom_actions(layers)
+    problems += more
+    settings = replace(base, **chosen, actions_custom=custom)
     if settings.max_tokens_block < settings.max_tokens_line:
         problems.append("completion.maxTokensBlock is below maxTokensLine; using maxTokensLine for both")
         settings = replace(settings, max_tokens_block=settings.max_tokens_line)
     return settings, problems
+
+
+def _custom_actions(layers: list[Layer]) -> tuple[tuple[ActionSpec, ...], list[str]]:
+    """The user's AI actions of every layer; a higher layer's action replaces a lower one's of the
+    same name."""
+    from lsp_server.editor_languages import nvim_filetypes, vscode_language_ids
+    from lsp_server.syntax.languages import LANGUAGE_IDS
+
+    known = frozenset([*LANGUAGE_IDS, *vscode_language_ids(), *nvim_filetypes()])
+    by_name: dict[str, ActionSpec] = {}
+    problems: list[str] = []
+    for layer in reversed(layers):
+        specs, found = parse_custom(layer.custom, layer.name, known)
+        problems += found
+        by_name.update((spec.name, spec) for spec in specs)
+    return tuple(by_name.values()), problems
 
 
 def load_settings(

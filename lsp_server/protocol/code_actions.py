@@ -1,4 +1,4 @@
-"""Code actions for review findings: quick fixes listed cheaply, "Fix with AI" resolved lazily.
+"""Code actions: quick fixes listed cheaply, "Fix with AI" and the AI actions resolved lazily.
 
 ``textDocument/codeAction`` makes no model call: a finding that carries a fix (in
 ``Diagnostic.data``) becomes a quick fix with minimal edits, offered only while its
@@ -6,7 +6,9 @@ lines are unchanged and the result parses without new errors. Findings without a
 fix, and a selected range, get a "Fix with AI" action whose edit is computed in
 ``codeAction/resolve`` (only for clients that resolve ``edit`` lazily). No action
 edits outside the lines it names; with clients that take versioned edits, an edit
-made for an older version of the document is refused by the client too.
+made for an older version of the document is refused by the client too. The AI actions
+(Implement, Optimise, Explain, Document, Write tests, Edit, the user's own) are listed and
+resolved by ``ai_actions``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from lsp_server.core.findings import Edit, LineFix, lines_hash
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.engines.fixes import fix_adds_errors, fix_edits
 from lsp_server.engines.fixes_ai import MAX_FIX_LINES, fix_lines, lines_key
+from lsp_server.protocol import ai_actions
 from lsp_server.protocol.base import MistralServer
 from lsp_server.protocol.convert import to_position
 from lsp_server.protocol.diagnostics import SOURCE
@@ -134,11 +137,25 @@ def code_actions(ls: MistralServer, params: types.CodeActionParams) -> list[type
         span = f"line {rows[0] + 1}" if rows[0] == rows[1] else f"lines {rows[0] + 1}-{rows[1] + 1}"
         actions.append(ai_action(doc, rows[0], rows[1], "", f"Fix with AI: {span}",
                                  types.CodeActionKind.RefactorRewrite, None))
+    return _only(actions, params)
+
+
+def _only(actions: list[types.CodeAction], params: types.CodeActionParams) -> list[types.CodeAction]:
+    """The actions of the kinds the client asked for (all when it did not say)."""
     only = params.context.only
     if only:
         wanted = [_kind(kind) for kind in only]
         actions = [a for a in actions if any(_kind(a.kind) == k or _kind(a.kind).startswith(k + ".") for k in wanted)]
     return actions
+
+
+def ai_code_actions(ls: MistralServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """The AI actions (Implement, Optimise, Explain, ...) that apply at the range."""
+    services = ls.services
+    doc = services.documents.get(params.text_document.uri) if services else None
+    if doc is None:
+        return []
+    return _only(ai_actions.offer(ls, doc, params.range, _resolves_edits(ls)), params)
 
 
 def _kind(kind: object) -> str:
@@ -149,6 +166,8 @@ def _kind(kind: object) -> str:
 async def resolve(ls: MistralServer, action: types.CodeAction) -> types.CodeAction:
     data = action.data if isinstance(action.data, dict) else {}
     services = ls.services
+    if data.get("kind") == ai_actions.ACTION:
+        return await ai_actions.resolve(ls, action)
     if data.get("kind") != AI_FIX or services is None:
         return action
     uri = str(data.get("uri", ""))
@@ -179,17 +198,23 @@ def _tell(ls: MistralServer, message: str) -> None:
 
 def register(server: MistralServer) -> None:
     options = types.CodeActionOptions(
-        code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite],
+        code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite,
+                           types.CodeActionKind.Refactor],
         resolve_provider=True,
     )
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, options)
     def code_action(ls: MistralServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
         try:
-            return code_actions(ls, params)
+            found = code_actions(ls, params)
         except Exception:  # noqa: BLE001 - fail per feature
             log.exception("code actions failed")
-            return []
+            found = []
+        try:
+            return found + ai_code_actions(ls, params)
+        except Exception:  # noqa: BLE001 - fail per feature
+            log.exception("AI actions failed")
+            return found
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(ls: MistralServer, action: types.CodeAction) -> types.CodeAction:
