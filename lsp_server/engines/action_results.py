@@ -306,4 +306,9 @@ def _unwrap_rust_tests(lines: list[str]) -> list[str]:
         end = max(i for i, text in enumerate(stripped) if text == "}")
         if end > start:
             lines = lines[start + 1:end]
-    return [line for line in lines if line.strip() not in ("#[cfg(test)]", "use super::*;")] or lines
+    kept = [line for line in lines if line.strip() not in ("#[cfg(test)]", "use super::*;")] or lines
+    while kept and not kept[0].strip():
+        kept = kept[1:]
+    while kept and not kept[-1].strip():
+        kept = kept[:-1]
+    return kept

@@ -231,7 +231,7 @@ class ActionEngine:
         fields = template_fields(doc, target, roots, instruction, extra)
         messages = plan_messages(doc, spec, target, fields, prefill=prefill, style=style, budget=self._budget(),
                                  count=self._tokens.count, secrets=self._secrets, related=self._related)
-        reader = AnswerReader(kind, end=end_rule)  # type: ignore[arg-type]
+        reader = AnswerReader(kind, end=end_rule, continues=spec.output == "doc")  # type: ignore[arg-type]
         return Job(spec, target, digest(doc, target.first, target.last), doc.version, messages, reader, slot, place,
                    original=tuple(doc.syntax.buffer.line_text(row) for row in range(target.first, target.last + 1)))
 

@@ -41,8 +41,10 @@ class Answer:
 class AnswerReader:
     """Streamed deltas in; ``feed`` says when the wanted part is complete."""
 
-    def __init__(self, kind: Kind, *, end: LineEnd | None = None, max_lines: int = _MAX_LINES) -> None:
+    def __init__(self, kind: Kind, *, end: LineEnd | None = None, max_lines: int = _MAX_LINES,
+                 continues: bool = False) -> None:
         self.kind = kind
+        self._continues = continues  # the first line continues the prefill's last line: keep it even blank
         self._end = end
         self._max_lines = max_lines
         self._partial = ""
@@ -105,7 +107,7 @@ class AnswerReader:
         code = self._code
         while code and not code[-1].strip():
             code = code[:-1]
-        while code and not code[0].strip():
+        while code and not code[0].strip() and not self._continues:
             code = code[1:]
         reason = " ".join(part.strip() for part in self._reason if part.strip())
         return Answer("\n".join(line.rstrip() for line in code), reason, "", complete)

@@ -167,8 +167,10 @@ def workspace_edit(ls: MistralServer, doc: OpenDocument, outcome: ActionOutcome)
         changes.append((doc.uri, doc.version, text_edits(doc.syntax.buffer, outcome.edits, ls.encoding)))
     for change in outcome.files:
         if change.create:
-            if not versioned or types.ResourceOperationKind.Create not in operations:
+            # resource operations only exist in documentChanges: a client that declares them takes those
+            if types.ResourceOperationKind.Create not in operations:
                 return None
+            versioned = True
             creates.append(change.uri)
         changes.append((change.uri, change.version, text_edits(TextBuffer(change.text), change.edits, ls.encoding)))
     if not versioned:
