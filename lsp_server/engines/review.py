@@ -7,12 +7,15 @@ completions), one chat request per unit not in the cache, with vLLM structured
 output. An answer is parsed tolerantly, anchored to the unit's lines, its fixes
 checked against the unit and trial-parsed; whatever is bad is dropped and the rest
 kept and cached. A failing unit (model down, timeout) is reported and not cached.
+With ``review.performance`` on, the prompt also asks for performance problems (rules
+``performance-...``), shown at that setting's severity; when it is off they are dropped.
 Cancelling ``run`` cancels its in-flight requests (closing their HTTP connections).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -21,7 +24,7 @@ from typing import Any
 
 from lsp_server.cache import FindingsCache
 from lsp_server.config import Settings
-from lsp_server.core.findings import Finding, sort_findings
+from lsp_server.core.findings import Finding, Severity, sort_findings
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.engines.fixes import fix_adds_errors
 from lsp_server.engines.review_anchor import Anchored, anchor_all
@@ -38,6 +41,7 @@ from lsp_server.engines.review_tools import ToolBudget, ToolExecutor, ToolsUnsup
 from lsp_server.model.client import ChatOptions, ModelClient, ModelError
 from lsp_server.model.findings import parse_findings, response_format
 from lsp_server.model.health import ModelHealth
+from lsp_server.model.review_prompts import review_system_prompt
 from lsp_server.model.tokens import estimate_tokens
 from lsp_server.syntax.context import RelatedLookup
 from lsp_server.syntax.document import SyntaxDocument
@@ -114,8 +118,9 @@ class ReviewEngine:
         self._secrets = SecretFilter(settings.secret_globs)
         self._limit = asyncio.Semaphore(settings.review_concurrency)
         self._structured = True  # False once the server rejected response_format
+        self._system_prompt = review_system_prompt(settings.review_performance != "off")
         self.fingerprint = fingerprint_of(
-            settings.model, settings.review_max_tokens, settings.review_temperature, None
+            settings.model, settings.review_max_tokens, settings.review_temperature, self._system_prompt
         )
 
     @property
@@ -127,7 +132,7 @@ class ReviewEngine:
         """Everything the review of ``syntax`` needs, taken now (synchronous)."""
         return plan_review(syntax, path, secrets=self._secrets, fingerprint=self.fingerprint,
                            display_path=display_path, version=version, uri=uri, known=self.cache.__contains__,
-                           related=self.related)
+                           related=self.related, system_prompt=self._system_prompt)
 
     def plan_text(self, path: str, text: str, *, language_id: str | None = None,
                   display_path: str | None = None, uri: str | None = None) -> ReviewPlan:
@@ -148,7 +153,7 @@ class ReviewEngine:
             data = syntax.buffer.data
             for unit in plan_units(syntax, secrets=self._secrets, fingerprint=self.fingerprint,
                                    display_path=display_path or path, known=self.cache.__contains__,
-                                   related=self.related, source_path=path):
+                                   related=self.related, source_path=path, system_prompt=self._system_prompt):
                 units.append(unit)
                 if len(units) % PLAN_SLICE == 0:
                     await asyncio.sleep(0)
@@ -274,8 +279,13 @@ class ReviewEngine:
     def _materialize(self, plan: ReviewPlan, unit: UnitPlan, anchored: list[Anchored]) -> tuple[Finding, ...]:
         """Findings at the plan's rows, with fixes that no longer parse removed."""
         out: list[Finding] = []
+        performance = self.settings.review_performance
         for item in anchored:
             finding = item.finding(plan.path, unit.rows, unit.lines, unit.unit.label)
+            if finding.rule.startswith("performance"):  # the optional category, at its own level
+                if performance == "off":
+                    continue
+                finding = dataclasses.replace(finding, severity=Severity.parse(performance))
             if finding.fix is not None and plan.parse is not None and plan.tree is not None:
                 if fix_adds_errors(plan.parse, plan.tree, plan.buffer, finding.fix,
                                    language=plan.language):
