@@ -79,6 +79,9 @@ def offer(ls: MistralServer, doc: OpenDocument, rng: types.Range, lazy: bool) ->
         if lazy and not spec.explains and not spec.asks_instruction:
             actions.append(types.CodeAction(title=found.title, kind=kind_of(spec), data={"kind": ACTION, **args}))
         else:
+            args["title"] = found.title
+            if spec.asks_instruction:
+                args["ask"] = "instruction"  # the client asks the user, then sends ``instruction``
             command = types.Command(title=found.title, command=RUN_ACTION, arguments=[args])
             actions.append(types.CodeAction(title=found.title, kind=kind_of(spec), command=command))
     return actions

@@ -10,23 +10,11 @@ from typing import Any, Union
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
+from tests.action_markers import action_of
 from tests.e2e.conftest import start_client
 from tests.standin import Reply, StandIn
 
-#: What each built-in action's request says (the last user paragraph), to answer it by action.
-ACTION_MARKERS = {
-    "implement": "\nImplement `",
-    "optimise": "\nOptimise this code",
-    "explain": "\nExplain this code",
-    "document": "\nWrite the documentation of",
-    "tests": "\nWrite unit tests for",
-    "edit": "\nRewrite this code",
-}
-
-
-def action_of(body: dict[str, Any]) -> str:
-    user = next(m["content"] for m in body["messages"] if m["role"] == "user")
-    return next((name for name, marker in ACTION_MARKERS.items() if marker in user), "other")
+__all__ = ["action_of"]
 
 
 class ActionClient:
