@@ -25,7 +25,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from lsprotocol import types
+from lsprotocol import converters, types
 
 from lsp_server.config_actions import ActionSpec
 from lsp_server.core.text import TextBuffer
@@ -228,7 +228,7 @@ async def run_command(ls: MistralServer, args: dict[str, Any]) -> dict[str, Any]
     if edit is None:
         return {"ok": False, "message": "this editor cannot create files through the language server"}
     if args.get("apply") is False:
-        return {"ok": True, "message": title, "edit": ls.protocol._converter.unstructure(edit), "note": outcome.note}
+        return {"ok": True, "message": title, "edit": converters.get_converter().unstructure(edit), "note": outcome.note}
     answer = await asyncio.shield(ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=title)))
     if not answer.applied:
         return {"ok": False, "message": f"the editor did not apply the edit: {answer.failure_reason or 'no reason given'}"}

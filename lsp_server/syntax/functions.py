@@ -116,14 +116,32 @@ def function_at(doc: SyntaxDocument, start: int, end: int | None = None) -> Func
     end = start if end is None else end
     lo = max(0, min(start, len(data)))
     hi = max(lo, min(end, len(data)))
-    node = tree.root_node.descendant_for_byte_range(lo, max(lo, hi - 1) if hi > lo else lo)
-    while node is not None:
-        found = _function_in(node, types)
-        if found is not None and found.child_by_field_name("body") is not None \
-                and _outer(found).start_byte <= lo and found.end_byte >= hi:
-            return _describe(doc, found, family)
-        node = node.parent
+    for probe in _probes(doc, lo, hi):
+        node = tree.root_node.descendant_for_byte_range(probe, max(probe, hi - 1) if hi > probe else probe)
+        while node is not None:
+            found = _function_in(node, types)
+            if found is not None and found.child_by_field_name("body") is not None \
+                    and _outer(found).start_byte <= probe and found.end_byte >= max(hi, probe):
+                return _describe(doc, found, family)
+            node = node.parent
     return None
+
+
+def _probes(doc: SyntaxDocument, lo: int, hi: int) -> list[int]:
+    """Where to look for a cursor: at it, and (for a cursor in a line's indentation or past its
+    end) at the line's first and last characters, which a node holds."""
+    if hi > lo:
+        return [lo]
+    buffer = doc.buffer
+    row = buffer.row_of_byte(lo)
+    line_start, line_end = buffer.line_start(row), buffer.line_end(row)
+    text = buffer.data[line_start:line_end]
+    stripped = text.strip(b" \t")
+    if not stripped:
+        return [lo]
+    first = line_start + len(text) - len(text.lstrip(b" \t"))
+    last = line_start + len(text.rstrip(b" \t")) - 1
+    return list(dict.fromkeys([lo, min(max(lo, first), last), first, last]))
 
 
 def _function_in(node: Node, types: frozenset[str]) -> Node | None:

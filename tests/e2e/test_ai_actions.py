@@ -76,6 +76,8 @@ async def test_the_list_is_model_free_and_offered_only_where_it_applies(session:
     before = len(standin.chat_requests())
     stub = await actions_at(session.client, uri, rng(5, 4))
     titles = [a.title for a in stub]
+    at_the_end = [a.title for a in await actions_at(session.client, uri, rng(5, 29))]  # after the last character
+    assert "Implement with AI: area" in at_the_end
     assert "Implement with AI: area" in titles
     assert not any(t.startswith(("Optimise", "Explain")) for t in titles)  # nothing to optimise in a stub
     assert "Document with AI: area" in titles and "Write tests with AI: area" in titles

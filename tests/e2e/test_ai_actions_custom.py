@@ -238,3 +238,19 @@ async def test_cancelling_the_progress_bar_stops_the_action(session: ActionClien
     assert answer == {"ok": False, "message": "cancelled", "needsInstruction": False, "cancelled": True}
     assert await standin.await_for(lambda _: _closed(standin, "explain"), timeout=10), "the stream was not closed"
     assert await eventually(lambda: session.client.progress_reports[token][-1].kind == "end")
+
+
+async def test_apply_false_returns_the_edit_instead(session: ActionClient, standin: StandIn) -> None:
+    uri = _open(session, "app_utf8.py", APP, "python")
+    standin.script(reply("    with open(path, encoding=\"utf-8\") as f:\n        return json.load(f)\n```"))
+    applied = len(session.applied)
+    answer = await session.client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="mistral-lsp.runAction", arguments=[{"action": "edit", "uri": uri, "apply": False,
+                                                     "instruction": "read it as UTF-8",
+                                                     "range": {"start": {"line": 4, "character": 0},
+                                                               "end": {"line": 6, "character": 0}}}]))
+    assert answer["ok"] is True and len(session.applied) == applied  # nothing sent to the editor
+    [change] = answer["edit"]["documentChanges"]
+    assert change["textDocument"] == {"uri": uri, "version": 1}
+    assert change["edits"] == [{"range": {"start": {"line": 4, "character": 0}, "end": {"line": 5, "character": 0}},
+                                "newText": "    with open(path, encoding=\"utf-8\") as f:\n"}]

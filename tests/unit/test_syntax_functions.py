@@ -127,3 +127,15 @@ def test_function_at_finds_the_innermost_and_arrow_functions() -> None:
     assert _info("python", "x = 1\n", "x") is None
     doc = SyntaxDocument("plain text", None, REGISTRY)
     assert function_at(doc, 0) is None
+
+
+def test_a_cursor_at_the_end_of_a_line_or_in_its_indentation_finds_the_function() -> None:
+    text = "def area(r):\n    raise NotImplementedError\n\n\nx = 1\n"
+    doc = SyntaxDocument(text, REGISTRY.for_document("python", "x"), REGISTRY)
+    end_of_stub = text.index("\n\n")
+    assert function_at(doc, end_of_stub).name == "area"  # after the last character of the function
+    assert function_at(doc, text.index("    raise")).name == "area"  # in the indentation
+    assert function_at(doc, text.index("\n\n") + 1) is None  # a blank line after it
+    go = "package p\n\nfunc Sum(xs []int) int {\n\tpanic(\"TODO\")\n}\n"
+    gdoc = SyntaxDocument(go, REGISTRY.for_document("go", "x"), REGISTRY)
+    assert function_at(gdoc, go.index("}\n") + 1).name == "Sum"  # after the closing brace

@@ -57,7 +57,7 @@ class ExplanationView implements vscode.TextDocumentContentProvider {
     return this.texts.get(uri.toString()) ?? '';
   }
 
-  async show(title: string, markdown: string): Promise<vscode.Uri> {
+  async show(title: string, markdown: string, source?: vscode.TextEditor): Promise<vscode.Uri> {
     this.counter += 1;
     const safe = title.replace(/[\\/:*?"<>|]+/g, ' ').trim() || 'Explanation';
     const uri = vscode.Uri.from({ scheme: EXPLANATION_SCHEME, path: `/${safe}.md`, query: String(this.counter) });
@@ -69,6 +69,18 @@ class ExplanationView implements vscode.TextDocumentContentProvider {
     } catch {
       const doc = await vscode.workspace.openTextDocument(uri);
       await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true, preserveFocus: true });
+    }
+    if (source && !source.document.isClosed) {
+      // The explanation stays beside the code; the cursor goes back where it was (once the preview,
+      // which takes the focus when its webview is ready, is there).
+      const shown = () => vscode.window.tabGroups.all.some((group) => group.tabs.some((tab) => tab.label.includes(safe)));
+      const focusTaken = () => vscode.window.activeTextEditor?.document !== source.document;
+      for (let waited = 0; !(shown() && focusTaken()) && waited < 3000; waited += 100) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      if (focusTaken()) {
+        await vscode.window.showTextDocument(source.document, { viewColumn: source.viewColumn, selection: source.selection });
+      }
     }
     return uri;
   }
@@ -166,6 +178,7 @@ export class Actions implements vscode.Disposable {
 
   /** Send, then say what came of it: the explanation, or why nothing was done. */
   private async execute(args: Record<string, unknown>, send: (args: Record<string, unknown>) => Promise<ActionResult>): Promise<ActionResult | undefined> {
+    const source = vscode.window.activeTextEditor;
     let result: ActionResult | undefined;
     try {
       result = await send(args);
@@ -178,7 +191,7 @@ export class Actions implements vscode.Disposable {
     }
     this.ctl.log.info(`action ${String(args.action)}: ${result?.ok ? 'done' : `not done: ${result?.message}`}`);
     if (result?.ok && typeof result.markdown === 'string') {
-      await this.view.show(result.title ?? result.message, result.markdown);
+      await this.view.show(result.title ?? result.message, result.markdown, source);
     } else if (result && !result.ok && !result.cancelled) {
       void vscode.window.showWarningMessage(`Mistral LSP: ${result.message}.`);
     }

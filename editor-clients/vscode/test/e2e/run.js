@@ -650,6 +650,15 @@ async function uiReview(page, shots) {
   await page.screenshot({ path: path.join(shots, 'vscode-6-fixed.png') });
 }
 
+/** The editor's rendered lines (whatever is scrolled into view), top to bottom. */
+async function shownLines(page) {
+  return page.evaluate(() => {
+    const lines = Array.from(document.querySelectorAll('.monaco-editor .view-lines .view-line'));
+    lines.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));
+    return lines.map((line) => line.innerText.replace(/\u00a0/g, ' '));
+  });
+}
+
 async function scriptAction(controlUrl, name, text) {
   await fetch(`${controlUrl}/action`, { method: 'POST', body: JSON.stringify({ name, text }) });
 }
@@ -683,7 +692,7 @@ async function uiImplement(page, shots, controlUrl) {
     await sleep(100);
   }
   await page.keyboard.press('Enter');
-  await waitFor('the implementation on line 6', async () => (await lineText(page, 6)) === '    return math.pi * radius ** 2', 30000);
+  await waitFor('the implementation on line 6', async () => (await shownLines(page)).includes('    return math.pi * radius ** 2'), 30000);
   say('UI: Implement with AI replaced the stub: line 6 is "    return math.pi * radius ** 2"');
   await sleep(500);
   await page.screenshot({ path: path.join(shots, 'vscode-actions-implemented.png') });
@@ -704,7 +713,10 @@ async function uiEditInstruction(page, shots, controlUrl) {
   await sleep(300);
   await page.screenshot({ path: path.join(shots, 'vscode-actions-instruction.png') });
   await page.keyboard.press('Enter');
-  await waitFor('the edited function', async () => (await lineText(page, 10)) === '    return sum(circle_area(r) for r in radii)', 30000);
+  await waitFor('the edited function', async () => {
+    const lines = await shownLines(page);
+    return lines.includes('    return sum(circle_area(r) for r in radii)') && !lines.includes('    for r in radii:');
+  }, 30000);
   say('UI: Edit with AI… rewrote lines 10-13 into one line');
   await sleep(500);
   await page.screenshot({ path: path.join(shots, 'vscode-actions-edited.png') });

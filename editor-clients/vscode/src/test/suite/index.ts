@@ -453,8 +453,12 @@ test('AI actions: Explain shows the Markdown; Edit with an instruction; Document
   assert.equal(api.actions.view.last?.title, 'Explain with AI: mean');
   const shown = await vscode.workspace.openTextDocument(api.actions.view.last!.uri);
   assert.match(shown.getText(), /^# Explain with AI: mean\n\n`mean` returns the \*\*average\*\*/);
-  await vscode.window.showTextDocument(editor.document);
-  editor.selection = new vscode.Selection(1, 0, 1, 28);
+  await eventually('the cursor back in the code after the explanation opened', () =>
+    vscode.window.activeTextEditor?.document.uri.toString() === editor.document.uri.toString() ? true : undefined);
+  assert.ok(vscode.window.tabGroups.all.some((group) => group.tabs.some((tab) => tab.label.includes('Explain with AI'))),
+    'the explanation is open beside the code');
+  const active = vscode.window.activeTextEditor!;
+  active.selection = new vscode.Selection(1, 0, 1, 28);
   await scriptAction('edit', '    return sum(xs) / len(xs) if xs else 0.0\n```');
   const edited = await vscode.commands.executeCommand<any>('mistralLsp.editWithInstruction', 'return 0.0 for an empty list');
   assert.equal(edited?.ok, true, JSON.stringify(edited));
@@ -462,7 +466,7 @@ test('AI actions: Explain shows the Markdown; Edit with an instruction; Document
   const sent = (await actionRequests('edit')).pop();
   assert.ok(JSON.stringify(sent.messages).includes('Instruction: return 0.0 for an empty list'));
   await scriptAction('document', 'Return the mean of xs (0.0 when empty)."""\n');
-  editor.selection = new vscode.Selection(0, 5, 0, 5);
+  active.selection = new vscode.Selection(0, 5, 0, 5);
   const documented = await vscode.commands.executeCommand<any>('mistralLsp.document');
   assert.equal(documented?.ok, true, JSON.stringify(documented));
   await eventually('the docstring', () => (editor.document.lineAt(1).text === '    """Return the mean of xs (0.0 when empty)."""' ? true : undefined));
