@@ -1,8 +1,8 @@
 """From an action's answer to its result, checked against the document as it is now.
 
 ``Finisher.finish`` runs after the model's ``await``. It refuses when the target's rows no
-longer read what was sent, then shapes the answer for the action's output: the new lines
-are moved to the file's indentation (tabs where the file uses tabs), joined with the text
+longer read what was sent, then shapes the answer for the action's output: lines that only
+repeat the code around the target are dropped, the new lines are moved to the file's indentation (tabs where the file uses tabs), joined with the text
 kept around them (a function's header and closing brace, a docstring's neighbours), and
 checked: nothing outside the target's rows changes (the edits are a line diff of those rows
 only), the result parses without new syntax errors, no masked secret is written, and
@@ -141,8 +141,14 @@ class Finisher:
     def _replace(self, doc: OpenDocument, job: Job, answer: Answer) -> ActionOutcome:
         original = list(job.original)
         code = tidy_replacement(answer.code, original)
+        buffer = doc.syntax.buffer
+        target = job.target
+        above = [buffer.line_text(row) for row in range(max(0, target.first - _ECHO_LINES), target.first)]
+        below = [buffer.line_text(row) for row in range(target.last + 1, min(buffer.line_count, target.last + 1
+                                                                            + _ECHO_LINES))]
+        echoed = drop_context_echo(code.split("\n"), above, below, original)
         base = min((_indent(line) for line in original if line.strip()), key=len, default="")
-        lines = reindent(code.split("\n"), base, _unit(doc))
+        lines = reindent(echoed, base, _unit(doc))
         spec, target = job.spec, job.target
         if spec.name == "optimise" and target.scope == "function" and target.function is not None:
             header_rows = target.function.header_last_row - target.first + 1
@@ -260,6 +266,46 @@ class Finisher:
             return True
         size = len(new.encode("utf-8"))
         return len(errors_in(after.root_node, 0, size)) > len(errors_in(before.root_node, 0, len(old.encode("utf-8"))))
+
+
+_ECHO_LINES = 3
+
+
+def _significant(line: str) -> bool:
+    text = line.strip()
+    return len(text) >= 4 and any(ch.isalnum() for ch in text)
+
+
+def drop_context_echo(lines: list[str], above: list[str], below: list[str], original: list[str]) -> list[str]:
+    """``lines`` without a repeat of the lines just above the target at their start, or just below
+    it at their end: the model restating its surroundings must not write them twice. A repeat
+    counts when its lines say something (not a lone brace) and it is two lines or more, or one line
+    next to the target's own first (last) line, or the other end repeats its surroundings too."""
+    stripped = [line.strip() for line in lines]
+    first = next((line.strip() for line in original if line.strip()), None)
+    last = next((line.strip() for line in reversed(original) if line.strip()), None)
+
+    def repeat_at_start() -> tuple[int, bool]:
+        for k in range(min(len(above), len(lines) - 1), 0, -1):
+            if stripped[:k] == [line.strip() for line in above[-k:]] and any(_significant(x) for x in above[-k:]):
+                return k, k >= 2 or stripped[k] == first
+        return 0, False
+
+    def repeat_at_end() -> tuple[int, bool]:
+        for k in range(min(len(below), len(lines) - 1), 0, -1):
+            if stripped[-k:] == [line.strip() for line in below[:k]] and any(_significant(x) for x in below[:k]):
+                return k, k >= 2 or stripped[-k - 1] == last
+        return 0, False
+
+    head, head_sure = repeat_at_start()
+    tail, tail_sure = repeat_at_end()
+    if head and (head_sure or tail) and len(lines) - head - tail >= 1:
+        lines = lines[head:]
+    else:
+        head = 0
+    if tail and (tail_sure or head) and len(lines) - tail >= 1:
+        lines = lines[: len(lines) - tail]
+    return lines
 
 
 def _inside(span: Span, first: int, last: int) -> bool:

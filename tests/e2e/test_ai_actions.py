@@ -350,3 +350,18 @@ async def test_status_counts_the_actions(session: ActionClient) -> None:
     actions = status["actions"]
     assert actions["runs"] >= 10 and actions["refused"] >= 3 and actions["modelCalls"] >= 9
     assert set(actions["available"]) >= {"implement", "optimise", "explain", "document", "tests", "edit"}
+
+
+async def test_an_answer_that_rewrites_the_lines_around_the_selection_stays_inside_it(
+        session: ActionClient, standin: StandIn) -> None:
+    text = "def scale(values, k):\n    out = []\n    for v in values:\n        out.append(v * k)\n    return out\n"
+    uri = await _open(session, "scale.py", text)
+    action = titled(await actions_at(session.client, uri, rng(2, 0, 4, 0)), "Optimise with AI: lines 3-4")
+    # the model restates the lines above and below the two selected ones, and changes one of them
+    standin.script(reply(" A comprehension avoids the append calls.\n```python\ndef scale(values, k):\n"
+                         "    out = []\n    out.extend(v * k for v in values)\n    return out\n```"))
+    resolved = await _resolve(session, action)
+    edits = edits_for(resolved.edit, uri)
+    assert all(2 <= e.range.start.line and e.range.end.line <= 4 for e in edits), edits
+    assert apply_edits(text, edits) == ("def scale(values, k):\n    out = []\n    out.extend(v * k for v in values)\n"
+                                        "    return out\n")

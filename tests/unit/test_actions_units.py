@@ -207,3 +207,21 @@ def test_js_go_rust_java_c_layouts(tmp_path: Path) -> None:
     assert find_test_place(tmp_path / "calc.c", "c", tmp_path, None).path == tmp_path / "test" / "test_calc.c"
     for name in ("a.test.ts", "a.spec.js", "x_test.go", "FooTest.java", "test_x.py", "conftest.py"):
         assert is_test_file(Path(name)), name
+
+
+def test_context_echo_is_dropped_only_when_it_is_one() -> None:
+    from lsp_server.engines.action_results import drop_context_echo
+
+    above, below = ["def f(x):", "    y = 1"], ["    return y", "}"]
+    original = ["    y += x", "    y *= 2"]
+    # two restated lines above, one below: both dropped
+    assert drop_context_echo(["def f(x):", "    y = 1", "    y += 2 * x", "    return y"], above, below, original) \
+        == ["    y += 2 * x"]
+    # one line equal to the line above, nothing else restated: it may be real code, kept
+    assert drop_context_echo(["    y = 1", "    y *= 3"], above, below, original) == ["    y = 1", "    y *= 3"]
+    # ... unless the target's own first line follows it
+    assert drop_context_echo(["    y = 1", "    y += x", "    y *= 3"], above, below, original) \
+        == ["    y += x", "    y *= 3"]
+    # a lone closer is no evidence, and nothing is dropped down to an empty answer
+    assert drop_context_echo(["x = 1", "}"], [], ["}"], ["x = 0"]) == ["x = 1", "}"]
+    assert drop_context_echo(["    y = 1"], above, below, original) == ["    y = 1"]
