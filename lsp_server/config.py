@@ -195,18 +195,18 @@ def _triggers(value: Any) -> tuple[str, ...]:
     return chosen
 
 
-def _severity(value: Any) -> str:
-    text = str(value).strip().lower()
-    if text not in ("error", "warning", "info", "hint"):
-        raise ValueError(f"{value!r} is not one of error, warning, info, hint")
-    return text
+def _one_of(*choices: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in choices:
+            raise ValueError(f"{value!r} is not one of {', '.join(choices)}")
+        return text
+
+    return check
 
 
-def _performance(value: Any) -> str:
-    text = str(value).strip().lower()
-    if text not in PERFORMANCE_LEVELS:
-        raise ValueError(f"{value!r} is not one of {', '.join(PERFORMANCE_LEVELS)}")
-    return text
+_severity = _one_of("error", "warning", "info", "hint")
+_performance = _one_of(*PERFORMANCE_LEVELS)
 
 
 def _relative_dir(value: Any) -> str | None:

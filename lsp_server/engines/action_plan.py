@@ -17,6 +17,7 @@ from typing import Any
 from lsp_server.config_actions import ActionSpec, render
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.engines.action_targets import Target, language_of
+from lsp_server.engines.completion_plan import within_budget
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.model.action_prompts import ActionInput, build_action_prompt
 from lsp_server.syntax.context import RelatedLookup, cursor_context, names_defined_elsewhere
@@ -164,11 +165,4 @@ def _related(doc: OpenDocument, target: Target, lookup: RelatedLookup | None, bu
                                     doc.syntax.buffer.line_start(target.first))
     if not names:
         return []
-    kept: list[str] = []
-    used = 0
-    for block in lookup(doc.path, names, doc.spec.comment_prefix):
-        cost = count(block)
-        if used + cost <= budget:
-            kept.append(block)
-            used += cost
-    return kept
+    return within_budget(lookup(doc.path, names, doc.spec.comment_prefix), budget, count)

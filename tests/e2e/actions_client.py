@@ -34,6 +34,11 @@ async def start_action_client(standin: StandIn, root: Path, caps: types.ClientCa
                               env: dict[str, str] | None = None, init_options: dict[str, Any] | None = None
                               ) -> ActionClient:
     client, _ = await start_client(standin, root / ".cache", caps, root=root, env=env, init_options=init_options)
+    return action_client(client, root)
+
+
+def action_client(client: LanguageClient, root: Path) -> ActionClient:
+    """``client`` made ready for the AI actions: code actions read right, applyEdit answered."""
     fix_code_action_union(client)
     session = ActionClient(client, root)
 

@@ -231,6 +231,7 @@ async def test_cancelling_the_progress_bar_stops_the_action(session: ActionClien
     assert await eventually(lambda: any(str(t).startswith("mistral-lsp/action/") for t in
                                         set(session.client.progress_reports) - known), timeout=10)
     token = next(t for t in set(session.client.progress_reports) - known if str(t).startswith("mistral-lsp/action/"))
+    assert await eventually(lambda: bool(session.client.progress_reports[token]), timeout=10)  # created, then begun
     begin = session.client.progress_reports[token][0]
     assert begin.kind == "begin" and begin.cancellable is True and begin.title == "mistral-lsp: Explain with AI"
     session.client.protocol.notify(types.WINDOW_WORK_DONE_PROGRESS_CANCEL, types.WorkDoneProgressCancelParams(token=token))

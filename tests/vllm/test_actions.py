@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 from lsprotocol import types
 
-from tests.e2e.actions_client import ActionClient, actions_at, edits_for, fix_code_action_union, rng, titled
+from tests.e2e.actions_client import ActionClient, action_client, actions_at, edits_for, rng, titled
 from tests.e2e.conftest import capabilities, open_doc, stop_client
 from tests.vllm.conftest import LogSlice, Vllm, chat_bodies, start_server
 
@@ -54,14 +54,7 @@ async def session(vllm: Vllm, tmp_path_factory: pytest.TempPathFactory):
     (root / "geo.py").write_text(SOURCE)
     client, _ = await start_server(vllm, root, capabilities("visual-studio-code@v1.65.2", inline=True),
                                    init_options=OPTIONS)
-    fix_code_action_union(client)
-    session = ActionClient(client, root)
-
-    @client.feature(types.WORKSPACE_APPLY_EDIT)
-    def apply_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
-        session.applied.append(params)
-        return types.ApplyWorkspaceEditResult(applied=True)
-
+    session = action_client(client, root)
     open_doc(client, session.uri("geo.py"), SOURCE, "python")
     yield session
     await stop_client(client)
