@@ -2,91 +2,29 @@
 
 ``Finisher.finish`` runs after the model's ``await``. It refuses when the target's rows no
 longer read what was sent, then shapes the answer for the action's output: lines that only
-repeat the code around the target are dropped, the new lines are moved to the file's indentation (tabs where the file uses tabs), joined with the text
-kept around them (a function's header and closing brace, a docstring's neighbours), and
-checked: nothing outside the target's rows changes (the edits are a line diff of those rows
-only), the result parses without new syntax errors, no masked secret is written, and
-Optimise keeps the function's signature. Tests go to a file inside the workspace, created
-or appended to (never overwritten), and must parse too. Every refusal says why.
+repeat the code around the target are dropped, the new lines are moved to the file's
+indentation (tabs where the file uses tabs), joined with the text kept around them (a
+function's header and closing brace, a docstring's neighbours), and checked: nothing outside
+the target's rows changes (the edits are a line diff of those rows only), the result parses
+without new syntax errors, no masked secret is written, and Optimise keeps the function's
+signature. Tests are ``action_testfile``'s. Every refusal says why.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from lsp_server.config_actions import ActionSpec
-from lsp_server.core.findings import Edit, LineFix, Span
+from lsp_server.core.findings import LineFix, Span
 from lsp_server.core.secrets import MASK, SecretFilter
-from lsp_server.core.text import TextBuffer
-from lsp_server.engines.action_targets import Slot, Target, digest, slot_text
-from lsp_server.engines.completion_plan import detect_indent_unit
+from lsp_server.engines.action_outcome import ActionOutcome, Job
+from lsp_server.engines.action_targets import Slot, digest, slot_text
+from lsp_server.engines.action_testfile import TestFiles, indent_unit
 from lsp_server.engines.documents import DocumentStore, OpenDocument
 from lsp_server.engines.fixes import fix_adds_errors, fix_edits, lines_match, tidy_replacement
-from lsp_server.engines.test_layout import TestPlace
-from lsp_server.model.action_answers import Answer, AnswerReader, reindent
+from lsp_server.model.codescan import indent_of
+from lsp_server.model.action_answers import Answer, reindent
 from lsp_server.syntax.languages import LanguageRegistry
-from lsp_server.syntax.nodes import errors_in
-
-_GO_PREAMBLE = re.compile(r"^\s*(?:package\s+\w+|import\s+\"[^\"]*\"|import\s+\w+\s+\"[^\"]*\")\s*$")
-
-
-@dataclass(frozen=True)
-class FileChange:
-    """Edits to a file other than the document (a test file): created, or appended to."""
-
-    uri: str
-    path: str
-    create: bool
-    version: int | None  # the open document's version, None when it is not open
-    text: str  # the text the edits were computed against ("" for a new file)
-    edits: tuple[Edit, ...]
-
-
-@dataclass(frozen=True)
-class ActionOutcome:
-    """What came of an action: edits, other files, an explanation, and a note; or a refusal."""
-
-    edits: list[Edit] | None = None
-    files: tuple[FileChange, ...] = ()
-    markdown: str | None = None
-    title: str = ""
-    note: str | None = None  # said to the user (Optimise: why it is faster)
-    refused: str | None = None
-    needs_instruction: bool = False
-
-    @classmethod
-    def refusal(cls, reason: str, *, needs_instruction: bool = False) -> ActionOutcome:
-        return cls(refused=reason, needs_instruction=needs_instruction)
-
-
-@dataclass
-class Job:
-    """One planned action: what was asked and what it works on, fixed before the ``await``."""
-
-    spec: ActionSpec
-    target: Target
-    digest: str
-    version: int
-    messages: list[dict[str, Any]]
-    reader: AnswerReader
-    slot: Slot | None = None
-    place: TestPlace | None = None
-    original: tuple[str, ...] = field(default_factory=tuple)
-
-
-def _indent(line: str) -> str:
-    return line[: len(line) - len(line.lstrip(" \t"))]
-
-
-def _unit(doc: OpenDocument) -> str:
-    buffer = doc.syntax.buffer
-    unit = detect_indent_unit([buffer.line_text(row) for row in range(min(buffer.line_count, 400))])
-    if doc.spec is not None and doc.spec.name == "go":
-        return "\t"
-    return unit
 
 
 class Finisher:
@@ -97,7 +35,7 @@ class Finisher:
         self._registry = registry
         self._documents = documents
         self._secrets = secrets
-        self._roots = roots
+        self._test_files = TestFiles(registry, documents, secrets, roots)
 
     def finish(self, doc: OpenDocument, job: Job, answer: Answer) -> ActionOutcome:
         target = job.target
@@ -113,7 +51,7 @@ class Finisher:
         if MASK in answer.code and not any(MASK in line for line in job.original):
             return ActionOutcome.refusal("the answer contains a masked secret; nothing was applied")
         if output == "tests":
-            return self._tests(doc, job, answer)
+            return self._test_files.write(doc, job, tidy_replacement(answer.code, []), self._apply)
         if output in ("body", "doc") and job.slot is not None:
             if not answer.complete:
                 return ActionOutcome.refusal("the model's answer was cut before the end (raise actions.maxTokens)")
@@ -123,14 +61,14 @@ class Finisher:
 
     # -- edits of the document ----------------------------------------------------------------
     def _body_lines(self, doc: OpenDocument, slot: Slot, code: str) -> list[str]:
-        return reindent(code.split("\n"), slot.indent, _unit(doc))
+        return reindent(code.split("\n"), slot.indent, indent_unit(doc))
 
     def _doc_lines(self, doc: OpenDocument, slot: Slot, code: str) -> list[str]:
         lines = code.split("\n")
         first = slot.indent + slot.opener + lines[0]
         rest = lines[1:]
         if slot.opener in ('"""', "'''"):
-            return [first, *reindent(rest, slot.indent, _unit(doc))] if rest else [first]
+            return [first, *reindent(rest, slot.indent, indent_unit(doc))] if rest else [first]
         out = [first]
         for line in rest:
             stripped = line.strip()
@@ -147,8 +85,8 @@ class Finisher:
         below = [buffer.line_text(row) for row in range(target.last + 1, min(buffer.line_count, target.last + 1
                                                                             + _ECHO_LINES))]
         echoed = drop_context_echo(code.split("\n"), above, below, original)
-        base = min((_indent(line) for line in original if line.strip()), key=len, default="")
-        lines = reindent(echoed, base, _unit(doc))
+        base = min((indent_of(line) for line in original if line.strip()), key=len, default="")
+        lines = reindent(echoed, base, indent_unit(doc))
         spec, target = job.spec, job.target
         if spec.name == "optimise" and target.scope == "function" and target.function is not None:
             header_rows = target.function.header_last_row - target.first + 1
@@ -184,90 +122,6 @@ class Finisher:
         return ActionOutcome(edits=edits, title=_span_title(job))
 
     # -- tests ------------------------------------------------------------------------------------
-    def _tests(self, doc: OpenDocument, job: Job, answer: Answer) -> ActionOutcome:
-        place = job.place
-        if place is None:
-            return ActionOutcome.refusal("no test layout was found (set actions.testsDir)")
-        code = tidy_replacement(answer.code, [])
-        if place.same_file:
-            return self._rust_tests(doc, job, code)
-        path = place.path
-        if not self._in_workspace(path):
-            return ActionOutcome.refusal(f"the test file {path} would be outside the workspace")
-        if self._secrets.is_secret_path(str(path)):
-            return ActionOutcome.refusal("the test file's name matches secretPatterns")
-        uri = path.as_uri()
-        open_doc = self._documents.get(uri)
-        if open_doc is not None:
-            text, version, create = open_doc.syntax.buffer.text, open_doc.version, False
-        elif path.exists():
-            try:
-                text, version, create = path.read_text(encoding="utf-8"), None, False
-            except (OSError, UnicodeDecodeError) as exc:
-                return ActionOutcome.refusal(f"cannot read the test file {path.name}: {exc}")
-        else:
-            text, version, create = "", None, True
-        lines = code.split("\n")
-        if not create and path.suffix == ".go":
-            lines = [line for line in lines if not _GO_PREAMBLE.match(line)]
-        addition = "\n".join(lines).strip("\n")
-        if create:
-            new_text = addition + "\n"
-            edit_text, at = new_text, (0, 0)
-        else:
-            buffer = TextBuffer(text)
-            at = buffer.point_of_byte(len(buffer.data))
-            blank = "\n\n" if path.suffix in (".py", ".pyi") else "\n"  # PEP 8: two blank lines between functions
-            lead = ("\n" if text and not text.endswith(("\n", "\r")) else "") + (blank if text.strip() else "")
-            edit_text = lead + addition + "\n"
-            new_text = text + edit_text
-        if self._adds_errors(path, text, new_text):
-            return ActionOutcome.refusal("the model's tests would not parse; nothing was written")
-        change = FileChange(uri, str(path), create, version, text,
-                            (Edit(Span(at[0], at[1], at[0], at[1]), edit_text),))
-        verb = "create" if create else "add to"
-        return ActionOutcome(files=(change,), title=f"{verb} {path.name}")
-
-    def _rust_tests(self, doc: OpenDocument, job: Job, code: str) -> ActionOutcome:
-        buffer = doc.syntax.buffer
-        lines = _unwrap_rust_tests(code.split("\n"))
-        module = _tests_module(doc)
-        unit = _unit(doc)
-        if module is not None:
-            indent, close_row = module
-            body = reindent(lines, indent + unit, unit)
-            text = "\n".join(["", *body, buffer.line_text(close_row)])
-            return self._apply(doc, job, close_row, close_row, text)
-        last = buffer.line_count - 1
-        body = reindent(lines, unit, unit)
-        block = ["#[cfg(test)]", "mod tests {", f"{unit}use super::*;", "", *body, "}"]
-        ending = buffer.line_text(last)
-        if ending.strip():  # no newline at the end of the file
-            parts = [ending, "", *block]
-        else:
-            parts = [*([""] if last > 0 and buffer.line_text(last - 1).strip() else []), *block, ""]
-        text = "\n".join(parts)
-        return self._apply(doc, job, last, last, text)
-
-    def _in_workspace(self, path: Path) -> bool:
-        resolved = path.resolve()
-        return any(resolved == root.resolve() or root.resolve() in resolved.parents for root in self._roots)
-
-    def _adds_errors(self, path: Path, old: str, new: str) -> bool:
-        spec = self._registry.for_document(None, str(path))
-        parser = self._registry.parser(spec) if spec is not None else None
-        if parser is None:
-            return False
-        after = parser.parse(new.encode("utf-8"))
-        if not after.root_node.has_error:
-            return False
-        before = parser.parse(old.encode("utf-8")) if old else None
-        if before is None or not before.root_node.has_error:
-            return True
-        size = len(new.encode("utf-8"))
-        return len(errors_in(after.root_node, 0, size)) > len(errors_in(before.root_node, 0, len(old.encode("utf-8"))))
-
-
 _ECHO_LINES = 3
 
 
@@ -324,37 +178,3 @@ def _span_title(job: Job) -> str:
     return f"{job.spec.title.rstrip('…')}: {target.name or span}"
 
 
-def _tests_module(doc: OpenDocument) -> tuple[str, int] | None:
-    """The ``mod tests { ... }`` of a Rust file: its indentation and the row of its ``}``."""
-    tree = doc.syntax.tree
-    if tree is None:
-        return None
-    for node in tree.root_node.named_children:
-        if node.type != "mod_item":
-            continue
-        name = node.child_by_field_name("name")
-        body = node.child_by_field_name("body")
-        if name is None or body is None or (name.text or b"") != b"tests":
-            continue
-        closer = body.child(body.child_count - 1)
-        if closer is None or closer.type != "}" or closer.is_missing:
-            return None
-        line = doc.syntax.buffer.line_text(node.start_point[0])
-        return _indent(line), closer.start_point[0]
-    return None
-
-
-def _unwrap_rust_tests(lines: list[str]) -> list[str]:
-    """The test functions of an answer that wrote the whole ``#[cfg(test)] mod tests { ... }``."""
-    stripped = [line.strip() for line in lines]
-    if "mod tests {" in stripped:
-        start = stripped.index("mod tests {")
-        end = max(i for i, text in enumerate(stripped) if text == "}")
-        if end > start:
-            lines = lines[start + 1:end]
-    kept = [line for line in lines if line.strip() not in ("#[cfg(test)]", "use super::*;")] or lines
-    while kept and not kept[0].strip():
-        kept = kept[1:]
-    while kept and not kept[-1].strip():
-        kept = kept[:-1]
-    return kept

@@ -21,14 +21,15 @@ from lsp_server.config import Settings
 from lsp_server.config_actions import BUILTIN_ACTIONS, ActionSpec, lookup
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.engines.action_plan import PromptTooLong, plan_messages, template_fields
-from lsp_server.engines.action_results import ActionOutcome, Finisher, Job
+from lsp_server.engines.action_outcome import ActionOutcome, Job
+from lsp_server.engines.action_results import Finisher
 from lsp_server.engines.action_targets import (
     Place, Target, body_slot, digest, doc_slot, doc_style, language_of, pick_target, style_sample,
 )
 from lsp_server.engines.documents import DocumentStore, OpenDocument
-from lsp_server.engines.test_layout import find_test_place
+from lsp_server.engines.test_layout import TestPlace, find_test_place
 from lsp_server.model.action_answers import (
-    AnswerReader, block_comment_end, brace_body_end, docstring_end, line_comment_end, python_body_end,
+    Answer, AnswerReader, block_comment_end, brace_body_end, docstring_end, line_comment_end, python_body_end,
 )
 from lsp_server.model.client import ChatOptions, ModelClient, ModelError
 from lsp_server.model.health import ModelHealth
@@ -133,7 +134,7 @@ class ActionEngine:
             return None
         return target
 
-    def _test_place(self, doc: OpenDocument, roots: list[Path]):  # noqa: ANN202 - TestPlace | None
+    def _test_place(self, doc: OpenDocument, roots: list[Path]) -> TestPlace | None:
         path = Path(doc.path)
         root = _root_of(path, roots)
         return find_test_place(path, language_of(doc), root, self.settings.actions_tests_dir)
@@ -242,7 +243,7 @@ class ActionEngine:
             budget = min(budget, limit - self.settings.actions_max_tokens - 64)
         return max(budget, 256)
 
-    async def _stream(self, job: Job, on_lines: Callable[[int], None] | None):  # noqa: ANN202 - Answer
+    async def _stream(self, job: Job, on_lines: Callable[[int], None] | None) -> Answer:
         settings = self.settings
         prefilled = job.messages[-1]["role"] == "assistant"
         options = ChatOptions(

@@ -29,7 +29,7 @@ from lsprotocol import converters, types
 
 from lsp_server.config_actions import ActionSpec
 from lsp_server.core.text import TextBuffer
-from lsp_server.engines.action_results import ActionOutcome
+from lsp_server.engines.action_outcome import ActionOutcome
 from lsp_server.engines.documents import OpenDocument, file_path
 from lsp_server.protocol.base import MistralServer
 from lsp_server.protocol.convert import text_edits, to_byte

@@ -7,12 +7,8 @@ decorators, attributes and ``export`` wrappers), its name, the rows of its doc c
 docstring, its body's delimiters, and, when the body is a stub, the rows an
 implementation replaces (``StubSlot``).
 
-A stub body holds nothing but placeholders: nothing at all, ``pass``, ``...``,
-``raise NotImplementedError``, ``todo!()``/``unimplemented!()``, ``panic("TODO")``,
-``throw new Error("not implemented")``, ``throw new UnsupportedOperationException()``,
-``throw std::logic_error("not implemented")``, a TODO comment, or an IDE's generated
-``// TODO`` plus a trivial ``return``. Empty constructors are not stubs. A function is
-only worth implementing when something says what it should do: a docstring or doc
+What counts as a stub body, and where an implementation goes, is ``stubs.py``'s. A function
+is only worth implementing when something says what it should do: a docstring or doc
 comment, a comment in the body, parameters, or a name of at least two words.
 """
 
@@ -26,6 +22,7 @@ import tree_sitter
 
 from .document import SyntaxDocument
 from .queries import COMMENT_MARK
+from .stubs import StubSlot, brace_slot, is_docstring, node_text, python_slot, stub_body
 
 Node = tree_sitter.Node
 
@@ -41,37 +38,6 @@ FUNCTION_TYPES: MappingProxyType[str, frozenset[str]] = MappingProxyType({
 _FAMILY = MappingProxyType({"typescript": "javascript", "tsx": "javascript", "cpp": "c"})
 _WRAPPERS = frozenset({"decorated_definition", "export_statement"})
 _SELF_PARAMS = frozenset({"self", "cls", "&self", "&mut self", "mut self", "this", "void"})
-
-_TODO = re.compile(r"(?i)\b(?:todo|fixme|xxx|not\s+(?:yet\s+)?implemented|unimplemented|implement\s+(?:me|this))\b")
-_TRIVIAL_RETURN = re.compile(
-    r"return(?:\s+(?:null|nil|None|nullptr|NULL|undefined|0|0\.0|0L|false|False|\"\"|''|\{\}|\[\]|Ok\(\(\)\)))?;?")
-_STUBS: MappingProxyType[str, tuple[re.Pattern[str], ...]] = MappingProxyType({
-    "python": (re.compile(r"pass|\.\.\.|raise\s+NotImplementedError(?:\(.*\))?", re.S),),
-    "rust": (re.compile(r"(?:todo|unimplemented)!\s*[(\[{].*[)\]}];?", re.S),
-             re.compile(r"panic!\s*\((?P<msg>.*)\);?", re.S)),
-    "go": (re.compile(r"panic\((?P<msg>.*)\)", re.S),),
-    "javascript": (re.compile(r"throw\s+(?:new\s+)?(?:\w+\.)?\w*Error\s*\((?P<msg>.*)\);?", re.S),
-                   re.compile(r"throw\s+(?P<msg>[\"'`].*[\"'`]);?", re.S)),
-    "java": (re.compile(r"throw\s+new\s+(?:java\.lang\.)?UnsupportedOperationException\s*\(.*\);", re.S),
-             re.compile(r"throw\s+new\s+\w*(?:Exception|Error)\s*\((?P<msg>.*)\);", re.S)),
-    "c": (re.compile(r"throw\s+(?:std::)?\w+\s*\((?P<msg>.*)\);", re.S),
-          re.compile(r"(?:assert\s*\(\s*(?:0|false)\b.*\)|abort\s*\(\s*\));", re.S)),
-})
-
-
-@dataclass(frozen=True)
-class StubSlot:
-    """Where an implementation goes: it replaces rows ``first..last``; ``head`` is the text of
-    ``first`` kept before the new body and ``tail`` the text of ``last`` kept after it
-    (either may be empty, then the row is wholly replaced). ``prefix`` is the function's text
-    up to the new body (what the model continues), ``indent`` the body's indentation."""
-
-    first: int
-    last: int
-    head: str
-    tail: str
-    prefix: str
-    indent: str
 
 
 @dataclass(frozen=True)
@@ -97,10 +63,6 @@ class FunctionInfo:
 
 def _family(name: str) -> str:
     return _FAMILY.get(name, name)
-
-
-def _text(node: Node | None) -> str:
-    return (node.text or b"").decode("utf-8", errors="replace") if node is not None else ""
 
 
 def function_at(doc: SyntaxDocument, start: int, end: int | None = None) -> FunctionInfo | None:
@@ -189,18 +151,18 @@ def _start_row(node: Node) -> int:
 def _name(node: Node) -> str:
     name = node.child_by_field_name("name")
     if name is not None:
-        return _text(name)
+        return node_text(name)
     parent = node.parent
     if parent is not None and parent.type in ("variable_declarator", "pair", "assignment_expression"):
         key = parent.child_by_field_name("name") or parent.child_by_field_name("key") \
             or parent.child_by_field_name("left")
         if key is not None:
-            return _text(key)
+            return node_text(key)
     declarator = node.child_by_field_name("declarator")
     while declarator is not None and declarator.type != "function_declarator":
         declarator = declarator.child_by_field_name("declarator")
     inner = declarator.child_by_field_name("declarator") if declarator is not None else None
-    return _text(inner).rsplit("::", 1)[-1] if inner is not None else ""
+    return node_text(inner).rsplit("::", 1)[-1] if inner is not None else ""
 
 
 def _indent_of(line: str) -> str:
@@ -218,27 +180,10 @@ def _statements(body: Node) -> tuple[list[Node], list[Node]]:
     return statements, comments
 
 
-def _is_docstring(node: Node) -> bool:
-    return node.type == "expression_statement" and node.named_child_count == 1 \
-        and node.named_children[0].type in ("string", "concatenated_string")
-
-
-def _placeholder(family: str, text: str) -> bool:
-    text = text.strip()
-    for pattern in _STUBS.get(family, ()):
-        match = pattern.fullmatch(text)
-        if match is None:
-            continue
-        message = match.groupdict().get("msg")
-        if message is None or _TODO.search(message) or message.strip() in ("", '""', "''"):
-            return True
-    return False
-
-
 def _doc_rows(doc: SyntaxDocument, node: Node, outer: Node, family: str, statements: list[Node]
               ) -> tuple[int, int] | None:
     if family == "python":
-        if statements and _is_docstring(statements[0]):
+        if statements and is_docstring(statements[0]):
             return statements[0].start_point[0], statements[0].end_point[0]
         return None
     first_row = _start_row(outer)
@@ -248,7 +193,7 @@ def _doc_rows(doc: SyntaxDocument, node: Node, outer: Node, family: str, stateme
     rows: tuple[int, int] | None = None
     expected = first_row - 1
     while comment is not None and COMMENT_MARK in comment.type and _last_row(comment) == expected:
-        text = _text(comment).lstrip()
+        text = node_text(comment).lstrip()
         doc_style = text.startswith(("/**", "///", "//!")) or family in ("go", "c")
         if not doc_style or text.startswith("/**/"):
             break
@@ -274,7 +219,7 @@ def _parameters(node: Node) -> Node | None:
 
 
 def _described(node: Node, name: str, doc_rows: tuple[int, int] | None, comments: list[Node]) -> bool:
-    if doc_rows is not None or any(_text(c).strip("/#* \t\n") for c in comments):
+    if doc_rows is not None or any(node_text(c).strip("/#* \t\n") for c in comments):
         return True
     words = [w for w in re.split(r"_+|(?<=[a-z0-9])(?=[A-Z])", name) if w]
     if len(words) >= 2:
@@ -282,7 +227,7 @@ def _described(node: Node, name: str, doc_rows: tuple[int, int] | None, comments
     parameters = _parameters(node)
     if parameters is None:
         return False
-    params = [_text(p).strip() for p in parameters.named_children if COMMENT_MARK not in p.type]
+    params = [node_text(p).strip() for p in parameters.named_children if COMMENT_MARK not in p.type]
     return any(p and p not in _SELF_PARAMS for p in params)
 
 
@@ -309,9 +254,9 @@ def _describe(doc: SyntaxDocument, node: Node, family: str) -> FunctionInfo:
     one_line = body.start_point[0] == header_last
     body_indent = _body_indent(doc, body, indent, header_last, python)
     stub = None
-    if _stub_body(node, family, statements, comments):
+    if stub_body(node, family, statements, comments):
         prefix_row = doc_rows[0] if doc_rows and not python and doc_rows[0] < start_row else start_row
-        stub = (_python_slot if python else _brace_slot)(doc, node, body, statements, comments, prefix_row,
+        stub = (python_slot if python else brace_slot)(doc, node, body, statements, comments, prefix_row,
                                                          doc_rows, body_indent, indent)
     return FunctionInfo(
         name=name,
@@ -350,72 +295,3 @@ def _tabs(doc: SyntaxDocument) -> bool:
     return tabs > spaces or (not spaces and doc.spec is not None and doc.spec.name == "go")
 
 
-def _stub_body(node: Node, family: str, statements: list[Node], comments: list[Node]) -> bool:
-    todo_comment = any(_TODO.search(_text(c)) for c in comments)
-    if family == "python" and statements and _is_docstring(statements[0]):
-        statements = statements[1:]
-        if not statements:
-            return True  # only a docstring
-    if not statements:
-        if comments:
-            return todo_comment
-        return not _constructor(node)
-    for statement in statements:
-        text = _text(statement).strip()
-        if _placeholder(family, text):
-            continue
-        if todo_comment and _TRIVIAL_RETURN.fullmatch(text):
-            continue
-        return False
-    return True
-
-
-def _constructor(node: Node) -> bool:
-    if node.type == "constructor_declaration":
-        return True
-    if _text(node.child_by_field_name("name")) == "constructor":
-        return True
-    declarator = node.child_by_field_name("declarator")
-    inner = _text(declarator.child_by_field_name("declarator")) if declarator is not None else ""
-    parts = inner.split("::")
-    return inner.startswith("~") or (len(parts) >= 2 and parts[-1].lstrip("~") == parts[-2])
-
-
-def _python_slot(doc: SyntaxDocument, node: Node, body: Node, statements: list[Node], comments: list[Node],
-                 start_row: int, doc_rows: tuple[int, int] | None, body_indent: str, indent: str) -> StubSlot:
-    buffer = doc.buffer
-    colon = next((c for c in node.children if c.type == ":" and c.end_byte <= body.start_byte), None)
-    if colon is not None and body.start_point[0] == colon.start_point[0]:  # def f(x): ...
-        row = colon.start_point[0]
-        head = buffer.slice(buffer.line_start(row), colon.end_byte)
-        prefix = _rows(doc, start_row, row - 1) + head + "\n"
-        return StubSlot(row, max(row, body.end_point[0]), head, "", prefix, body_indent)
-    placeholders = [n for n in [*statements, *comments] if not (doc_rows and n.start_point[0] <= doc_rows[1])]
-    if not placeholders:  # only a docstring: the body goes after it
-        row = doc_rows[1] if doc_rows else body.end_point[0]
-        head = buffer.line_text(row)
-        return StubSlot(row, row, head, "", _rows(doc, start_row, row), body_indent)
-    first = min(n.start_point[0] for n in placeholders)
-    last = max(n.end_point[0] for n in placeholders)
-    return StubSlot(first, last, "", "", _rows(doc, start_row, first - 1), body_indent)
-
-
-def _brace_slot(doc: SyntaxDocument, node: Node, body: Node, statements: list[Node], comments: list[Node],
-                start_row: int, doc_rows: tuple[int, int] | None, body_indent: str, indent: str) -> StubSlot | None:
-    buffer = doc.buffer
-    opener, closer = body.child(0), body.child(body.child_count - 1)
-    if opener is None or closer is None or opener.type != "{" or closer.type != "}" or closer.is_missing:
-        return None
-    first, last = opener.start_point[0], closer.start_point[0]
-    head = buffer.slice(buffer.line_start(first), opener.end_byte)
-    close_line = buffer.line_text(last)
-    before_close = buffer.slice(buffer.line_start(last), closer.start_byte)
-    tail = (before_close if not before_close.strip() and last != first else indent) + close_line[len(before_close):]
-    prefix = _rows(doc, start_row, first - 1) + head + "\n"
-    return StubSlot(first, last, head, tail, prefix, body_indent)
-
-
-def _rows(doc: SyntaxDocument, first: int, last: int) -> str:
-    """Rows ``first..last`` joined with newlines, plus a trailing newline ("" when none)."""
-    buffer = doc.buffer
-    return "".join(buffer.line_text(row) + "\n" for row in range(first, last + 1))
