@@ -25,6 +25,8 @@ from lsp_server.syntax.units import ReviewUnit, unit_context
 
 _RELATED_SHARE = 0.2
 _OVERHEAD = 64  # chat template tokens around the messages
+_WINDOW_ROWS = 2000  # rows above and below the target the code window may take
+_PROSE_FIELDS = frozenset({"instruction", "path", "file"})
 
 
 class PromptTooLong(Exception):
@@ -81,10 +83,13 @@ def plan_messages(
     syntax = doc.syntax
     buffer = syntax.buffer
     language = doc.spec.name if doc.spec is not None else ""
-    masked = {key: secrets.mask(value) for key, value in fields.items()}
+    path = doc.path
+    # the code in the file's own terms; the instruction and file names as prose
+    masked = {key: secrets.mask_prose(value, path) if key in _PROSE_FIELDS else secrets.mask(value, path)
+              for key, value in fields.items()}
     request = render(spec.prompt, masked)
-    core = ActionInput(path=fields["path"], language=language, request=request, prefill=secrets.mask(prefill),
-                       explain=spec.explains, style=secrets.mask(style))
+    core = ActionInput(path=fields["path"], language=language, request=request, prefill=secrets.mask(prefill, path),
+                       explain=spec.explains, style=secrets.mask(style, path))
     used = sum(count(m["content"]) for m in build_action_prompt(core)) + _OVERHEAD
     if used > budget:
         raise PromptTooLong(f"the request needs {used} tokens, more than actions.contextTokens ({budget})")
@@ -102,7 +107,7 @@ def plan_messages(
             "related": _related(doc, target, related, int(budget * _RELATED_SHARE), count),
         }
         for key in ("imports", "scopes", "signatures", "related"):
-            texts = [secrets.mask(text) for text in candidates[key]]
+            texts = [secrets.mask(text, path) for text in candidates[key]]
             cost = count("\n".join(texts)) + 8 if texts else 0
             if texts and used + cost <= budget:
                 extras[key] = texts
@@ -138,12 +143,15 @@ def _window(doc: OpenDocument, target: Target, budget: int, count: Callable[[str
     before: list[tuple[int, str]] = []
     after: list[tuple[int, str]] = []
     used = 16
-    while above >= 0 or below < buffer.line_count:
+    # masked as consecutive lines of the file (a secret may span lines), never more than can fit
+    lo, hi = max(0, target.first - _WINDOW_ROWS), min(buffer.line_count, target.last + 1 + _WINDOW_ROWS)
+    masked = secrets.mask_lines([buffer.line_text(row) for row in range(lo, hi)], doc.path)
+    while above >= lo or below < hi:
         for side in ("above", "below"):
             row = above if side == "above" else below
-            if not 0 <= row < buffer.line_count:
+            if not lo <= row < hi:
                 continue
-            text = secrets.mask(buffer.line_text(row))
+            text = masked[row - lo]
             cost = count(text) + 3
             if used + cost > budget:
                 return before, after

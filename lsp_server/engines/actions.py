@@ -31,7 +31,8 @@ from lsp_server.engines.test_layout import TestPlace, find_test_place
 from lsp_server.model.action_answers import (
     Answer, AnswerReader, block_comment_end, brace_body_end, docstring_end, line_comment_end, python_body_end,
 )
-from lsp_server.model.client import ChatOptions, ModelClient, ModelError
+from lsp_server.model.backends.base import Backend
+from lsp_server.model.client import ChatOptions, ModelError
 from lsp_server.model.health import ModelHealth
 from lsp_server.model.tokens import TokenCounter
 from lsp_server.syntax.context import RelatedLookup
@@ -77,7 +78,7 @@ def _title(spec: ActionSpec, target: Target) -> str:
 class ActionEngine:
     """Lists and runs AI actions on open documents."""
 
-    def __init__(self, settings: Settings, client: ModelClient, health: ModelHealth, tokens: TokenCounter,
+    def __init__(self, settings: Settings, client: Backend, health: ModelHealth, tokens: TokenCounter,
                  documents: DocumentStore, registry: LanguageRegistry, *, related: RelatedLookup | None = None,
                  max_model_len: Callable[[], int | None] | None = None) -> None:
         self.settings = settings
@@ -185,8 +186,7 @@ class ActionEngine:
             answer = await self._stream(job, on_lines)
         except ModelError as exc:
             self.stats.errors += 1
-            if exc.kind == "unreachable":
-                self._health.failure(exc.message)
+            self._health.failed(exc, timeouts=False)  # a slow action says little about completions
             return ActionOutcome.refusal(f"the model server failed: {exc.message}")
         if self._documents.get(doc.uri) is not doc:
             return ActionOutcome.refusal("the document was closed")

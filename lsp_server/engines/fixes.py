@@ -7,16 +7,27 @@ the fix was made against. ``fix_adds_errors`` trial-parses the result so a fix t
 would break the syntax is never offered. ``tidy_replacement`` repairs the common
 model slips in replacement text (lost indentation, stray fences, echoed line numbers,
 Windows line endings).
+
+A fix is offered on a diagnostic (``fix_data``, read back by ``OfferedFix.read``)
+together with the document version its line numbers belong to. ``lines_now`` moves
+line numbers of an older version through the document's edits since (never by
+content alone: identical lines would let a fix land on the wrong one), and
+``OfferedFix.now`` is the fix on the current text, or None when its lines were
+touched, moved out of reach, or read differently.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
+from typing import Any
 
-from lsp_server.core.findings import Edit, LineFix, Span
+from lsp_server.core.findings import Edit, LineFix, Span, lines_hash
 from lsp_server.core.secrets import MASK
 from lsp_server.core.text import TextBuffer
+from lsp_server.engines.documents import OpenDocument
+from lsp_server.engines.edit_history import follow_lines
 from lsp_server.syntax.edits import Parse, replacement_adds_errors
 
 _NUMBER_PREFIX = re.compile(r"^\s*\d+\s?\| ?")
@@ -29,6 +40,59 @@ def make_fix(buffer: TextBuffer, first: int, last: int, replacement: str) -> Lin
         return None
     original = "\n".join(buffer.line_text(row) for row in range(first, last + 1))
     return LineFix(first, last, replacement, original)
+
+
+def lines_now(doc: OpenDocument, version: int | None, first: int, last: int) -> tuple[int, int] | None:
+    """Where rows ``first..last`` of ``doc`` at ``version`` are now; None if an edit touched
+    them, the edits since that version are not known, or there is no version."""
+    if version is None or first < 0 or last < first:
+        return None
+    edits = doc.history.since(version)
+    rows = follow_lines(edits, first, last) if edits is not None else None
+    if rows is None or rows[1] >= doc.syntax.buffer.line_count:
+        return None
+    return rows
+
+
+@dataclass(frozen=True)
+class OfferedFix:
+    """A fix as a diagnostic carries it: rows ``start..end`` of the document at ``version``,
+    the digest of what they read then, and the replacement."""
+
+    start: int
+    end: int
+    replacement: str
+    digest: str
+    version: int | None
+
+    @classmethod
+    def read(cls, data: object) -> OfferedFix | None:
+        """The fix in ``Diagnostic.data["fix"]`` (None if absent or malformed)."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            version = data.get("version")
+            return cls(int(data["start"]), int(data["end"]), str(data["replacement"]), str(data["hash"]),
+                       int(version) if version is not None else None)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def now(self, doc: OpenDocument) -> LineFix | None:
+        """The fix on ``doc``'s current text, if its lines are still there, untouched."""
+        rows = lines_now(doc, self.version, self.start, self.end)
+        if rows is None:
+            return None
+        buffer = doc.syntax.buffer
+        current = [buffer.line_text(row) for row in range(rows[0], rows[1] + 1)]
+        if lines_hash(current) != self.digest:
+            return None
+        return LineFix(rows[0], rows[1], self.replacement, "\n".join(current))
+
+
+def fix_data(fix: LineFix, version: int | None) -> dict[str, Any]:
+    """How ``fix`` travels on a diagnostic shown for the document at ``version``."""
+    return {"start": fix.start_line, "end": fix.end_line, "replacement": fix.replacement,
+            "hash": fix.original_hash, "version": version}
 
 
 def lines_match(buffer: TextBuffer, fix: LineFix) -> bool:

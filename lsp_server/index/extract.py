@@ -162,8 +162,8 @@ class SymbolExtractor:
         return Symbol(
             definition.name, kind, path,
             outer.start_point.row, _last_row(doc, outer),
-            self._mask(_cap(doc.outline.signature(definition))),
-            self._mask(doc_line or leading_comment(outer)),
+            self._mask(_cap(doc.outline.signature(definition)), path),
+            self._mask(doc_line or leading_comment(outer), path, prose=True),
             container, doc.spec.name if doc.spec is not None else "",
         )
 
@@ -177,12 +177,16 @@ class SymbolExtractor:
             kind = "method"
         return Symbol(
             name, kind, path, node.start_point.row, _last_row(doc, node),
-            self._mask(_line_signature(doc, node)), self._mask(leading_comment(node)), container,
+            self._mask(_line_signature(doc, node), path), self._mask(leading_comment(node), path, prose=True),
+            container,
             doc.spec.name if doc.spec is not None else "",
         )
 
-    def _mask(self, text: str) -> str:
-        return self._secrets.mask(text) if self._secrets is not None and text else text
+    def _mask(self, text: str, path: str, *, prose: bool = False) -> str:
+        """Signatures as code of ``path``; doc comments and docstrings (markers gone) as prose too."""
+        if self._secrets is None or not text:
+            return text
+        return self._secrets.mask_prose(text, path) if prose else self._secrets.mask(text, path)
 
     def _extra_query(self, spec: LanguageSpec) -> _Extra:
         """The compiled extra patterns of ``spec`` and each compiled pattern's kind."""

@@ -6,12 +6,19 @@ changes at its end while the user types), then the cursor marker and the code
 after it, and last the short per-request instruction. The assistant message is
 prefilled with an opening fence and the lines leading up to the cursor, so the
 chat model continues the code instead of talking about it.
+
+No stop strings are sent: the model may answer with a fence of its own
+("```python" then code), and a "```" (or, for one line, "\n") stop string would cut
+that answer down to nothing before the cleaner sees it. The streaming cleaner
+(``model/cleaning.py``) stops the stream at the same places instead (the closing
+fence, the end of the line, the end of the block), and closing the stream makes
+vLLM abort the generation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 PROMPT_VERSION = "completion-1"
@@ -50,7 +57,6 @@ class ChatPrompt:
     messages: list[dict[str, Any]]
     prefill: str = ""  # the text the model continues after; "" = no prefill
     prefill_code: str = ""  # the code part of the prefill (without the fence line)
-    stop: tuple[str, ...] = field(default_factory=tuple)
 
 
 def _fenced(language: str, code: str) -> str:
@@ -103,11 +109,9 @@ def build_completion_prompt(data: CompletionInput) -> ChatPrompt:
         {"role": "user", "content": "\n\n".join(parts)},
     ]
     code = _prefill_code(data.before)
-    stop: tuple[str, ...] = ("```",) if data.multiline else ("\n", "```")
     if not code.strip():
-        # Start of a file: nothing to continue from; the model opens its own fence,
-        # so "```" cannot be a stop string here (the cleaner stops at the closing one).
+        # Start of a file: nothing to continue from; the model opens its own fence.
         return ChatPrompt(messages=messages)
     prefill = f"```{data.language}\n{code}"
     messages.append({"role": "assistant", "content": prefill})
-    return ChatPrompt(messages=messages, prefill=prefill, prefill_code=code, stop=stop)
+    return ChatPrompt(messages=messages, prefill=prefill, prefill_code=code)

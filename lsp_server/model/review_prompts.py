@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-REVIEW_PROMPT_VERSION = "review-2"
+# review-3: earlier versions cached an answer with no findings JSON as "no findings"; a new key asks again
+REVIEW_PROMPT_VERSION = "review-3"
 
 TOOLS_NOTE = (
     "You may call the tools lookup_symbol(name) and read_lines(path, start, end) to see how a "

@@ -112,6 +112,7 @@ def status(ls: MistralServer) -> dict[str, Any]:
         "state": services.health.state,
         "reason": services.health.reason,
         "endpoint": services.settings.endpoint,
+        "backend": services.backend_status(),
         "model": services.settings.model,
         "servedModels": services.served_models,
         "maxModelLen": engine.max_model_len,

@@ -205,6 +205,20 @@ def counts_phrase(report: Report) -> str:
     return f"{plural(total, 'finding')} ({', '.join(parts)})"
 
 
+INCOMPLETE_RULE = "review-incomplete"  # the rule/check name of "this part was not reviewed" items
+
+
+def split_note(note: str) -> tuple[str, str]:
+    """A summary line ``"path: reason"`` as ``(path, reason)``; ``("", note)`` without a path."""
+    path, sep, reason = note.partition(": ")
+    return (path, reason) if sep and path and reason else ("", note)
+
+
+def incomplete_phrase(summary: Summary) -> str:
+    """E.g. ``review incomplete: 2 failures`` ("" for a complete review)."""
+    return f"review incomplete: {plural(len(summary.errors), 'failure')}" if summary.errors else ""
+
+
 def diff_note(summary: Summary) -> str | None:
     """What part of the code was reviewed, when not all of it."""
     if summary.diff_base is None:

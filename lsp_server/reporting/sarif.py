@@ -5,8 +5,10 @@ default), converted from the findings' UTF-8 byte columns with ``report.sources`
 URIs are relative to ``%SRCROOT%`` (the repository root). Each result carries a
 line-independent ``partialFingerprints["mistralLsp/v1"]``; a finding with a fix
 carries a ``fixes`` entry whose ``deletedRegion`` covers exactly the replaced
-whole lines (see ``common.whole_line_edit``). No timestamps: equal reports give
-equal bytes.
+whole lines (see ``common.whole_line_edit``). A unit that could not be reviewed is
+an ``error`` tool execution notification (with its file as location) and makes
+``executionSuccessful`` false; a skipped file is a ``note``. No timestamps or
+counters: equal reports give equal bytes.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from lsp_server.reporting.common import (
     ordered_findings,
     position,
     sarif_level,
+    split_note,
     whole_line_edit,
 )
 from lsp_server.reporting.report import Report, Rendered
@@ -128,12 +131,20 @@ def _result(report: Report, finding: Finding, rule_index: int, fingerprint: str)
     return result
 
 
+def _notification(level: str, note: str) -> dict[str, Any]:
+    notification: dict[str, Any] = {"level": level, "message": {"text": note}}
+    path, _ = split_note(note)
+    if path:
+        notification["locations"] = [{"physicalLocation": {"artifactLocation": _artifact(path)}}]
+    return notification
+
+
 def render(report: Report, *, color: bool = False) -> Rendered:
     findings = ordered_findings(report)
     rules, index = _rules(report, findings)
     prints = fingerprints(report, findings)
     summary = report.summary
-    notifications = [{"level": "error", "message": {"text": e}} for e in summary.errors]
+    notifications = [_notification("error", e) for e in summary.errors]
     notifications += [{"level": "note", "message": {"text": f"skipped {s}"}} for s in summary.skipped]
     run: dict[str, Any] = {
         "tool": {"driver": {

@@ -61,16 +61,17 @@ class SyntaxDocument:
         end: tuple[int, int] | None,
         new_text: str,
         encoding: Encoding,
-    ) -> None:
-        """Apply one LSP content change (``start``/``end`` None = full replacement)."""
+    ) -> ByteEdit | None:
+        """Apply one LSP content change (``start``/``end`` None = full replacement); the
+        edit as applied (None for a full replacement)."""
         if start is None or end is None:
             self.buffer.replace(0, len(self.buffer.data), new_text)
             self._tree, self._owned, self._pending = None, False, []
             self._stale = self._parser is not None
-            return
+            return None
         edit = self.buffer.apply_change(start, end, new_text, encoding)
         if self._parser is None:
-            return
+            return edit
         if self._tree is not None:
             if not self._owned:
                 self._tree, self._owned = self._tree.copy(), True
@@ -84,6 +85,7 @@ class SyntaxDocument:
             )
         self._pending.append(edit)
         self._stale = True
+        return edit
 
     # -- trees ---------------------------------------------------------------------
     @property

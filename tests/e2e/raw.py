@@ -203,6 +203,7 @@ class RawServer:
 def raw_env(base_url: str, cache_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MISTRAL_LSP_")}
     env.update(MISTRAL_LSP_ENDPOINT=base_url, MISTRAL_LSP_CACHE_DIR=str(cache_dir),
-               MISTRAL_LSP_LOG_LEVEL="info", MISTRAL_LSP_REVIEW_TRIGGERS="manual", PYTHONPATH=str(ROOT))
+               MISTRAL_LSP_LOG_LEVEL="info", MISTRAL_LSP_REVIEW_TRIGGERS="manual",
+               MISTRAL_LSP_CONNECT_TIMEOUT="10", PYTHONPATH=str(ROOT))
     env.update(extra)
     return env

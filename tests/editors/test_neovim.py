@@ -202,6 +202,49 @@ def test_item_inserted_whole_through_plain_omnifunc(nvim: Nvim, workspace: Path,
         nvim.lua("require('mistral_lsp').options.completion.enable = 'auto'")
 
 
+def _buffer_is(nvim: Nvim, expected: list[str], what: str) -> None:
+    nvim.wait("vim.deep_equal(vim.api.nvim_buf_get_lines(0, 0, -1, true), ...)", what, 15.0, expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "row", "reply", "expected"),
+    [
+        # the model repeats the typed "rad": accepting the item gives "radius", not "radradius"
+        ("area.py", "import math\n\ndef area(radius):\n    return math.pi * rad\n", 4, "radius ** 2",
+         ["import math", "", "def area(radius):", "    return math.pi * radius ** 2"]),
+        # ... or the whole tail of the line
+        ("tail.py", "def area(radius):\n    return 3.14 * rad\n", 2, "3.14 * radius * radius",
+         ["def area(radius):", "    return 3.14 * radius * radius"]),
+        ("el.js", "function f() {\n  const el = $ro\n}\n", 2, "$root.find('a');",
+         ["function f() {", "  const el = $root.find('a');", "}"]),
+        ("fläche.py", "def f(größe):\n    return grö\n", 2, "größe * 2", ["def f(größe):", "    return größe * 2"]),
+    ],
+    ids=["word", "line-tail", "dollar", "non-ascii"],
+)
+def test_completion_item_replaces_the_typed_word(
+    nvim: Nvim, workspace: Path, standin: StandIn, name: str, text: str, row: int, reply: str, expected: list[str]
+) -> None:
+    _open(nvim, workspace, name, text)
+    standin.default = Reply(text=reply)
+    _complete_and_accept(nvim, f"{row}GA<C-x><C-o>")  # at the end of line `row` (1-based)
+    _buffer_is(nvim, expected, "the word completed once")
+
+
+def test_completion_item_mid_line_merges_with_the_closer(nvim: Nvim, workspace: Path, standin: StandIn) -> None:
+    _open(nvim, workspace, "mid.py", "def f():\n    x = compute()\n    return x\n")
+    standin.default = Reply(text="1, 2)\n    y = 3\n")
+    _complete_and_accept(nvim, "2G$i<C-x><C-o>")  # insert before the ")"
+    _buffer_is(nvim, ["def f():", "    x = compute(1, 2)", "    return x"], "the call completed on its line")
+
+
+def test_multiline_completion_item_in_a_tab_indented_go_file(nvim: Nvim, workspace: Path, standin: StandIn) -> None:
+    _open(nvim, workspace, "clamp.go", "package main\n\nfunc clamp(x int) int {\n\t\n}\n")
+    standin.default = Reply(text="```go\n    if x < 0 {\n        return 0\n    }\n    return x\n}\n```")
+    _complete_and_accept(nvim, "4GA<C-x><C-o>")
+    expected = ["package main", "", "func clamp(x int) int {", "\tif x < 0 {", "\t\treturn 0", "\t}", "\treturn x", "}"]
+    _buffer_is(nvim, expected, "tab-indented lines")
+
+
 # -- inline completion ------------------------------------------------------------------------------
 
 

@@ -32,7 +32,7 @@ def test_custom_actions_from_every_layer_and_their_problems(tmp_path: Path) -> N
     assert settings.actions_temperature == 0.3
     [shout] = settings.actions_custom
     assert shout.title == "SHOUT" and shout.source == "editor settings"  # the editor's replaces the project's
-    assert problems == ["pyproject.toml: actions.custom[1] ('explain'): field 'name': 'explain' is a built-in "
+    assert problems == ["pyproject.toml [tool.mistral-lsp]: actions.custom[1] ('explain'): field 'name': 'explain' is a built-in "
                         "action; the action is ignored"]
 
 
