@@ -1,7 +1,8 @@
 """From an action's answer to its result, checked against the document as it is now.
 
-``Finisher.finish`` runs after the model's ``await``. It refuses when the target's rows no
-longer read what was sent, then shapes the answer for the action's output: lines that only
+``Finisher.finish`` runs after the model's ``await``. It follows the target's rows through the
+edits made meanwhile (lines added or removed above it move it) and refuses when an edit touched
+them, then shapes the answer for the action's output: lines that only
 repeat the code around the target are dropped, the new lines are moved to the file's
 indentation (tabs where the file uses tabs), joined with the text kept around them (a
 function's header and closing brace, a docstring's neighbours), and checked: nothing outside
@@ -12,6 +13,7 @@ signature. Tests are ``action_testfile``'s. Every refusal says why.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from lsp_server.engines.action_outcome import ActionOutcome, Job
 from lsp_server.engines.action_targets import Slot, digest, slot_text
 from lsp_server.engines.action_testfile import TestFiles, indent_unit
 from lsp_server.engines.documents import DocumentStore, OpenDocument
-from lsp_server.engines.fixes import fix_adds_errors, fix_edits, lines_match, tidy_replacement
+from lsp_server.engines.fixes import fix_adds_errors, fix_edits, lines_match, lines_now, tidy_replacement
 from lsp_server.model.codescan import indent_of
 from lsp_server.model.action_answers import Answer, reindent
 from lsp_server.syntax.languages import LanguageRegistry
@@ -38,9 +40,10 @@ class Finisher:
         self._test_files = TestFiles(registry, documents, secrets, roots)
 
     def finish(self, doc: OpenDocument, job: Job, answer: Answer) -> ActionOutcome:
-        target = job.target
-        if digest(doc, target.first, target.last) != job.digest:
+        followed = follow(doc, job)
+        if followed is None:
             return ActionOutcome.refusal("the code changed while the model was writing; nothing was done")
+        job = followed
         output = job.spec.output
         if output == "explain":
             if not answer.markdown:
@@ -123,6 +126,26 @@ class Finisher:
 
     # -- tests ------------------------------------------------------------------------------------
 _ECHO_LINES = 3
+
+
+def follow(doc: OpenDocument, job: Job) -> Job | None:
+    """``job`` at its rows in ``doc`` now: moved by the lines added or removed above it since it was
+    planned; None when an edit touched its rows (or they read differently)."""
+    target, slot = job.target, job.slot
+    first = min(target.first, slot.first) if slot is not None else target.first
+    last = max(target.last, slot.last) if slot is not None else target.last
+    rows = lines_now(doc, job.version, first, last) if doc.version != job.version else (first, last)
+    if rows is None:
+        return None
+    shift = rows[0] - first
+    if shift:
+        job = dataclasses.replace(
+            job, version=doc.version,
+            target=dataclasses.replace(target, first=target.first + shift, last=target.last + shift),
+            slot=dataclasses.replace(slot, first=slot.first + shift, last=slot.last + shift) if slot else None)
+    if digest(doc, job.target.first, job.target.last) != job.digest:
+        return None
+    return job
 
 
 def _significant(line: str) -> bool:

@@ -31,6 +31,7 @@ from lsp_server.config_actions import ActionSpec
 from lsp_server.core.text import TextBuffer
 from lsp_server.engines.action_outcome import ActionOutcome
 from lsp_server.engines.documents import OpenDocument, file_path
+from lsp_server.engines.fixes import lines_now
 from lsp_server.protocol.base import MistralServer
 from lsp_server.protocol.convert import text_edits, to_byte
 from lsp_server.protocol.progress import WorkDoneProgress
@@ -115,6 +116,13 @@ async def _run(ls: MistralServer, args: dict[str, Any], instruction: str | None)
     if doc is None:
         return None, ActionOutcome.refusal("the document is not open")
     spec = services.actions.find(name)
+    version = args.get("version")
+    if isinstance(version, int) and version != doc.version:  # offered earlier: follow its lines since
+        rows = lines_now(doc, version, rng.start.line, rng.end.line)
+        if rows is not None and rows[0] != rng.start.line:
+            shift = rows[0] - rng.start.line
+            rng = types.Range(start=types.Position(line=rng.start.line + shift, character=rng.start.character),
+                              end=types.Position(line=rng.end.line + shift, character=rng.end.character))
     start, end = _range_bytes(ls, doc, rng)
     expected = args.get("digest") if isinstance(args.get("digest"), str) else None
     job = asyncio.ensure_future(services.actions.perform(

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from tests.action_markers import action_of
-from tests.e2e.conftest import start_client
+from tests.e2e.conftest import fix_code_action_union, start_client
 from tests.standin import Reply, StandIn
 
-__all__ = ["action_of"]
+__all__ = ["action_of", "fix_code_action_union"]
 
 
 class ActionClient:
@@ -49,19 +49,6 @@ def action_client(client: LanguageClient, root: Path) -> ActionClient:
                                               failure_reason=None if session.apply_answer else "refused by the test")
 
     return session
-
-
-def fix_code_action_union(client: LanguageClient) -> None:
-    """lsprotocol reads any code action with a ``command`` field as a Command: tell them apart by
-    whether ``command`` is a string (a Command) or an object (a CodeAction's command)."""
-    converter = client.protocol._converter
-
-    def hook(value: Any, _: Any) -> Any:
-        if isinstance(value.get("command"), str):
-            return converter.structure(value, types.Command)
-        return converter.structure(value, types.CodeAction)
-
-    converter.register_structure_hook(Union[types.Command, types.CodeAction], hook)
 
 
 def rng(line: int, character: int, end_line: int | None = None, end_character: int | None = None) -> types.Range:

@@ -365,3 +365,20 @@ async def test_an_answer_that_rewrites_the_lines_around_the_selection_stays_insi
     assert all(2 <= e.range.start.line and e.range.end.line <= 4 for e in edits), edits
     assert apply_edits(text, edits) == ("def scale(values, k):\n    out = []\n    out.extend(v * k for v in values)\n"
                                         "    return out\n")
+
+
+async def test_lines_added_above_move_the_action_with_them(session: ActionClient, standin: StandIn) -> None:
+    text = "def half(x):\n    pass\n"
+    uri = await _open(session, "moved.py", text)
+    action = titled(await actions_at(session.client, uri, rng(1, 4)), "Implement with AI: half")
+    insert(session.client, uri, 2, 0, 0, "import math\n")  # before the resolve: the offer follows
+    standin.script(Reply(text="    return x / 2\n```", first_token_delay=1.0))
+    task = asyncio.ensure_future(session.client.code_action_resolve_async(action))
+    assert await standin.await_for(lambda rs: any(r.body and action_of(r.body) == "implement" and r.ended_at is None
+                                                  for r in rs), timeout=10)
+    insert(session.client, uri, 3, 0, 0, "# halves\n")  # while the model writes: the edit follows
+    resolved = await task
+    [change] = resolved.edit.document_changes
+    assert change.text_document.version == 3
+    now = "# halves\nimport math\ndef half(x):\n    pass\n"
+    assert apply_edits(now, change.edits) == "# halves\nimport math\ndef half(x):\n    return x / 2\n"
