@@ -33,7 +33,7 @@ from lsp_server.ci.git import ChangedLines, GitError, diff_since, diff_staged, r
 from lsp_server.ci.progress import Progress
 from lsp_server.config import Settings
 from lsp_server.core.findings import Finding, clean_text, sort_findings
-from lsp_server.core.text import looks_binary
+from lsp_server.core.text import looks_binary, split_lines
 from lsp_server.engines.knowledge import WorkspaceKnowledge
 from lsp_server.engines.review import ReviewEngine, UnitOutcome
 from lsp_server.index.tools import TOOL_SCHEMAS
@@ -80,6 +80,7 @@ class _Run:
     progress: Progress
     findings: list[Finding] = field(default_factory=list)
     sources: dict[str, list[str]] = field(default_factory=dict)
+    line_ends: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     units: int = 0
@@ -152,7 +153,7 @@ async def run_review(request: ReviewRequest, settings: Settings) -> Report:
         diff_base=changed.base if changed is not None else None,
     )
     return Report(tuple(sort_findings(run.findings)), run.sources, summary, tool_version=__version__,
-                  model=settings.model)
+                  model=settings.model, line_ends=run.line_ends)
 
 
 def _note(text: str) -> str:
@@ -212,6 +213,7 @@ async def _review_one(run: _Run, path: Path, rel: str) -> None:
         return
     changed = run.changed
     if changed is not None:
+        changed.renumber(rel, text)  # git counts lines at "\n" only; the plan's rows are LSP's
         plan = dataclasses.replace(plan, units=tuple(u for u in plan.units if changed.changed(rel, u.rows)))
         if not plan.units:
             return
@@ -232,7 +234,9 @@ async def _review_one(run: _Run, path: Path, rel: str) -> None:
     kept = [dataclasses.replace(f, path=rel, quote=secrets.mask(f.quote, rel)) for f in result.findings
             if changed is None or changed.changed(rel, _rows(f))]
     run.findings.extend(kept)
-    run.sources[rel] = [line.removesuffix("\r") for line in text.split("\n")]
+    run.sources[rel] = split_lines(text)  # the rows the findings are on (LSP's lines)
+    if any(f.fix is not None for f in kept):
+        run.line_ends[rel] = plan.buffer.eol()
 
 
 def _rows(finding: Finding) -> range:

@@ -24,6 +24,7 @@ Encoding = Literal["utf-8", "utf-16", "utf-32"]
 BINARY_PROBE = 8192  # how much of a file's start ``looks_binary`` reads
 _BREAK = re.compile(rb"\r\n|\r|\n")
 _LONE_CR = re.compile(rb"\r(?!\n)")
+_TEXT_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def line_starts(data: bytes, lo: int = 0, hi: int | None = None) -> list[int]:
@@ -49,8 +50,18 @@ def tree_bytes(data: bytes) -> bytes:
 
 def split_lines(text: str) -> list[str]:
     """``text`` split at LSP line breaks only (not at the form feeds, ``\\x85`` or
-    ``\\u2028`` that ``str.splitlines`` also splits at)."""
-    return re.split(r"\r\n|\r|\n", text)
+    ``\\u2028`` that ``str.splitlines`` also splits at). Unlike ``splitlines``, a text
+    ending in a line break ends with an empty line, as LSP counts it. This is the one
+    way line numbers are taken from text that is not in a ``TextBuffer``."""
+    if "\r" not in text:
+        return text.split("\n")
+    return _TEXT_BREAK.split(text)
+
+
+def as_lf(text: str) -> str:
+    """``text`` with each line break (``\\r\\n``, lone ``\\r``) written as ``\\n``: the lines of
+    ``split_lines``, as a model or a ``"\\n"``-joined list expects them."""
+    return "\n".join(split_lines(text)) if "\r" in text else text
 
 
 def looks_binary(data: bytes | str) -> bool:

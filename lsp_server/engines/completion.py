@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from lsp_server.config import Settings
 from lsp_server.core.foreground import Foreground
 from lsp_server.core.secrets import SecretFilter
+from lsp_server.core.text import split_lines
 from lsp_server.engines.completion_cache import CachedCompletion, CompletionCache
 from lsp_server.engines.completion_plan import CompletionPlan, plan_completion
 from lsp_server.engines.documents import OpenDocument
@@ -137,7 +138,7 @@ class CompletionEngine:
         rest = self._cache.typed_ahead(doc.uri, row, line_prefix, line_suffix)
         if rest is not None:
             self.stats.cache_hits += 1
-            return CompletionResult(rest, cursor_byte, "typed-ahead", multiline="\n" in rest)
+            return CompletionResult(rest, cursor_byte, "typed-ahead", multiline=len(split_lines(rest)) > 1)
 
         if not invoked and self.settings.debounce_ms > 0:
             await asyncio.sleep(self.settings.debounce_ms / 1000)

@@ -6,7 +6,7 @@ ending), all inside the named lines, and only while those lines still read what
 the fix was made against. ``fix_adds_errors`` trial-parses the result so a fix that
 would break the syntax is never offered. ``tidy_replacement`` repairs the common
 model slips in replacement text (lost indentation, stray fences, echoed line numbers,
-Windows line endings).
+Windows line endings); ``answer_code`` says where a fenced answer's code starts and ends.
 
 A fix is offered on a diagnostic (``fix_data``, read back by ``OfferedFix.read``)
 together with the document version its line numbers belong to. ``lines_now`` moves
@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from lsp_server.core.findings import Edit, LineFix, Span, lines_hash
 from lsp_server.core.secrets import MASK
-from lsp_server.core.text import TextBuffer
+from lsp_server.core.text import TextBuffer, split_lines
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.engines.edit_history import follow_lines
 from lsp_server.syntax.edits import Parse, replacement_adds_errors
@@ -107,11 +108,12 @@ def _block(buffer: TextBuffer, fix: LineFix) -> tuple[int, list[str], list[str]]
     """Start byte of the fix's lines, the old lines and the new lines, each with its ending."""
     eol = buffer.eol()
     old: list[str] = []
+    ending = ""
     for row in range(fix.start_line, fix.end_line + 1):
         ending = buffer.slice(buffer.line_end(row), buffer.line_end(row, keep_newline=True))
         old.append(buffer.line_text(row) + ending)
     new = [line + eol for line in fix.replacement.split("\n")] if fix.replacement != "" else []
-    if new and not old[-1].endswith("\n"):  # the last line of a file without a final newline
+    if new and not ending:  # the last line of a file without a final line break
         new[-1] = new[-1][: -len(eol)]
     return buffer.line_start(fix.start_line), old, new
 
@@ -156,13 +158,24 @@ def _indent(line: str) -> str:
     return line[: len(line) - len(line.lstrip(" \t"))]
 
 
+def answer_code(lines: Sequence[str]) -> tuple[int, int | None]:
+    """Where the code is in a model's answer: its first line (after the fences, and blank
+    lines before them, that open it: a model repeats the prefilled opening fence) and the
+    fence line that closes it (None: no closing fence yet)."""
+    start = at = 0
+    while at < len(lines) and (not lines[at].strip() or _FENCE.match(lines[at])):
+        at += 1
+        if _FENCE.match(lines[at - 1]):
+            start = at
+    end = next((i for i in range(start, len(lines)) if _FENCE.match(lines[i])), None)
+    return start, end
+
+
 def tidy_replacement(text: str, original: list[str]) -> str:
     """Normalise a model-written replacement for ``original`` lines."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    while lines and _FENCE.match(lines[0]):
-        lines.pop(0)
-    if any(_FENCE.match(line) for line in lines):
-        lines = lines[: next(i for i, line in enumerate(lines) if _FENCE.match(line))]
+    lines = split_lines(text)
+    start, end = answer_code(lines)
+    lines = lines[start:end]
     while lines and not lines[-1].strip():
         lines.pop()
     if lines and all(_NUMBER_PREFIX.match(line) for line in lines if line.strip()):

@@ -3,8 +3,9 @@
 ``fix_lines`` picks the lines a diagnostic's fix may touch (the whole statement
 holding it). ``AiFixer.plan`` snapshots what the request needs (numbered, masked
 code around the lines, the file's imports); ``AiFixer.run`` asks the model with the
-assistant prefilled by an opening fence (it continues with code, stopped at the
-closing fence), tidies the answer, and then, against the document as it is after the
+assistant prefilled by an opening fence (it continues with code; the stream is closed
+at the fence that ends the code, which may follow a repeat of the opening fence, so
+no stop strings are sent), tidies the answer, and then, against the document as it is after the
 ``await``, follows the lines through the edits made meanwhile (``fixes.lines_now``),
 checks that they still read the same, that nothing outside them changes (the edits
 come from a diff of those lines only) and that the result parses without new syntax
@@ -23,7 +24,15 @@ from lsp_server.config import Settings
 from lsp_server.core.findings import Edit, LineFix, lines_hash
 from lsp_server.core.secrets import MASK, SecretFilter
 from lsp_server.engines.documents import OpenDocument
-from lsp_server.engines.fixes import fix_adds_errors, fix_edits, lines_match, lines_now, tidy_replacement
+from lsp_server.core.text import split_lines
+from lsp_server.engines.fixes import (
+    answer_code,
+    fix_adds_errors,
+    fix_edits,
+    lines_match,
+    lines_now,
+    tidy_replacement,
+)
 from lsp_server.model.backends.base import Backend
 from lsp_server.model.client import ChatOptions, ModelError
 from lsp_server.model.health import ModelHealth
@@ -126,18 +135,29 @@ class AiFixer:
         options = ChatOptions(
             max_tokens=min(4096, 256 + 64 * lines),
             temperature=self.settings.review_temperature,
-            stop=("```",),
             prefill=True,
             priority=self.settings.completion_priority if self.settings.priority_enabled else None,
             timeout_s=self.settings.review_timeout_s,
         )
         try:
-            raw = await self._client.chat(plan.messages, options)
+            raw = await self._answer(plan.messages, options)
         except ModelError as exc:
             self._health.failed(exc, timeouts=False)
             return FixOutcome(None, f"the model server failed: {exc.message}")
         self._health.success()
         return self.finish(doc, plan, raw)
+
+    async def _answer(self, messages: list[dict[str, Any]], options: ChatOptions) -> str:
+        """The model's answer, streamed up to the fence that closes its code (then the stream
+        is closed, which makes vLLM stop generating). No stop strings: a "```" stop would cut
+        an answer that repeats the prefilled opening fence down to nothing."""
+        received: list[str] = []
+        async with self._client.stream_chat(messages, options) as deltas:
+            async for delta in deltas:
+                received.append(delta)
+                if "`" in delta and answer_code(split_lines("".join(received)))[1] is not None:
+                    break
+        return "".join(received)
 
     def finish(self, doc: OpenDocument, plan: FixPlan, raw: str) -> FixOutcome:
         """Turn the model's answer into validated edits (synchronous, after the await)."""

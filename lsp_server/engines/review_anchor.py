@@ -29,7 +29,7 @@ from typing import Any
 
 from lsp_server.core.findings import Finding, LineFix, Severity, Span
 from lsp_server.core.secrets import MASK, MaskedLine
-from lsp_server.core.text import ByteEdit, TextBuffer
+from lsp_server.core.text import ByteEdit, TextBuffer, split_lines
 from lsp_server.engines.edit_history import follow, follow_lines
 from lsp_server.engines.fixes import lines_match, tidy_replacement
 from lsp_server.model.findings import ReportedFinding
@@ -117,7 +117,7 @@ def _match(quote: str, rows: Sequence[int], lines: Sequence[str], index: int) ->
 
 
 def _variants(quote: str) -> list[str]:
-    text = quote.replace("\r\n", "\n").strip()
+    text = "\n".join(split_lines(quote)).strip()
     out = [text] if text else []
     bare = "\n".join(_NUMBER_PREFIX.sub("", line, count=1) for line in text.split("\n")).strip()
     if bare and bare != text:

@@ -22,7 +22,7 @@ from collections.abc import Generator
 import tree_sitter
 
 from ..core.secrets import SecretFilter
-from ..core.text import tree_bytes
+from ..core.text import split_lines, tree_bytes
 from ..syntax.definitions import Definition, query_defs, query_imports
 from ..syntax.document import SyntaxDocument
 from ..syntax.languages import LanguageRegistry, LanguageSpec
@@ -324,7 +324,7 @@ def _last_row(doc: SyntaxDocument, node: tree_sitter.Node) -> int:
 
 
 def _cap(signature: str) -> str:
-    lines = signature.splitlines()
+    lines = split_lines(signature)
     if len(lines) > _SIGNATURE_LINES:
         signature = "\n".join(lines[:_SIGNATURE_LINES]) + "\n..."
     return signature if len(signature) <= _SIGNATURE_CHARS else signature[:_SIGNATURE_CHARS] + "..."

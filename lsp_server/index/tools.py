@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.secrets import SecretFilter
-from ..core.text import looks_binary
+from ..core.text import looks_binary, split_lines
 from .content import read_files
 from .symbols import Symbol
 from .workspace import WorkspaceIndex
@@ -113,7 +113,9 @@ async def read_lines(index: WorkspaceIndex, path: str | Path, start: int, end: i
         if data is None or read.size > index.files.max_file_bytes or looks_binary(data):
             return None
         text = data.decode("utf-8", errors="replace")
-    lines = text.splitlines()
+    lines = split_lines(text)  # the editor's lines: not split at form feeds, "\x85" or "\u2028"
+    if len(lines) > 1 and not lines[-1]:
+        lines.pop()  # the empty "line" after a final line break
     start = max(0, start)
     end = min(end, start + max_lines - 1, len(lines) - 1)
     # more never leaves (a tool result is cut to MAX_RESULT_CHARS): do not mask megabytes of minified lines

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 
+from lsp_server.core.text import split_lines
 from lsp_server.model.codescan import indent_of, trim_suffix_overlap
 from lsp_server.model.linemachine import CleanContext, LineMachine
 from lsp_server.model.reindent import reindent
@@ -79,8 +80,7 @@ def _assemble(machine: LineMachine, ctx: CleanContext) -> str:
 def clean_completion(raw: str, ctx: CleanContext) -> str:
     """The text to insert at the cursor for the model's raw output ``raw``."""
     machine = LineMachine(ctx)
-    text = _sanitize(raw or "").replace("\r\n", "\n").replace("\r", "\n")
-    for line in text.split("\n"):
+    for line in split_lines(_sanitize(raw or "")):
         if machine.push(line):
             break
     machine.finish()

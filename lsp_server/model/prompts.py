@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lsp_server.core.text import as_lf, split_lines
+
 PROMPT_VERSION = "completion-1"
 CURSOR = "<CURSOR>"
 
@@ -59,13 +61,15 @@ class ChatPrompt:
     prefill_code: str = ""  # the code part of the prefill (without the fence line)
 
 
-def _fenced(language: str, code: str) -> str:
-    return f"```{language}\n{code}\n```"
+def fenced(language: str, code: str) -> str:
+    """``code`` in a Markdown fence, each line break written as ``\\n`` (a file's ``\\r\\n`` or
+    lone ``\\r`` too: the model sees the lines the editor shows)."""
+    return f"```{language}\n{as_lf(code)}\n```"
 
 
 def _prefill_code(before: str) -> str:
     """The current line up to the cursor, plus earlier lines until one has content."""
-    lines = before.split("\n")
+    lines = split_lines(before)
     taken: list[str] = []
     for line in reversed(lines[-4:]):
         taken.append(line)
@@ -78,20 +82,20 @@ def build_completion_prompt(data: CompletionInput) -> ChatPrompt:
     """The chat messages for one completion request."""
     parts: list[str] = [f"File: {data.path}" + (f" ({data.language})" if data.language else "")]
     if data.imports:
-        parts.append("Imports of this file:\n" + _fenced(data.language, "\n".join(data.imports)))
+        parts.append("Imports of this file:\n" + fenced(data.language, "\n".join(data.imports)))
     if data.related:
         parts.append(
             "Definitions from other files of the project used near the cursor:\n"
-            + _fenced(data.language, "\n".join(data.related))
+            + fenced(data.language, "\n".join(data.related))
         )
     if data.signatures:
         parts.append(
             "Definitions from this file used near the cursor:\n"
-            + _fenced(data.language, "\n".join(data.signatures))
+            + fenced(data.language, "\n".join(data.signatures))
         )
     if data.scopes:
-        parts.append("The cursor is inside:\n" + _fenced(data.language, "\n".join(data.scopes)))
-    parts.append("The code, with the cursor marked " + CURSOR + ":\n" + _fenced(
+        parts.append("The cursor is inside:\n" + fenced(data.language, "\n".join(data.scopes)))
+    parts.append("The code, with the cursor marked " + CURSOR + ":\n" + fenced(
         data.language, f"{data.before}{CURSOR}{data.after}"
     ))
     if data.multiline:

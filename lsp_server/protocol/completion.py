@@ -11,6 +11,7 @@ import logging
 
 from lsprotocol import types
 
+from lsp_server.core.text import split_lines
 from lsp_server.engines.completion import CompletionResult
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.model.echoes import word_start
@@ -80,7 +81,7 @@ def register(server: MistralServer) -> None:
         start_position = to_position(buf, word_byte, ls.encoding)
         end_position = to_position(buf, result.cursor_byte, ls.encoding)
         new_text = word + result.text
-        first_line = new_text.split("\n", 1)[0].strip() or new_text.strip().split("\n", 1)[0]
+        first_line = next((line.strip() for line in split_lines(new_text) if line.strip()), "")
         label = first_line if len(first_line) <= _LABEL_WIDTH else first_line[: _LABEL_WIDTH - 1] + "…"
         item = types.CompletionItem(
             label=label,

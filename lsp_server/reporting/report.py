@@ -4,9 +4,10 @@ Plain values only (no I/O, no LSP): the runner (``lsp_server/ci/runner.py``) fil
 ``Report``; each format module turns it into text. A report with ``summary.errors``
 is incomplete (some units could not be reviewed), and every format says so. Finding paths are POSIX paths
 relative to the repository root; ``sources`` holds each reviewed file's lines (the
-text the findings are anchored to) so formats can convert columns (UTF-8 bytes ->
-UTF-16 or characters), quote code, and fingerprint findings by content instead of
-line number.
+text the findings are anchored to, split where LSP splits lines: ``\\n``, ``\\r\\n``, a lone
+``\\r``) so formats can convert columns (UTF-8 bytes -> UTF-16 or characters), quote
+code, and fingerprint findings by content instead of line number; ``line_ends`` holds
+the line break of each file with a fix, which the fix's new lines are written with.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Report:
     model: str = ""
     full_report: str = ""  # Markdown: where a reader of a cut-down report finds everything ("" unknown)
     step_summary: bool = False  # the github format's Markdown goes to $GITHUB_STEP_SUMMARY in this run
+    line_ends: Mapping[str, str] = field(default_factory=dict)  # relative path -> its line break ("\n" if absent)
 
     @property
     def complete(self) -> bool:

@@ -2,6 +2,8 @@
 
 Columns are UTF-16 code units (``run.columnKind = "utf16CodeUnits"``, SARIF's
 default), converted from the findings' UTF-8 byte columns with ``report.sources``.
+Lines are LSP's: a lone ``\\r`` ends a line too, which ``run.newlineSequences`` says
+(SARIF's default is ``\\r\\n`` and ``\\n`` only).
 URIs are relative to ``%SRCROOT%`` (the repository root). Each result carries a
 line-independent ``partialFingerprints["mistralLsp/v1"]``; a finding with a fix
 carries a ``fixes`` entry whose ``deletedRegion`` covers exactly the replaced
@@ -36,6 +38,7 @@ from lsp_server.reporting.report import Report, Rendered
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
+NEWLINE_SEQUENCES = ("\r\n", "\n", "\r")  # as LSP and the findings count lines
 
 
 def artifact_uri(path: str) -> str:
@@ -155,6 +158,7 @@ def render(report: Report, *, color: bool = False) -> Rendered:
         }},
         "originalUriBaseIds": {SRCROOT: {"description": {"text": "The root of the reviewed repository."}}},
         "columnKind": "utf16CodeUnits",
+        "newlineSequences": list(NEWLINE_SEQUENCES),
         "invocations": [{"executionSuccessful": not summary.errors, "toolExecutionNotifications": notifications}],
         "results": [_result(report, f, index[f.rule], fp) for f, fp in zip(findings, prints, strict=True)],
     }

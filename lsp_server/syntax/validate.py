@@ -26,7 +26,7 @@ from types import MappingProxyType
 
 import tree_sitter
 
-from ..core.text import line_starts
+from ..core.text import as_lf, line_starts
 from .document import SyntaxDocument
 from .nodes import child_at_or_after, errors_in
 
@@ -51,7 +51,7 @@ def would_add_errors(doc: SyntaxDocument, cursor_byte: int, insert_text: str) ->
         return False
     inserted = insert_text.encode("utf-8", errors="surrogatepass")
     opener = _ends_with_opener(insert_text, doc.spec.brace_language)
-    closer = _closer(doc, cursor, insert_text) if opener else ""
+    closer = _closer(doc, cursor, as_lf(insert_text)) if opener else ""  # (a lone-CR file's text: "\n" lines)
     probe = inserted + closer.encode("utf-8")
     if len(data) > SMALL_FILE_BYTES and hi - lo <= REGION_PARSE_BYTES:
         verdict = _region_adds_errors(doc, data, lo, hi, cursor, probe, len(inserted) if opener else None)
