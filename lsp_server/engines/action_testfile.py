@@ -81,9 +81,10 @@ class TestFiles:
         else:
             buffer = TextBuffer(text)
             at = buffer.point_of_byte(len(buffer.data))
-            blank = "\n\n" if path.suffix in (".py", ".pyi") else "\n"  # PEP 8: two blank lines between functions
-            lead = ("\n" if text and not text.endswith(("\n", "\r")) else "") + (blank if text.strip() else "")
-            edit_text = lead + addition + "\n"
+            eol = buffer.eol()  # the file's own line breaks
+            blank = eol * 2 if path.suffix in (".py", ".pyi") else eol  # PEP 8: two blank lines between functions
+            lead = (eol if text and not text.endswith(("\n", "\r")) else "") + (blank if text.strip() else "")
+            edit_text = lead + addition.replace("\n", eol) + eol
             new_text = text + edit_text
         if self._adds_errors(path, text, new_text):
             return ActionOutcome.refusal("the model's tests would not parse; nothing was written")

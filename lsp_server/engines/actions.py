@@ -19,6 +19,7 @@ from pathlib import Path
 
 from lsp_server.config import Settings
 from lsp_server.config_actions import BUILTIN_ACTIONS, ActionSpec, lookup
+from lsp_server.core.text import split_lines
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.engines.action_plan import PromptTooLong, plan_messages, template_fields
 from lsp_server.engines.action_outcome import ActionOutcome, Job
@@ -291,7 +292,7 @@ def _read(path: Path) -> str:
 def _existing_hint(existing: str, doc: OpenDocument) -> str:
     if not existing.strip():
         return ""
-    head = "\n".join(existing.splitlines()[:30])
+    head = "\n".join(split_lines(existing)[:30])
     fence = doc.spec.name if doc.spec else ""
     return ("\nThe test file already exists; new tests are added at its end, so write only new test functions "
             f"(no imports it already has, no names it already uses). It begins:\n```{fence}\n{head}\n```")

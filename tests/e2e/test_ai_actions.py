@@ -382,3 +382,20 @@ async def test_lines_added_above_move_the_action_with_them(session: ActionClient
     assert change.text_document.version == 3
     now = "# halves\nimport math\ndef half(x):\n    pass\n"
     assert apply_edits(now, change.edits) == "# halves\nimport math\ndef half(x):\n    return x / 2\n"
+
+
+async def test_crlf_and_wide_characters_keep_their_line_breaks(session: ActionClient, standin: StandIn) -> None:
+    text = 'def greet(name):\r\n    """Say 😀 héllo to 日本 name."""\r\n    ...\r\n\r\nx = "😀"; y = 1\r\n'
+    uri = await _open(session, "crlf.py", text)
+    action = titled(await actions_at(session.client, uri, rng(2, 4)), "Implement with AI: greet")
+    standin.script(reply('    return f"😀 héllo {name}"\n```'))
+    resolved = await _resolve(session, action)
+    assert apply_edits(text, edits_for(resolved.edit, uri)) == text.replace(
+        "    ...\r\n", '    return f"😀 héllo {name}"\r\n')
+    edit = titled(await actions_at(session.client, uri, rng(4, 0, 4, 18)), "Edit with AI")
+    standin.script(reply('x = "😀"\ny = 2\n```'))
+    answer = await session.client.workspace_execute_command_async(types.ExecuteCommandParams(
+        command="mistral-lsp.runAction", arguments=[dict(edit.command.arguments[0], instruction="one per line")]))
+    assert answer["ok"] is True, answer
+    [change] = session.applied[-1].edit.document_changes
+    assert apply_edits(text, change.edits) == text.replace('x = "😀"; y = 1\r\n', 'x = "😀"\r\ny = 2\r\n')
