@@ -24,8 +24,8 @@ from lsp_server.engines.action_targets import Slot, digest, slot_text
 from lsp_server.engines.action_testfile import TestFiles, indent_unit
 from lsp_server.engines.documents import DocumentStore, OpenDocument
 from lsp_server.engines.fixes import fix_adds_errors, fix_edits, lines_match, lines_now, tidy_replacement
-from lsp_server.model.codescan import indent_of
 from lsp_server.model.action_answers import Answer, reindent
+from lsp_server.model.codescan import indent_of
 from lsp_server.syntax.languages import LanguageRegistry
 
 

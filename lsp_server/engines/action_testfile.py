@@ -18,8 +18,8 @@ from lsp_server.core.text import TextBuffer
 from lsp_server.engines.action_outcome import ActionOutcome, FileChange, Job
 from lsp_server.engines.completion_plan import detect_indent_unit
 from lsp_server.engines.documents import DocumentStore, OpenDocument
-from lsp_server.model.codescan import indent_of
 from lsp_server.model.action_answers import reindent
+from lsp_server.model.codescan import indent_of
 from lsp_server.syntax.languages import LanguageRegistry
 from lsp_server.syntax.nodes import errors_in
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from lsp_server.config import Settings
 from lsp_server.config_actions import BUILTIN_ACTIONS, ActionSpec, lookup
-from lsp_server.core.text import split_lines
 from lsp_server.core.secrets import SecretFilter
-from lsp_server.engines.action_plan import PromptTooLong, plan_messages, template_fields
+from lsp_server.core.text import split_lines
 from lsp_server.engines.action_outcome import ActionOutcome, Job
+from lsp_server.engines.action_plan import PromptTooLong, plan_messages, template_fields
 from lsp_server.engines.action_results import Finisher
 from lsp_server.engines.action_targets import (
     Place, Target, body_slot, digest, doc_slot, doc_style, language_of, pick_target, style_sample,

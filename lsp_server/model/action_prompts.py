@@ -16,6 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lsp_server.model.prompts import fenced
+from lsp_server.model.review_prompts import numbered
+
 ACTION_PROMPT_VERSION = "actions-1"
 
 ACTION_SYSTEM_PROMPT = (
@@ -51,14 +54,6 @@ class ActionInput:
     explain: bool = False
 
 
-def _fenced(language: str, code: str) -> str:
-    return f"```{language}\n{code}\n```"
-
-
-def _numbered(lines: Sequence[tuple[int, str]], width: int) -> list[str]:
-    return [f"{number:>{width}} | {text}" if text else f"{number:>{width}} |" for number, text in lines]
-
-
 def window_text(data: ActionInput) -> str:
     """The numbered code around the target, the target itself as one marker line."""
     last = max([data.target[1], *(n for n, _ in data.after)])
@@ -66,27 +61,27 @@ def window_text(data: ActionInput) -> str:
     first_row, last_row = data.target
     span = f"line {first_row}" if first_row == last_row else f"lines {first_row}-{last_row}"
     marker = f"{'':>{width}} | ... ({span}: the code below) ..."
-    return "\n".join([*_numbered(data.before, width), marker, *_numbered(data.after, width)])
+    return "\n".join(part for part in (numbered(data.before, width), marker, numbered(data.after, width)) if part)
 
 
 def build_action_prompt(data: ActionInput, system_prompt: str | None = None) -> list[dict[str, Any]]:
     """The chat messages of one action request."""
     parts = [f"File: {data.path}" + (f" ({data.language})" if data.language else "")]
     if data.imports:
-        parts.append("Imports of this file:\n" + _fenced(data.language, "\n".join(data.imports)))
+        parts.append("Imports of this file:\n" + fenced(data.language, "\n".join(data.imports)))
     if data.related:
         parts.append("Definitions from other files of the project that the code uses:\n"
-                     + _fenced(data.language, "\n".join(data.related)))
+                     + fenced(data.language, "\n".join(data.related)))
     if data.signatures:
         parts.append("Definitions from this file that the code uses:\n"
-                     + _fenced(data.language, "\n".join(data.signatures)))
+                     + fenced(data.language, "\n".join(data.signatures)))
     if data.scopes:
-        parts.append("The code is inside:\n" + _fenced(data.language, "\n".join(data.scopes)))
+        parts.append("The code is inside:\n" + fenced(data.language, "\n".join(data.scopes)))
     if data.style:
-        parts.append("Documentation as this file already writes it:\n" + _fenced(data.language, data.style))
+        parts.append("Documentation as this file already writes it:\n" + fenced(data.language, data.style))
     if data.before or data.after:
         parts.append("The file around the code, with line numbers at the left:\n"
-                     + _fenced(data.language, window_text(data)))
+                     + fenced(data.language, window_text(data)))
     parts.append(data.request)
     system = system_prompt or (EXPLAIN_SYSTEM_PROMPT if data.explain else ACTION_SYSTEM_PROMPT)
     messages: list[dict[str, Any]] = [

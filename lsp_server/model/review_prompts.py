@@ -102,11 +102,12 @@ class FixInput:
     header: str = ""
 
 
-def numbered(lines: Sequence[tuple[int, str]]) -> str:
-    """Lines as ``  12 | text``; a gap in the numbers is shown as a ``...`` line."""
+def numbered(lines: Sequence[tuple[int, str]], width: int = 0) -> str:
+    """Lines as ``  12 | text``, numbers right-aligned to ``width`` (0: the last number's
+    width); a gap in the numbers is shown as a ``...`` line."""
     if not lines:
         return ""
-    width = len(str(lines[-1][0]))
+    width = width or len(str(lines[-1][0]))
     out: list[str] = []
     previous: int | None = None
     for number, text in lines:

@@ -17,7 +17,6 @@ own) are listed and resolved by ``ai_actions``.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from lsprotocol import types
 

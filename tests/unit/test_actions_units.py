@@ -170,6 +170,17 @@ def test_prompt_layout_puts_stable_context_first() -> None:
     assert len(explain) == 2 and "explaining" not in explain[0]["content"] and "Markdown" in explain[0]["content"]
 
 
+def test_prompt_shows_a_crlf_file_s_context_with_plain_line_breaks() -> None:
+    """The fenced context (shared ``prompts.fenced``) writes a file's CRLF and lone CR as ``\\n``."""
+    data = ActionInput(path="a.ts", language="typescript", request="Document it.", target=(3, 3),
+                       before=[(1, "import x from 'x';"), (2, "")], imports=["import x from 'x';\r"],
+                       style="/**\r\n * Adds.\r\n */\r\n/** Old. */\r", scopes=["class A {"])
+    content = build_action_prompt(data)[1]["content"]
+    assert "\r" not in content
+    assert "```typescript\n/**\n * Adds.\n */\n/** Old. */\n\n```" in content
+    assert "1 | import x from 'x';\n2 |\n  | ... (line 3: the code below) ...\n```" in content
+
+
 # -- tests layout -----------------------------------------------------------------------------------
 
 
