@@ -2,8 +2,8 @@
 
 ``Services`` owns the model client, health tracker, token counter, document store,
 workspace knowledge (symbol indexes), completion engine, review engine (with its SQLite findings cache), review scheduler,
-AI fixer and vision engine (images: diagnostics, hover, alt text; figure checks in review; its model
-calls go through the same backend). The protocol layer holds one instance and asks it to rebuild when
+AI fixer, AI actions engine and vision engine (images: diagnostics, hover, alt text; figure checks
+in review; its model calls go through the same backend). The protocol layer holds one instance and asks it to rebuild when
 settings change (open documents and shown findings survive, and so do the review
 concurrency limit and the completions in flight: the new engines share them with the
 old ones); the CLI's ``check`` uses the same pieces.
@@ -20,6 +20,7 @@ import anyio
 from lsp_server.cache import FindingsCache
 from lsp_server.config import Settings
 from lsp_server.core.foreground import Foreground
+from lsp_server.engines.actions import ActionEngine
 from lsp_server.engines.completion import CompletionEngine
 from lsp_server.engines.documents import DocumentStore
 from lsp_server.core.secrets import SecretFilter
@@ -72,6 +73,7 @@ class Services:
         self.review = ReviewScheduler(self.review_engine, self.documents, settings, index=self.knowledge)
         self.knowledge.on_ready.append(self.review.index_ready)  # redo reviews made before the index was ready
         self.fixer = AiFixer(settings, self.client, self.health)
+        self.actions = self._make_actions(settings)
         self.served_models: list[str] = []
         self.completion_toggle: bool | None = None  # the user's toggle command wins over settings
 
@@ -107,6 +109,10 @@ class Services:
                               self.scanner, secrets, context_length=lambda: self.completion.max_model_len)
         return images, vision
 
+    def _make_actions(self, settings: Settings) -> ActionEngine:
+        return ActionEngine(settings, self.client, self.health, self.tokens, self.documents, self.registry,
+                            related=self.knowledge.related, max_model_len=lambda: self.completion.max_model_len)
+
     def clear_caches(self) -> int:
         """Forget completions and cached review findings; returns review entries removed."""
         self.completion.clear_cache()
@@ -134,6 +140,7 @@ class Services:
         self.review_engine = self._make_review_engine(settings)
         self.review.reconfigure(settings, self.review_engine)
         self.fixer = AiFixer(settings, self.client, self.health)
+        self.actions = self._make_actions(settings)
         if reconnect:
             await old_client.aclose()
         return reconnect

@@ -1,4 +1,4 @@
-"""Code actions for review findings: quick fixes listed cheaply, "Fix with AI" resolved lazily.
+"""Code actions: quick fixes listed cheaply, "Fix with AI" and the AI actions resolved lazily.
 
 ``textDocument/codeAction`` makes no model call: a finding that carries a fix (in
 ``Diagnostic.data``) becomes a quick fix with minimal edits, offered only while its
@@ -10,12 +10,13 @@ action's data belong to the document version they record; they are followed thro
 the edits made since (``engines.fixes``), never matched by content alone, and each
 edit is stamped with the version it was computed for, so a client that takes
 versioned edits refuses it if the document moved on meanwhile.
+The AI actions (Implement, Optimise, Explain, Document, Write tests, Edit, the user's
+own) are listed and resolved by ``ai_actions``.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from lsprotocol import types
 
@@ -23,7 +24,7 @@ from lsp_server.core.findings import Edit
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.engines.fixes import OfferedFix, fix_adds_errors, fix_edits, lines_now
 from lsp_server.engines.fixes_ai import MAX_FIX_LINES, AiFixRequest, fix_lines
-from lsp_server.protocol import image_actions
+from lsp_server.protocol import ai_actions, image_actions
 from lsp_server.protocol.base import MistralServer
 from lsp_server.protocol.convert import to_position
 from lsp_server.protocol.diagnostics import SOURCE
@@ -140,12 +141,21 @@ def code_actions(ls: MistralServer, params: types.CodeActionParams) -> list[type
 
 
 def _only(actions: list[types.CodeAction], params: types.CodeActionParams) -> list[types.CodeAction]:
-    """The actions of the kinds the client asked for (``context.only``)."""
+    """The actions of the kinds the client asked for (all when it did not say)."""
     only = params.context.only
     if only:
         wanted = [_kind(kind) for kind in only]
         actions = [a for a in actions if any(_kind(a.kind) == k or _kind(a.kind).startswith(k + ".") for k in wanted)]
     return actions
+
+
+def ai_code_actions(ls: MistralServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """The AI actions (Implement, Optimise, Explain, ...) that apply at the range."""
+    services = ls.services
+    doc = services.documents.get(params.text_document.uri) if services else None
+    if doc is None:
+        return []
+    return _only(ai_actions.offer(ls, doc, params.range, _resolves_edits(ls)), params)
 
 
 def _kind(kind: object) -> str:
@@ -158,6 +168,8 @@ async def resolve(ls: MistralServer, action: types.CodeAction) -> types.CodeActi
     services = ls.services
     if data.get("kind") == image_actions.ALT_TEXT:
         return await image_actions.resolve(ls, action)
+    if data.get("kind") == ai_actions.ACTION:
+        return await ai_actions.resolve(ls, action)
     if data.get("kind") != AI_FIX or services is None:
         return action
     request = AiFixRequest.read(data)
@@ -188,17 +200,23 @@ def _tell(ls: MistralServer, message: str) -> None:
 
 def register(server: MistralServer) -> None:
     options = types.CodeActionOptions(
-        code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite],
+        code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite,
+                           types.CodeActionKind.Refactor],
         resolve_provider=True,
     )
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, options)
     def code_action(ls: MistralServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
         try:
-            return code_actions(ls, params)
+            found = code_actions(ls, params)
         except Exception:  # noqa: BLE001 - fail per feature
             log.exception("code actions failed")
-            return []
+            found = []
+        try:
+            return found + ai_code_actions(ls, params)
+        except Exception:  # noqa: BLE001 - fail per feature
+            log.exception("AI actions failed")
+            return found
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(ls: MistralServer, action: types.CodeAction) -> types.CodeAction:

@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from lsprotocol import types
 
+from lsp_server.core.findings import Edit
 from lsp_server.core.text import Encoding, TextBuffer
 
 
@@ -25,6 +26,20 @@ def to_byte(buf: TextBuffer, position: types.Position, encoding: str) -> int:
 def to_position(buf: TextBuffer, offset: int, encoding: str) -> types.Position:
     line, character = buf.position_at(offset, encoding_of(encoding))
     return types.Position(line=line, character=character)
+
+
+def text_edits(buf: TextBuffer, edits: list[Edit] | tuple[Edit, ...], encoding: str) -> list[types.TextEdit]:
+    """Engine edits (rows and byte columns of ``buf``) as LSP text edits in the client's encoding."""
+    return [
+        types.TextEdit(
+            range=types.Range(
+                start=to_position(buf, buf.line_start(e.span.start_line) + e.span.start_col, encoding),
+                end=to_position(buf, buf.line_start(e.span.end_line) + e.span.end_col, encoding),
+            ),
+            new_text=e.new_text,
+        )
+        for e in edits
+    ]
 
 
 def content_changes(
