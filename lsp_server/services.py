@@ -1,8 +1,8 @@
 """The engine room: settings and the objects built from them, free of LSP types.
 
 ``Services`` owns the model client, health tracker, token counter, document store,
-workspace knowledge (symbol indexes), completion engine, review engine (with its SQLite findings cache), review scheduler
-and AI fixer. The protocol layer holds one instance and asks it to rebuild when
+workspace knowledge (symbol indexes), completion engine, review engine (with its SQLite findings cache), review scheduler,
+AI fixer and the code actions' fixes engine. The protocol layer holds one instance and asks it to rebuild when
 settings change (open documents and shown findings survive, and so do the review
 concurrency limit and the completions in flight: the new engines share them with the
 old ones); the CLI's ``check`` uses the same pieces.
@@ -20,6 +20,7 @@ from lsp_server.config import Settings
 from lsp_server.core.foreground import Foreground
 from lsp_server.engines.completion import CompletionEngine
 from lsp_server.engines.documents import DocumentStore
+from lsp_server.engines.fix_actions import FixActions
 from lsp_server.engines.fixes_ai import AiFixer
 from lsp_server.engines.knowledge import WorkspaceKnowledge
 from lsp_server.index.tools import TOOL_SCHEMAS
@@ -62,6 +63,7 @@ class Services:
         self.review = ReviewScheduler(self.review_engine, self.documents, settings, index=self.knowledge)
         self.knowledge.on_ready.append(self.review.index_ready)  # redo reviews made before the index was ready
         self.fixer = AiFixer(settings, self.client, self.health)
+        self.fixes = FixActions(self.documents, self.fixer)  # what code actions offer and resolve
         self.served_models: list[str] = []
         self.completion_toggle: bool | None = None  # the user's toggle command wins over settings
 
@@ -114,6 +116,7 @@ class Services:
         self.review_engine = self._make_review_engine(settings)
         self.review.reconfigure(settings, self.review_engine)
         self.fixer = AiFixer(settings, self.client, self.health)
+        self.fixes = FixActions(self.documents, self.fixer)  # what code actions offer and resolve
         if reconnect:
             await old_client.aclose()
         return reconnect
