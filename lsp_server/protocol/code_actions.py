@@ -1,4 +1,4 @@
-"""Code actions for review findings: quick fixes listed cheaply, "Fix with AI" resolved lazily.
+"""Code actions: quick fixes listed cheaply, "Fix with AI" and the AI actions resolved lazily.
 
 Thin handlers: each converts the request (``convert``), makes one call to the fixes
 engine (``engines.fix_actions.FixActions``: ``offer`` for ``textDocument/codeAction``,
@@ -9,7 +9,9 @@ parses, "Fix with AI" for findings without a fix and for a selection (only for
 clients that resolve ``edit`` lazily), no model call while listing. This module picks
 the action kinds, filters by ``context.only``, and stamps each edit with the version
 it was computed for, so a client that takes versioned edits refuses it if the
-document moved on meanwhile.
+document moved on meanwhile. The AI actions (Implement, Optimise, Explain, Document,
+Write tests, Edit, the user's own) are listed and resolved by ``ai_actions``, in the
+same shape.
 """
 
 from __future__ import annotations
@@ -21,19 +23,17 @@ from lsprotocol import types
 from lsp_server.core.findings import Edit
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.engines.fix_actions import FindingRef, FixOffer
+from lsp_server.protocol import ai_actions
 from lsp_server.protocol.base import MistralServer
-from lsp_server.protocol.convert import selected_rows, text_edits
+from lsp_server.protocol.convert import selected_rows, takes_document_changes, text_edits, workspace_edit
 from lsp_server.protocol.diagnostics import SOURCE
 
 log = logging.getLogger(__name__)
 
+
 def _workspace_edit(ls: MistralServer, doc: OpenDocument, edits: list[Edit]) -> types.WorkspaceEdit:
-    changes = text_edits(doc.syntax.buffer, edits, ls.encoding)
-    caps = ls.client_capabilities.workspace if ls.client_capabilities else None
-    if caps is not None and caps.workspace_edit is not None and caps.workspace_edit.document_changes:
-        identifier = types.OptionalVersionedTextDocumentIdentifier(uri=doc.uri, version=doc.version)
-        return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=identifier, edits=changes)])
-    return types.WorkspaceEdit(changes={doc.uri: changes})
+    return workspace_edit([(doc.uri, doc.version, text_edits(doc.syntax.buffer, edits, ls.encoding))],
+                          versioned=takes_document_changes(ls.client_capabilities))
 
 
 def _resolves_edits(ls: MistralServer) -> bool:
@@ -53,7 +53,11 @@ def code_actions(ls: MistralServer, params: types.CodeActionParams) -> list[type
     findings = [FindingRef(d.range.start.line, d.range.end.line, d.message, d.data) for d in ours]
     selection = selected_rows(doc.syntax.buffer, params.range, ls.encoding)
     offers = services.fixes.offer(doc, findings, selection, lazy=_resolves_edits(ls))
-    actions = [_action(ls, doc, offer, ours) for offer in offers]
+    return _only([_action(ls, doc, offer, ours) for offer in offers], params)
+
+
+def _only(actions: list[types.CodeAction], params: types.CodeActionParams) -> list[types.CodeAction]:
+    """The actions of the kinds the client asked for (all when it did not say)."""
     only = params.context.only
     if only:
         wanted = [_kind(kind) for kind in only]
@@ -72,12 +76,23 @@ def _action(ls: MistralServer, doc: OpenDocument, offer: FixOffer, diagnostics: 
     return types.CodeAction(title=offer.title, kind=kind, diagnostics=fixes, data=offer.data)
 
 
+def ai_code_actions(ls: MistralServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """The AI actions (Implement, Optimise, Explain, ...) that apply at the range."""
+    services = ls.services
+    doc = services.documents.get(params.text_document.uri) if services else None
+    if doc is None:
+        return []
+    return _only(ai_actions.offer(ls, doc, params.range, _resolves_edits(ls)), params)
+
+
 def _kind(kind: object) -> str:
     """A code action kind as its wire string (lsprotocol kinds are str enums)."""
     return str(getattr(kind, "value", kind) or "")
 
 
 async def resolve(ls: MistralServer, action: types.CodeAction) -> types.CodeAction:
+    if isinstance(action.data, dict) and action.data.get("kind") == ai_actions.ACTION:
+        return await ai_actions.resolve(ls, action)
     services = ls.services
     resolved = await services.fixes.resolve(action.data) if services is not None else None
     if resolved is None:
@@ -94,17 +109,23 @@ def _tell(ls: MistralServer, message: str) -> None:
 
 def register(server: MistralServer) -> None:
     options = types.CodeActionOptions(
-        code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite],
+        code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite,
+                           types.CodeActionKind.Refactor],
         resolve_provider=True,
     )
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, options)
     def code_action(ls: MistralServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
         try:
-            return code_actions(ls, params)
+            found = code_actions(ls, params)
         except Exception:  # noqa: BLE001 - fail per feature
             log.exception("code actions failed")
-            return []
+            found = []
+        try:
+            return found + ai_code_actions(ls, params)
+        except Exception:  # noqa: BLE001 - fail per feature
+            log.exception("AI actions failed")
+            return found
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def code_action_resolve(ls: MistralServer, action: types.CodeAction) -> types.CodeAction:

@@ -68,16 +68,70 @@ def text_edits(buf: TextBuffer, edits: Sequence[Edit], encoding: str) -> list[ty
     return [text_edit(buf, edit, encoding) for edit in edits]
 
 
+def range_bytes(buf: TextBuffer, rng: types.Range, encoding: str) -> tuple[int, int]:
+    """The bytes a client range covers, start first (clamped)."""
+    start, end = to_byte(buf, rng.start, encoding), to_byte(buf, rng.end, encoding)
+    return min(start, end), max(start, end)
+
+
 def selected_rows(buf: TextBuffer, selection: types.Range, encoding: str) -> tuple[int, int] | None:
     """The lines a selection covers, its ends clamped (None for an empty one); a selection
     ending at the start of a line does not cover that line."""
-    start, end = sorted((to_byte(buf, selection.start, encoding), to_byte(buf, selection.end, encoding)))
+    start, end = range_bytes(buf, selection, encoding)
     if start == end:
         return None
     first, last = buf.row_of_byte(start), buf.row_of_byte(end)
     if end == buf.line_start(last) and last > first:
         last -= 1
     return first, last
+
+
+def client_points(rng: types.Range) -> tuple[tuple[int, int], tuple[int, int]]:
+    """A range as (line, character) pairs in the client's units, for engines that follow a
+    place of an older version (``DocumentStore.change``, ``actions.Pointed``) before converting."""
+    return (rng.start.line, rng.start.character), (rng.end.line, rng.end.character)
+
+
+def range_json(rng: types.Range) -> dict[str, Any]:
+    """A range as JSON (to travel in a command's arguments or an action's data)."""
+    return {"start": {"line": rng.start.line, "character": rng.start.character},
+            "end": {"line": rng.end.line, "character": rng.end.character}}
+
+
+def read_range(value: Any) -> types.Range | None:
+    """A range from JSON (``{start, end?}``; no end: empty at start); None if it is not one."""
+    try:
+        start, end = value["start"], value.get("end", value["start"])
+        return types.Range(start=types.Position(line=int(start["line"]), character=int(start["character"])),
+                           end=types.Position(line=int(end["line"]), character=int(end["character"])))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def takes_document_changes(caps: types.ClientCapabilities | None) -> bool:
+    """Whether the client takes ``documentChanges`` (versioned edits) in a workspace edit."""
+    edit = caps.workspace.workspace_edit if caps is not None and caps.workspace is not None else None
+    return bool(edit is not None and edit.document_changes)
+
+
+def workspace_edit(changes: Sequence[tuple[str, int | None, list[types.TextEdit]]], *, versioned: bool,
+                   creates: Sequence[str] = ()) -> types.WorkspaceEdit:
+    """Text edits per document (uri, the version they were computed for, edits) as one
+    workspace edit: ``documentChanges`` stamped with each version when ``versioned`` (a
+    client refuses them if the document moved on), after creating the files ``creates``
+    names (resource operations only exist there); else plain ``changes``."""
+    if not versioned and not creates:
+        return types.WorkspaceEdit(changes={uri: edits for uri, _, edits in changes})
+    document_changes: list[Any] = [
+        types.CreateFile(uri=uri, options=types.CreateFileOptions(overwrite=False, ignore_if_exists=True))
+        for uri in creates
+    ]
+    document_changes += [
+        types.TextDocumentEdit(text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
+                               edits=edits)
+        for uri, version, edits in changes
+    ]
+    return types.WorkspaceEdit(document_changes=document_changes)
 
 
 def content_changes(
@@ -90,7 +144,5 @@ def content_changes(
         if rng is None:
             out.append((None, None, change.text))
         else:
-            out.append(
-                ((rng.start.line, rng.start.character), (rng.end.line, rng.end.character), change.text)
-            )
+            out.append((*client_points(rng), change.text))
     return out

@@ -9,13 +9,19 @@ from lsp_server.core.findings import Edit, Span
 from lsp_server.core.text import TextBuffer
 from lsp_server.protocol.convert import (
     byte_range,
+    client_points,
     point_byte,
+    range_bytes,
+    range_json,
+    read_range,
     selected_rows,
     span_range,
+    takes_document_changes,
     text_edit,
     text_edits,
     to_byte,
     to_position,
+    workspace_edit,
 )
 from tests.line_break_samples import units
 
@@ -171,3 +177,42 @@ def test_selected_rows_clamp_like_every_position(encoding: str) -> None:
     # UTF-8 characters 1 and 2 are both inside the emoji: its start, so nothing is selected
     assert rows(4, 1, 4, 2) == (None if encoding == "utf-8" else (4, 4))
     assert rows(2 ** 31 - 1, 0, 2 ** 31 - 1, 9) is None
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_range_bytes_are_clamped_and_ordered(encoding: str) -> None:
+    buf = TextBuffer("名前\r\nx😀\r\n")
+
+    def rng(a: int, b: int, c: int, d: int) -> types.Range:
+        return types.Range(start=_pos(a, b), end=_pos(c, d))
+
+    assert range_bytes(buf, rng(0, 0, 0, 10_000), encoding) == (0, 6)  # the line's end, before "\r\n"
+    # backwards: start first (UTF-8 character 1 of line 0 is inside "名": its start)
+    assert range_bytes(buf, rng(1, 1, 0, 1), encoding) == (0 if encoding == "utf-8" else 3, 9)
+    assert range_bytes(buf, rng(9, 0, 2 ** 31 - 1, 3), encoding) == (len(buf.data), len(buf.data))
+    assert client_points(rng(1, 2, 3, 4)) == ((1, 2), (3, 4))
+
+
+def test_ranges_travel_as_json() -> None:
+    rng = types.Range(start=_pos(1, 2), end=_pos(3, 4))
+    assert read_range(range_json(rng)) == rng
+    assert read_range({"start": {"line": 5, "character": 1}}) == types.Range(start=_pos(5, 1), end=_pos(5, 1))
+    for bad in (None, "1:2", {}, {"start": {"line": "x", "character": 0}}, {"start": [1, 2]}):
+        assert read_range(bad) is None, bad
+
+
+def test_workspace_edits_are_versioned_for_clients_that_take_document_changes() -> None:
+    edits = [types.TextEdit(range=types.Range(start=_pos(0, 0), end=_pos(0, 1)), new_text="y")]
+    plain = workspace_edit([("file:///a.py", 3, edits)], versioned=False)
+    assert plain.changes == {"file:///a.py": edits} and plain.document_changes is None
+    versioned = workspace_edit([("file:///a.py", 3, edits)], versioned=True)
+    [change] = versioned.document_changes
+    assert change.text_document.version == 3 and change.edits == edits and versioned.changes is None
+    created = workspace_edit([("file:///t.py", None, edits)], versioned=False, creates=["file:///t.py"])
+    create, write = created.document_changes
+    assert isinstance(create, types.CreateFile) and create.options.overwrite is False
+    assert write.text_document.uri == "file:///t.py" and write.text_document.version is None
+    caps = types.ClientCapabilities(workspace=types.WorkspaceClientCapabilities(
+        workspace_edit=types.WorkspaceEditClientCapabilities(document_changes=True)))
+    assert takes_document_changes(caps) and not takes_document_changes(None)
+    assert not takes_document_changes(types.ClientCapabilities())
