@@ -198,9 +198,14 @@ def test_a_selection_past_the_document_is_clamped_to_its_lines(standin: StandIn,
             return [action["title"] for action in answer["result"]]
 
         far = {"line": 2 ** 31 - 1, "character": 2 ** 31 - 1}
-        assert titles({"line": 4, "character": 0}, far) == [f"Fix with AI: lines 5-{last + 1}"]
-        assert titles({"line": 0, "character": 3}, {"line": 0, "character": 10_000}) == ["Fix with AI: line 1"]
-        assert titles({"line": 10_000, "character": 0}, far) == []  # both ends at the document's end: empty
+        span = f"lines 5-{last + 1}"
+        found = titles({"line": 4, "character": 0}, far)
+        assert f"Fix with AI: {span}" in found, found
+        assert f"Optimise with AI: {span}" in found, found  # the AI actions see the same clamped selection
+        assert all(title.endswith(f": {span}") for title in found), found  # every action: the clamped lines
+        assert "Fix with AI: line 1" in titles({"line": 0, "character": 3}, {"line": 0, "character": 10_000})
+        found = titles({"line": 10_000, "character": 0}, far)  # both ends at the document's end: empty
+        assert not any(title.startswith("Fix with AI") for title in found), found
         assert raw.finish() == 0
     finally:
         raw.kill()
