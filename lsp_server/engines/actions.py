@@ -3,12 +3,11 @@
 ``offers`` lists the actions that apply where the user points (no model call, no waiting:
 the code-action list stays instant). ``perform`` runs one where the user pointed
 (``Pointed``: client positions on the version the action was offered for, followed onto
-the current text): it snapshots the target and the
-prompt before the ``await`` (``action_plan``), streams the answer, closing the stream as
-soon as the wanted part is complete (``model/action_answers``), and then, against the
-document as it is after the ``await``, turns the answer into a result (``action_results``):
-validated edits confined to the target's rows, a test file inside the workspace, or an
-explanation. Cancelling the task that awaits ``perform`` closes the model stream, and vLLM
+the current text): it snapshots the target and the prompt before the ``await``
+(``action_plan``), streams the answer, closing the stream as soon as the wanted part is
+complete (``model/action_answers``), and then, against the document as it is after the
+``await``, turns the answer into a result (``action_results``): validated edits confined
+to the target's rows, a test file inside the workspace, or an explanation. Cancelling the task that awaits ``perform`` closes the model stream, and vLLM
 aborts the generation.
 """
 
