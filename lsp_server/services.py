@@ -2,8 +2,8 @@
 
 ``Services`` owns the model client, health tracker, token counter, document store,
 workspace knowledge (symbol indexes), completion engine, review engine (with its SQLite findings cache), review scheduler,
-AI fixer and AI actions engine. The protocol layer holds one instance and asks it to rebuild when
-settings change (open documents and shown findings survive, and so do the review
+AI fixer, the code actions' fixes engine and the AI actions engine. The protocol layer holds one
+instance and asks it to rebuild when settings change (open documents and shown findings survive, and so do the review
 concurrency limit and the completions in flight: the new engines share them with the
 old ones); the CLI's ``check`` uses the same pieces.
 """
@@ -21,6 +21,7 @@ from lsp_server.core.foreground import Foreground
 from lsp_server.engines.actions import ActionEngine
 from lsp_server.engines.completion import CompletionEngine
 from lsp_server.engines.documents import DocumentStore
+from lsp_server.engines.fix_actions import FixActions
 from lsp_server.engines.fixes_ai import AiFixer
 from lsp_server.engines.knowledge import WorkspaceKnowledge
 from lsp_server.index.tools import TOOL_SCHEMAS
@@ -63,6 +64,7 @@ class Services:
         self.review = ReviewScheduler(self.review_engine, self.documents, settings, index=self.knowledge)
         self.knowledge.on_ready.append(self.review.index_ready)  # redo reviews made before the index was ready
         self.fixer = AiFixer(settings, self.client, self.health)
+        self.fixes = FixActions(self.documents, self.fixer)  # what code actions offer and resolve
         self.actions = self._make_actions(settings)
         self.served_models: list[str] = []
         self.completion_toggle: bool | None = None  # the user's toggle command wins over settings
@@ -120,6 +122,7 @@ class Services:
         self.review_engine = self._make_review_engine(settings)
         self.review.reconfigure(settings, self.review_engine)
         self.fixer = AiFixer(settings, self.client, self.health)
+        self.fixes = FixActions(self.documents, self.fixer)  # what code actions offer and resolve
         self.actions = self._make_actions(settings)
         if reconnect:
             await old_client.aclose()
