@@ -2,9 +2,10 @@
 
 ``Services`` owns the model client, health tracker, token counter, document store,
 workspace knowledge (symbol indexes), completion engine, review engine (with its SQLite findings cache), review scheduler,
-AI fixer, AI actions engine and vision engine (images: diagnostics, hover, alt text; figure checks
-in review; its model calls go through the same backend). The protocol layer holds one instance and asks it to rebuild when
-settings change (open documents and shown findings survive, and so do the review
+AI fixer, the code actions' fixes engine, the AI actions engine and the vision engine (images:
+diagnostics, hover, alt text; figure checks in review; its model calls go through the same
+backend). The protocol layer holds one instance and asks it to rebuild when settings change (open
+documents and shown findings survive, and so do the review
 concurrency limit and the completions in flight: the new engines share them with the
 old ones); the CLI's ``check`` uses the same pieces.
 """
@@ -25,6 +26,7 @@ from lsp_server.engines.completion import CompletionEngine
 from lsp_server.engines.documents import DocumentStore
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.engines.figure_review import FigurePlanner
+from lsp_server.engines.fix_actions import FixActions
 from lsp_server.engines.fixes_ai import AiFixer
 from lsp_server.engines.image_store import ImageStore
 from lsp_server.engines.vision import VisionEngine
@@ -73,6 +75,7 @@ class Services:
         self.review = ReviewScheduler(self.review_engine, self.documents, settings, index=self.knowledge)
         self.knowledge.on_ready.append(self.review.index_ready)  # redo reviews made before the index was ready
         self.fixer = AiFixer(settings, self.client, self.health)
+        self.fixes = FixActions(self.documents, self.fixer)  # what code actions offer and resolve
         self.actions = self._make_actions(settings)
         self.served_models: list[str] = []
         self.completion_toggle: bool | None = None  # the user's toggle command wins over settings
@@ -140,6 +143,7 @@ class Services:
         self.review_engine = self._make_review_engine(settings)
         self.review.reconfigure(settings, self.review_engine)
         self.fixer = AiFixer(settings, self.client, self.health)
+        self.fixes = FixActions(self.documents, self.fixer)  # what code actions offer and resolve
         self.actions = self._make_actions(settings)
         if reconnect:
             await old_client.aclose()

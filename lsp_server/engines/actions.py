@@ -1,12 +1,13 @@
 """The AI actions engine: one engine runs every action, built-in or the user's own.
 
 ``offers`` lists the actions that apply where the user points (no model call, no waiting:
-the code-action list stays instant). ``perform`` runs one: it snapshots the target and the
-prompt before the ``await`` (``action_plan``), streams the answer, closing the stream as
-soon as the wanted part is complete (``model/action_answers``), and then, against the
-document as it is after the ``await``, turns the answer into a result (``action_results``):
-validated edits confined to the target's rows, a test file inside the workspace, or an
-explanation. Cancelling the task that awaits ``perform`` closes the model stream, and vLLM
+the code-action list stays instant). ``perform`` runs one where the user pointed
+(``Pointed``: client positions on the version the action was offered for, followed onto
+the current text): it snapshots the target and the prompt before the ``await``
+(``action_plan``), streams the answer, closing the stream as soon as the wanted part is
+complete (``model/action_answers``), and then, against the document as it is after the
+``await``, turns the answer into a result (``action_results``): validated edits confined
+to the target's rows, a test file inside the workspace, or an explanation. Cancelling the task that awaits ``perform`` closes the model stream, and vLLM
 aborts the generation.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 from lsp_server.config import Settings
 from lsp_server.config_actions import BUILTIN_ACTIONS, ActionSpec, lookup
 from lsp_server.core.secrets import SecretFilter
-from lsp_server.core.text import split_lines
+from lsp_server.core.text import Encoding, split_lines
 from lsp_server.engines.action_outcome import ActionOutcome, Job
 from lsp_server.engines.action_plan import PromptTooLong, plan_messages, template_fields
 from lsp_server.engines.action_results import Finisher
@@ -28,6 +29,7 @@ from lsp_server.engines.action_targets import (
     Place, Target, body_slot, digest, doc_slot, doc_style, language_of, pick_target, style_sample,
 )
 from lsp_server.engines.documents import DocumentStore, OpenDocument
+from lsp_server.engines.fixes import lines_now
 from lsp_server.engines.test_layout import TestPlace, find_test_place
 from lsp_server.model.action_answers import (
     Answer, AnswerReader, block_comment_end, brace_body_end, docstring_end, line_comment_end, python_body_end,
@@ -42,6 +44,32 @@ from lsp_server.syntax.languages import LanguageRegistry
 log = logging.getLogger(__name__)
 
 MAX_TARGET_LINES = 2000
+
+
+@dataclass(frozen=True)
+class Pointed:
+    """Where the user pointed: client positions (line, character in ``encoding`` units) on
+    the document as it was at ``version`` (None: as it is now), e.g. when an action was offered."""
+
+    start: tuple[int, int]
+    end: tuple[int, int]
+    encoding: Encoding = "utf-16"
+    version: int | None = None
+
+    def bytes_now(self, doc: OpenDocument) -> tuple[int, int]:
+        """The bytes of ``doc``'s current text pointed at, start first: the rows followed
+        through the edits made since ``version`` (kept when those are unknown or touched
+        the rows: the target's digest then refuses a changed target), positions clamped
+        as everywhere (``TextBuffer.offset_at``)."""
+        (line, character), (end_line, end_character) = self.start, self.end
+        if self.version is not None and self.version != doc.version:
+            rows = lines_now(doc, self.version, line, end_line)
+            if rows is not None:
+                line, end_line = rows[0], rows[0] + end_line - line
+        buffer = doc.syntax.buffer
+        start = buffer.offset_at(line, character, self.encoding)
+        end = buffer.offset_at(end_line, end_character, self.encoding)
+        return min(start, end), max(start, end)
 
 
 @dataclass(frozen=True)
@@ -142,13 +170,15 @@ class ActionEngine:
         return find_test_place(path, language_of(doc), root, self.settings.actions_tests_dir)
 
     # -- running one -------------------------------------------------------------------------
-    async def perform(self, doc: OpenDocument, name: str, start: int, end: int, *, roots: list[Path],
+    async def perform(self, doc: OpenDocument, name: str, at: Pointed, *, roots: list[Path],
                       instruction: str | None = None, expected: str | None = None,
                       on_lines: Callable[[int], None] | None = None) -> ActionOutcome:
-        """Run action ``name`` at bytes ``start..end``; ``expected`` is the digest of the target's
-        rows when the action was offered. Always returns an outcome (a refusal says why)."""
+        """Run action ``name`` where ``at`` points (followed onto the current text);
+        ``expected`` is the digest of the target's rows when the action was offered. Always
+        returns an outcome (a refusal says why)."""
         self.stats.runs += 1
         spec = self.find(name)
+        start, end = at.bytes_now(doc)
         outcome = await self._perform(doc, spec, name, start, end, roots, instruction, expected, on_lines)
         if spec is not None:
             self.stats.by_action[spec.name] = self.stats.by_action.get(spec.name, 0) + 1

@@ -16,6 +16,10 @@ resolve edits lazily carry the ``mistral-lsp.runAction`` command instead. The co
 
 Work-done progress appears once an action takes longer than a moment; cancelling it, or
 ``$/cancelRequest``, cancels the action and closes its model stream.
+
+Each handler converts (``convert``), makes one engine call (``ActionEngine.offers`` or
+``ActionEngine.perform``, which follows an offered place onto the current text itself)
+and converts the outcome back.
 """
 
 from __future__ import annotations
@@ -30,10 +34,13 @@ from lsprotocol import converters, types
 from lsp_server.config_actions import ActionSpec
 from lsp_server.core.text import TextBuffer
 from lsp_server.engines.action_outcome import ActionOutcome
+from lsp_server.engines.actions import Pointed
 from lsp_server.engines.documents import OpenDocument, file_path
-from lsp_server.engines.fixes import lines_now
 from lsp_server.protocol.base import MistralServer
-from lsp_server.protocol.convert import text_edits, to_byte
+from lsp_server.protocol.convert import (
+    client_points, encoding_of, range_bytes, range_json, read_range, takes_document_changes, text_edits,
+    workspace_edit,
+)
 from lsp_server.protocol.progress import WorkDoneProgress
 
 log = logging.getLogger(__name__)
@@ -60,23 +67,17 @@ def roots(ls: MistralServer) -> list[Path]:
     return found
 
 
-def _range_bytes(ls: MistralServer, doc: OpenDocument, rng: types.Range) -> tuple[int, int]:
-    buf = doc.syntax.buffer
-    start, end = to_byte(buf, rng.start, ls.encoding), to_byte(buf, rng.end, ls.encoding)
-    return min(start, end), max(start, end)
-
-
 def offer(ls: MistralServer, doc: OpenDocument, rng: types.Range, lazy: bool) -> list[types.CodeAction]:
     """The AI actions at ``rng`` as code actions (no model call)."""
     services = ls.services
     if services is None:
         return []
-    start, end = _range_bytes(ls, doc, rng)
+    start, end = range_bytes(doc.syntax.buffer, rng, ls.encoding)
     actions = []
     for found in services.actions.offers(doc, start, end, roots(ls)):
         spec = found.spec
         args = {"action": spec.name, "uri": doc.uri, "version": doc.version, "digest": found.digest,
-                "range": _range_json(rng)}
+                "range": range_json(rng)}
         if lazy and not spec.explains and not spec.asks_instruction:
             actions.append(types.CodeAction(title=found.title, kind=kind_of(spec), data={"kind": ACTION, **args}))
         else:
@@ -88,26 +89,12 @@ def offer(ls: MistralServer, doc: OpenDocument, rng: types.Range, lazy: bool) ->
     return actions
 
 
-def _range_json(rng: types.Range) -> dict[str, Any]:
-    return {"start": {"line": rng.start.line, "character": rng.start.character},
-            "end": {"line": rng.end.line, "character": rng.end.character}}
-
-
-def _read_range(value: Any) -> types.Range | None:
-    try:
-        start, end = value["start"], value.get("end", value["start"])
-        return types.Range(start=types.Position(line=int(start["line"]), character=int(start["character"])),
-                           end=types.Position(line=int(end["line"]), character=int(end["character"])))
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-
-
 async def _run(ls: MistralServer, args: dict[str, Any], instruction: str | None) -> tuple[OpenDocument | None,
                                                                                             ActionOutcome]:
     """Run the action ``args`` names, with progress; cancellation passes through."""
     services = ls.services
     name, uri = str(args.get("action") or ""), str(args.get("uri") or "")
-    rng = _read_range(args.get("range") or args.get("position") and {"start": args["position"]})
+    rng = read_range(args.get("range") or args.get("position") and {"start": args["position"]})
     if services is None:
         return None, ActionOutcome.refusal("the server is starting")
     if not name or not uri or rng is None:
@@ -115,18 +102,13 @@ async def _run(ls: MistralServer, args: dict[str, Any], instruction: str | None)
     doc = services.documents.get(uri)
     if doc is None:
         return None, ActionOutcome.refusal("the document is not open")
-    spec = services.actions.find(name)
+    spec = services.actions.find(name)  # (its title, for the progress)
     version = args.get("version")
-    if isinstance(version, int) and version != doc.version:  # offered earlier: follow its lines since
-        rows = lines_now(doc, version, rng.start.line, rng.end.line)
-        if rows is not None and rows[0] != rng.start.line:
-            shift = rows[0] - rng.start.line
-            rng = types.Range(start=types.Position(line=rng.start.line + shift, character=rng.start.character),
-                              end=types.Position(line=rng.end.line + shift, character=rng.end.character))
-    start, end = _range_bytes(ls, doc, rng)
+    at = Pointed(*client_points(rng), encoding_of(ls.encoding),
+                 version if isinstance(version, int) and not isinstance(version, bool) else None)
     expected = args.get("digest") if isinstance(args.get("digest"), str) else None
     job = asyncio.ensure_future(services.actions.perform(
-        doc, name, start, end, roots=roots(ls), instruction=instruction, expected=expected,
+        doc, name, at, roots=roots(ls), instruction=instruction, expected=expected,
         on_lines=lambda lines: progress.lines(lines)))
     progress = _LateProgress(ls, spec.title.rstrip("…") if spec else name, job)
     try:
@@ -166,36 +148,21 @@ class _LateProgress:
             self._bar.finish("done" if not self._job.cancelled() else "cancelled")
 
 
-def workspace_edit(ls: MistralServer, doc: OpenDocument, outcome: ActionOutcome) -> types.WorkspaceEdit | None:
+def outcome_edit(ls: MistralServer, doc: OpenDocument, outcome: ActionOutcome) -> types.WorkspaceEdit | None:
     """The outcome's edits as one workspace edit (None: the client cannot take them)."""
     caps = ls.client_capabilities.workspace if ls.client_capabilities else None
     edit_caps = caps.workspace_edit if caps is not None else None
-    versioned = bool(edit_caps and edit_caps.document_changes)
     operations = set(edit_caps.resource_operations or ()) if edit_caps else set()
     changes: list[tuple[str, int | None, list[types.TextEdit]]] = []
-    creates: list[str] = []
     if outcome.edits:
         changes.append((doc.uri, doc.version, text_edits(doc.syntax.buffer, outcome.edits, ls.encoding)))
+    creates = [change.uri for change in outcome.files if change.create]
+    # resource operations only exist in documentChanges: a client that declares them takes those
+    if creates and types.ResourceOperationKind.Create not in operations:
+        return None
     for change in outcome.files:
-        if change.create:
-            # resource operations only exist in documentChanges: a client that declares them takes those
-            if types.ResourceOperationKind.Create not in operations:
-                return None
-            versioned = True
-            creates.append(change.uri)
         changes.append((change.uri, change.version, text_edits(TextBuffer(change.text), change.edits, ls.encoding)))
-    if not versioned:
-        return types.WorkspaceEdit(changes={uri: edits for uri, _, edits in changes})
-    document_changes: list[Any] = [
-        types.CreateFile(uri=uri, options=types.CreateFileOptions(overwrite=False, ignore_if_exists=True))
-        for uri in creates
-    ]
-    document_changes += [
-        types.TextDocumentEdit(text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
-                               edits=edits)
-        for uri, version, edits in changes
-    ]
-    return types.WorkspaceEdit(document_changes=document_changes)
+    return workspace_edit(changes, versioned=takes_document_changes(ls.client_capabilities), creates=creates)
 
 
 def _tell(ls: MistralServer, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
@@ -209,7 +176,7 @@ async def resolve(ls: MistralServer, action: types.CodeAction) -> types.CodeActi
     if outcome.refused or doc is None:
         _tell(ls, f"{action.title}: {outcome.refused or 'nothing to do'}")
         return action
-    edit = workspace_edit(ls, doc, outcome)
+    edit = outcome_edit(ls, doc, outcome)
     if edit is None:
         _tell(ls, f"{action.title}: this editor cannot create files through the language server")
         return action
@@ -232,7 +199,7 @@ async def run_command(ls: MistralServer, args: dict[str, Any]) -> dict[str, Any]
         if args.get("display") != "client":
             _tell(ls, f"{title}\n\n{outcome.markdown}")
         return {"ok": True, "message": title, "title": title, "markdown": outcome.markdown}
-    edit = workspace_edit(ls, doc, outcome)
+    edit = outcome_edit(ls, doc, outcome)
     if edit is None:
         return {"ok": False, "message": "this editor cannot create files through the language server"}
     if args.get("apply") is False:
@@ -249,10 +216,10 @@ def list_command(ls: MistralServer, args: dict[str, Any]) -> list[dict[str, Any]
     """``mistral-lsp.listActions``: what applies at ``{uri, range}``."""
     services = ls.services
     doc = services.documents.get(str(args.get("uri") or "")) if services else None
-    rng = _read_range(args.get("range") or {})
+    rng = read_range(args.get("range") or {})
     if services is None or doc is None or rng is None:
         return []
-    start, end = _range_bytes(ls, doc, rng)
+    start, end = range_bytes(doc.syntax.buffer, rng, ls.encoding)
     return [{"action": o.spec.name, "title": o.title, "asksInstruction": o.spec.asks_instruction,
              "output": o.spec.output, "builtin": o.spec.builtin, "digest": o.digest}
             for o in services.actions.offers(doc, start, end, roots(ls))]

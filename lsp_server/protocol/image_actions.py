@@ -20,7 +20,7 @@ from lsp_server.core.findings import Edit, Span
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.engines.vision import MISSING_ALT, VisionError, display_path
 from lsp_server.protocol.base import MistralServer
-from lsp_server.protocol.convert import to_byte
+from lsp_server.protocol.convert import range_bytes
 from lsp_server.syntax.image_alt import alt_edits
 from lsp_server.syntax.images import ImageRef
 
@@ -45,7 +45,7 @@ def list_actions(ls: MistralServer, doc: OpenDocument, params: types.CodeActionP
     if scan is None or not scan.refs:
         return []
     buf = doc.syntax.buffer
-    start, end = to_byte(buf, params.range.start, ls.encoding), to_byte(buf, params.range.end, ls.encoding)
+    start, end = range_bytes(buf, params.range, ls.encoding)
     missing = [d for d in params.context.diagnostics if d.code == MISSING_ALT]
     actions: list[types.CodeAction] = []
     for ref in vision.ref_at(scan, start, end):

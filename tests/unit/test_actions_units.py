@@ -236,3 +236,29 @@ def test_context_echo_is_dropped_only_when_it_is_one() -> None:
     # a lone closer is no evidence, and nothing is dropped down to an empty answer
     assert drop_context_echo(["x = 1", "}"], [], ["}"], ["x = 0"]) == ["x = 1", "}"]
     assert drop_context_echo(["    y = 1"], above, below, original) == ["    y = 1"]
+
+
+# -- where the user pointed, followed onto the current text -------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8", "utf-32"])
+def test_an_offered_place_follows_its_rows_through_later_edits(encoding: str) -> None:
+    from lsp_server.core.text import Encoding
+    from lsp_server.engines.actions import Pointed
+    from lsp_server.engines.documents import DocumentStore
+    from lsp_server.syntax.languages import LanguageRegistry
+
+    store = DocumentStore(LanguageRegistry(), max_parse_bytes=1_000_000)
+    text = "def f():\r\n    return '😀'\r\n\r\ndef g(名):\r\n    return 名\r\n"
+    doc = store.open("file:///w/a.py", "python", 1, text)
+    enc: Encoding = encoding  # type: ignore[assignment]
+    buf = doc.syntax.buffer
+    at = Pointed((3, 4), (4, 10_000), enc, version=1)  # "g(名):" .. the end of its body's line
+    expected = (buf.line_start(3) + 4, buf.line_end(4))
+    assert at.bytes_now(doc) == expected
+    store.change(doc.uri, 2, [((0, 0), (0, 0), "import os\r\n\r\n")], "utf-16")  # two lines above
+    buf = doc.syntax.buffer
+    assert at.bytes_now(doc) == (buf.line_start(5) + 4, buf.line_end(6))
+    assert Pointed((5, 4), (6, 10_000), enc).bytes_now(doc) == at.bytes_now(doc)  # no version: as it is now
+    assert Pointed((9, 0), (2 ** 31 - 1, 0), enc).bytes_now(doc) == (len(buf.data), len(buf.data))  # clamped
+    assert Pointed((4, 0), (3, 0), enc).bytes_now(doc) == (buf.line_start(3), buf.line_start(4))  # start first
