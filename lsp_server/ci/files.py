@@ -4,9 +4,10 @@ Inside a git work tree the candidates come from ``git ls-files`` (tracked plus
 untracked-but-not-ignored: every ``.gitignore`` level, ``.git/info/exclude`` and the
 global excludes are honoured); elsewhere from the same folder walk the editor's
 workspace review uses (root ``.gitignore`` only). Then each candidate must be in a
-supported language, not a secret, not above the size setting and not binary.
+supported language, not a secret, not above the size setting and not binary; a
+Markdown or reStructuredText file (reviewed for its figures) must show an image.
 Unsupported files are noted per extension (a repository has many), the others one
-line each.
+line each; documents without images are left out silently unless named.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from pathlib import Path
 
 from lsp_server.ci.git import listed_files
 from lsp_server.core.secrets import SecretFilter
-from lsp_server.engines.review_files import file_skip_reason, select_files
+from lsp_server.engines.review_files import file_skip_reason, select_files, shows_images
+from lsp_server.syntax.images import DOCUMENT_EXTENSIONS
 from lsp_server.syntax.languages import EXTENSIONS
 
 _NO_WALK = frozenset({".git", "node_modules", "__pycache__"})
@@ -42,8 +44,10 @@ def relative(root: Path, path: Path) -> str:
 
 
 def collect(root: Path, paths: Sequence[Path], secrets: SecretFilter, *, max_bytes: int,
-            in_git: bool) -> Candidates:
-    """The reviewable files under ``paths`` (files or folders, all inside ``root``)."""
+            in_git: bool, documents: bool = False) -> Candidates:
+    """The reviewable files under ``paths`` (files or folders, all inside ``root``); with
+    ``documents``, Markdown and reStructuredText files that show images too (their figures are
+    checked; one without images is no candidate, and says so only when named)."""
     out = Candidates()
     named: list[Path] = []
     listed: list[Path] = []
@@ -53,7 +57,7 @@ def collect(root: Path, paths: Sequence[Path], secrets: SecretFilter, *, max_byt
         elif in_git:
             listed.extend(listed_files(root, [path]))
         else:
-            selection = select_files(path.resolve(), secrets, max_bytes=max_bytes, limit=10**9)
+            selection = select_files(path.resolve(), secrets, max_bytes=max_bytes, limit=10**9, documents=documents)
             listed.extend(selection.files)
             out.skipped.extend(selection.skipped)
     unsupported: Counter[str] = Counter()
@@ -63,7 +67,7 @@ def collect(root: Path, paths: Sequence[Path], secrets: SecretFilter, *, max_byt
             continue
         seen.add(path)
         suffix = os.path.splitext(path.name)[1].lower()
-        if suffix not in EXTENSIONS:
+        if suffix not in EXTENSIONS and not (documents and suffix in DOCUMENT_EXTENSIONS):
             if path in named:
                 out.skipped.append(f"{relative(root, path)}: unsupported language")
             else:
@@ -77,6 +81,10 @@ def collect(root: Path, paths: Sequence[Path], secrets: SecretFilter, *, max_byt
         reason = file_skip_reason(path, secrets, max_bytes)
         if reason:
             out.skipped.append(f"{relative(root, path)}: {reason}")
+            continue
+        if suffix not in EXTENSIONS and not shows_images(path):  # documents are reviewed for their figures
+            if path in named:
+                out.skipped.append(f"{relative(root, path)}: no image, so no figure to check")
             continue
         out.files.append(path)
     if unsupported:

@@ -18,6 +18,7 @@ from pathlib import Path
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.core.text import BINARY_PROBE, looks_binary
 from lsp_server.index.walk import WorkspaceFiles
+from lsp_server.syntax.images import DOCUMENT_EXTENSIONS, image_syntax, may_hold_images
 from lsp_server.syntax.languages import EXTENSIONS
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,10 @@ class FileSelection:
     truncated: bool = False
 
 
-def select_files(root: Path, secrets: SecretFilter, *, max_bytes: int, limit: int) -> FileSelection:
-    """Walk ``root`` and pick the files worth reviewing (at most ``limit``)."""
+def select_files(root: Path, secrets: SecretFilter, *, max_bytes: int, limit: int,
+                 documents: bool = False) -> FileSelection:
+    """Walk ``root`` and pick the files worth reviewing (at most ``limit``); with ``documents``,
+    Markdown and reStructuredText files that show images too (their figures are checked)."""
     selection = FileSelection()
     rules = WorkspaceFiles(root, secrets, max_file_bytes=max_bytes)
     top = rules.root
@@ -44,10 +47,11 @@ def select_files(root: Path, secrets: SecretFilter, *, max_bytes: int, limit: in
         dirs[:] = sorted(d for d in dirs if rules.folder_ok(prefix + d))
         for name in sorted(names):
             rel = prefix + name
-            if os.path.splitext(name)[1].lower() not in EXTENSIONS:
+            suffix = os.path.splitext(name)[1].lower()
+            if suffix not in EXTENSIONS and not (documents and suffix in DOCUMENT_EXTENSIONS):
                 continue
             path = root / rel  # under the root as given (``top`` has symlinks resolved)
-            if not secrets.is_secret_path(rel) and not rules.accepts(rel):
+            if not secrets.is_secret_path(rel) and not rules.accepts(rel, any_extension=True):  # extension judged above
                 continue  # ignored: not a candidate
             if (base / name).is_symlink() and not rules.inside(rel):
                 selection.skipped.append(f"{rel}: symbolic link out of the folder, not followed")
@@ -56,11 +60,24 @@ def select_files(root: Path, secrets: SecretFilter, *, max_bytes: int, limit: in
             if reason:
                 selection.skipped.append(f"{rel}: {reason}")
                 continue
+            if suffix not in EXTENSIONS and not shows_images(path):
+                continue  # a document without images: no figure to check
             if len(selection.files) >= limit:
                 selection.truncated = True
                 return selection
             selection.files.append(path)
     return selection
+
+
+def shows_images(path: Path) -> bool:
+    """Whether a Markdown or reStructuredText file may show an image (a byte search, no parse):
+    documents are reviewed for their figures only, so one without images is no candidate."""
+    syntax = image_syntax(None, str(path))
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return True  # the review says why it cannot read it
+    return syntax is not None and may_hold_images(data, syntax)
 
 
 def file_skip_reason(path: Path, secrets: SecretFilter, max_bytes: int) -> str:

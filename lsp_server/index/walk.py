@@ -110,6 +110,13 @@ class WorkspaceFiles:
                 return False
         return not self._ignored(rel, is_dir=False)
 
+    def ignored(self, rel: str) -> bool:
+        """Whether ``.gitignore`` rules (nested ones included) leave out this root-relative file or
+        a folder on its way (hidden and dependency folders are not judged here)."""
+        parts = rel.split("/")
+        return any(self._ignored("/".join(parts[:depth]), is_dir=True) for depth in range(1, len(parts))) \
+            or self._ignored(rel, is_dir=False)
+
     def folder_ok(self, rel: str) -> bool:
         """Whether a root-relative folder may hold indexable files (not hidden, ignored,
         a dependency folder or a virtualenv)."""
