@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from .lines import LineIndex
+
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
 
 BINARY_PROBE = 8192  # how much of a file's start ``looks_binary`` reads
@@ -39,30 +41,44 @@ class ByteEdit:
 
 
 def _units(text: str, encoding: Encoding) -> int:
-    """Length of ``text`` in the client's code units."""
+    """Length of ``text`` in the client's code units (codec work, no per-character loop)."""
     if encoding == "utf-8":
-        return len(text.encode("utf-8"))
-    if encoding == "utf-16":
-        return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+        return len(text.encode("utf-8", errors="surrogatepass"))
+    if encoding == "utf-16" and not text.isascii():
+        return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
     return len(text)
 
 
 def _chars_for_units(text: str, units: int, encoding: Encoding) -> int:
-    """How many code points of ``text`` cover ``units`` client code units (clamped)."""
-    if encoding == "utf-32":
+    """How many code points of ``text`` cover ``units`` client code units (clamped; a
+    position inside a character counts as before it). Codec work, no per-character loop,
+    so a megabyte-long line costs about a millisecond."""
+    if encoding == "utf-32" or text.isascii():
         return min(units, len(text))
-    if text.isascii():
-        return min(units, len(text))
+    if encoding == "utf-16":
+        try:
+            data = text.encode("utf-16-le")
+        except UnicodeEncodeError:  # lone surrogates (from undecodable bytes): one unit each
+            return _chars_for_units_slow(text, units)
+        end = min(max(units, 0) * 2, len(data))
+        if 0 < end < len(data) and 0xDC <= data[end + 1] <= 0xDF and 0xD8 <= data[end - 1] <= 0xDB:
+            end -= 2  # inside a surrogate pair
+        return len(data[:end].decode("utf-16-le", errors="surrogatepass"))
+    data = text.encode("utf-8", errors="surrogatepass")
+    end = min(max(units, 0), len(data))
+    while 0 < end < len(data) and (data[end] & 0xC0) == 0x80:
+        end -= 1  # inside a multi-byte character
+    return len(data[:end].decode("utf-8", errors="surrogatepass"))
+
+
+def _chars_for_units_slow(text: str, units: int) -> int:
+    """``_chars_for_units`` for UTF-16 one character at a time (text with lone surrogates)."""
     seen = 0
     for index, ch in enumerate(text):
         if seen >= units:
             return index
-        code = ord(ch)
-        if encoding == "utf-16":
-            seen += 2 if code > 0xFFFF else 1
-        else:
-            seen += 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
-        if seen > units:  # a position inside a surrogate pair / multibyte char
+        seen += 2 if ord(ch) > 0xFFFF else 1
+        if seen > units:
             return index
     return len(text)
 
@@ -74,7 +90,7 @@ class TextBuffer:
 
     def __init__(self, text: str) -> None:
         self._data = text.encode("utf-8", errors="surrogatepass")
-        self._line_starts = self._index(self._data, 0)
+        self._line_starts = LineIndex(self._index(self._data, 0))
         self._text_cache: str | None = text
 
     @staticmethod
@@ -142,15 +158,7 @@ class TextBuffer:
     # -- conversions ---------------------------------------------------------------
     def row_of_byte(self, offset: int) -> int:
         """The 0-based line containing byte ``offset``."""
-        starts = self._line_starts
-        lo, hi = 0, len(starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo
+        return self._line_starts.row_of(offset)
 
     def point_of_byte(self, offset: int) -> tuple[int, int]:
         """Tree-sitter point (row, byte column) of a byte offset."""
@@ -199,13 +207,9 @@ class TextBuffer:
         self._data = data[:start_byte] + new + data[end_byte:]
         self._text_cache = None
         delta = len(new) - (end_byte - start_byte)
-        starts = self._line_starts
         first_row, last_row = start_point[0], old_end_point[0]
         inserted = self._index(new, start_byte)[1:]
-        tail = starts[last_row + 1 :]
-        if delta:
-            tail = [s + delta for s in tail]
-        starts[first_row + 1 :] = inserted + tail
+        self._line_starts.splice(first_row + 1, last_row + 1, inserted, delta)
         new_end_byte = start_byte + len(new)
         if inserted:
             new_end_point = (first_row + len(inserted), new_end_byte - inserted[-1])
