@@ -25,6 +25,7 @@ from lsp_server.engines.review_scheduler import ReviewScheduler
 from lsp_server.model.client import ModelClient, ModelError
 from lsp_server.model.health import HealthChange, ModelHealth
 from lsp_server.model.tokens import TokenCounter
+from lsp_server.syntax.budget import SyntaxBudget
 from lsp_server.syntax.languages import LanguageRegistry
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ class Services:
     ) -> None:
         self.registry = registry or LanguageRegistry()
         self.tokens = tokens or TokenCounter()
-        self.documents = DocumentStore(self.registry, max_parse_bytes=settings.max_file_bytes)
+        self.documents = DocumentStore(self.registry, max_parse_bytes=settings.max_file_bytes,
+                                       budget=SyntaxBudget())
         self._on_health = on_health
         self.settings = settings
         self.health = ModelHealth(on_change=on_health)
@@ -138,6 +140,7 @@ class Services:
 
     async def aclose(self) -> None:
         await self.review.aclose()
+        await self.documents.aclose()
         await self.knowledge.aclose()
         self.findings_cache.close()
         await self.client.aclose()

@@ -25,7 +25,9 @@ from lsp_server.model.cleaning import StreamCleaner
 from lsp_server.model.client import ChatOptions, ModelClient, ModelError
 from lsp_server.model.health import ModelHealth
 from lsp_server.model.tokens import TokenCounter
+from lsp_server.syntax.budget import SETTLE_WAIT_S
 from lsp_server.syntax.context import RelatedLookup, would_add_errors
+from lsp_server.syntax.document import settle
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +139,10 @@ class CompletionEngine:
             return CompletionResult("", cursor_byte, "stale")
         if self._health.should_skip():
             return CompletionResult("", cursor_byte, "model-unavailable")
+        if doc.syntax.parsing or not doc.syntax.outline.complete:  # a big or broken file: let it catch up a little
+            await settle(doc.syntax, timeout_s=SETTLE_WAIT_S)
+            if doc.version != version:
+                return CompletionResult("", cursor_byte, "stale")
 
         plan = plan_completion(
             doc,

@@ -40,11 +40,12 @@ from lsp_server.model.findings import parse_findings, response_format
 from lsp_server.model.health import ModelHealth
 from lsp_server.model.tokens import estimate_tokens
 from lsp_server.syntax.context import RelatedLookup
-from lsp_server.syntax.document import SyntaxDocument
+from lsp_server.syntax.budget import Deadline
+from lsp_server.syntax.document import SyntaxDocument, settle
 from lsp_server.syntax.languages import LanguageRegistry
 
 log = logging.getLogger(__name__)
-PLAN_SLICE = 16  # units planned between two turns of the event loop (editor path)
+PLAN_SLICE_S = 0.005  # planning work between two turns of the event loop (editor path)
 
 
 @dataclass
@@ -140,20 +141,25 @@ class ReviewEngine:
 
     async def plan_async(self, syntax: SyntaxDocument, path: str, *, display_path: str | None = None,
                          version: int | None = None, uri: str | None = None) -> ReviewPlan | None:
-        """``plan`` in slices of ``PLAN_SLICE`` units with the event loop served in between;
-        None if the document changed meanwhile."""
+        """``plan`` in slices of about ``PLAN_SLICE_S`` (the parse and outline caught up
+        first, also in slices) with the event loop served in between; None if the
+        document changed meanwhile."""
+        await settle(syntax)
         skipped = skip_reason(syntax, path, self._secrets)
         units: list[UnitPlan] = []
         if not skipped:
             data = syntax.buffer.data
+            pause = Deadline(PLAN_SLICE_S)
             for unit in plan_units(syntax, secrets=self._secrets, fingerprint=self.fingerprint,
                                    display_path=display_path or path, known=self.cache.__contains__,
                                    related=self.related, source_path=path):
-                units.append(unit)
-                if len(units) % PLAN_SLICE == 0:
+                if unit is not None:
+                    units.append(unit)
+                if pause.expired():
                     await asyncio.sleep(0)
                     if syntax.buffer.data is not data:
                         return None
+                    pause = Deadline(PLAN_SLICE_S)
         return finish_plan(syntax, path, units, version=version, uri=uri, skipped=skipped)
 
     async def review_text(self, path: str, text: str, *, language_id: str | None = None,

@@ -1,12 +1,22 @@
 """A document's file-level imports and its definitions table, maintained incrementally.
 
-The first use runs the "imports" and "definitions" queries over the whole tree (a few
-ms on a large file, once per open). After that, each refresh replays the document's
+The tables are filled by the "imports" and "definitions" queries, one byte range
+(``QueryCursor.set_byte_range``) of at most ``CHUNK_BYTES`` at a time. The first use
+queues the whole file; after that, each refresh replays the document's
 ``TreeDelta``s: entries touching an edit or a tree-sitter changed range are dropped,
-and only those ranges (widened to whole lines) are re-queried with
-``QueryCursor.set_byte_range``. Entries live in ``SpanIndex``es, which move the entries
-after an edit lazily (one shift per block of entries), and a per-name index is kept in
-step, so a keystroke costs work proportional to the edit, not to the file.
+and only those ranges (widened to whole lines, within limits) are queued again.
+Entries live in ``SpanIndex``es, which move the entries after an edit lazily (one
+shift per block of entries), and a per-name index is kept in step, so a keystroke
+costs work proportional to the edit, not to the file.
+
+A refresh works through the queue for at most the document's ``budget.outline_s``
+and leaves the rest for the next refresh (the background task that finishes parses
+calls ``refresh`` too), so the tables may be partial for a while after a big change.
+A range whose queries cannot finish within one whole budget (a node with 100,000
+children makes a query quadratic) is skipped and counted in ``skipped``: those lines
+contribute no imports or definitions until an edit touches them again. While the
+document's parse lags behind its text, the tables are not shown (they would not
+match the text) but kept for the incremental update.
 
 Entries store byte offsets only; texts are sliced from the buffer on demand.
 """
@@ -14,6 +24,7 @@ Entries store byte offsets only; texts are sliced from the buffer on demand.
 from __future__ import annotations
 
 import textwrap
+import time
 from bisect import bisect_right
 from collections.abc import Collection, Iterator, KeysView, Mapping
 from typing import TYPE_CHECKING
@@ -21,6 +32,8 @@ from typing import TYPE_CHECKING
 import tree_sitter
 
 from ..core.text import ByteEdit
+from .budget import Deadline
+from .languages import QUERY_KINDS
 from .definitions import (
     Definition,
     ImportSpan,
@@ -38,6 +51,8 @@ if TYPE_CHECKING:
 __all__ = ["Definition", "Outline"]
 
 _SIGNATURE_MAX_BYTES = 800
+CHUNK_BYTES = 16 * 1024  # query range per step (about a millisecond on ordinary code)
+_WIDEN_MAX = 512  # dirty ranges widen to whole lines, but by at most this many bytes
 
 
 class _ByName(Mapping[str, list[Definition]]):
@@ -73,11 +88,19 @@ class Outline:
         self._names: dict[str, list[Entry[Definition]]] = {}  # each list in file order
         self._import_texts: list[str] | None = None
         self._all: list[Definition] | None = None
+        self._todo: list[Span] = []  # byte ranges still to query (current coordinates), sorted
+        self.skipped = 0  # ranges given up on (their queries could not finish in a whole budget)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every range of the current tree has been queried (or skipped)."""
+        return not self._todo and not self._doc.parsing and self._version == self._doc.version
 
     # -- public --------------------------------------------------------------------
     def imports(self) -> list[str]:
         """File-level import statements (text), in file order."""
-        self.refresh()
+        if not self.refresh():
+            return []
         if self._import_texts is None:
             data = self._doc.buffer.data
             self._import_texts = [
@@ -87,7 +110,8 @@ class Outline:
 
     def definitions(self) -> list[Definition]:
         """All definitions, in file order."""
-        self.refresh()
+        if not self.refresh():
+            return []
         if self._all is None:
             self._all = self._defs.items()
         return self._all
@@ -95,18 +119,17 @@ class Outline:
     def by_name(self) -> Mapping[str, list[Definition]]:
         """Definitions grouped by name (each list in file order); a read-only view that
         resolves a name's definitions when it is looked up."""
-        self.refresh()
-        return _ByName(self._names)
+        return _ByName(self._names if self.refresh() else {})
 
     def names(self) -> KeysView[str]:
         """The defined names (a live view)."""
-        self.refresh()
-        return self._names.keys()
+        return self._names.keys() if self.refresh() else {}.keys()
 
     def first_definitions(self, name: str, limit: int, exclude: Collection[int] = ()) -> list[Definition]:
         """Up to ``limit`` definitions of ``name`` in file order, skipping those whose
         ``node_start`` is in ``exclude``; resolves only what it returns (and skips)."""
-        self.refresh()
+        if not self.refresh():
+            return []
         found: list[Definition] = []
         for entry in self._names.get(name, ()):
             if len(found) >= limit:
@@ -118,7 +141,8 @@ class Outline:
 
     def overlapping(self, lo: int, hi: int) -> list[Definition]:
         """Definitions intersecting the byte range ``(lo, hi)``, in file order."""
-        self.refresh()
+        if not self.refresh():
+            return []
         return [entry.item() for entry in self._defs.overlapping(lo, hi)]
 
     def signature(self, definition: Definition) -> str:
@@ -134,24 +158,31 @@ class Outline:
             text = text[:-1].rstrip()
         return text
 
-    def refresh(self) -> None:
-        """Bring the tables up to date with the document's current tree."""
+    def refresh(self, deadline: Deadline | None = None) -> bool:
+        """Bring the tables up to date with the document's current tree, querying until
+        ``deadline`` (default: the document's ``budget.outline_s`` from now). False when
+        there is nothing to show: plain text, or a parse still catching up."""
         doc = self._doc
         tree = doc.tree
         if tree is None or doc.spec is None:
-            if self._version != doc.version or len(self._defs) or len(self._imports):
+            if not doc.parsing:  # plain text: nothing to show, nothing to keep
+                if self._version != doc.version or len(self._defs) or len(self._imports) or self._todo:
+                    self._reset([], [])
+                    self._todo = []
+                self._version = doc.version
+            return False
+        if self._version != doc.version:
+            deltas = doc.deltas_since(self._version) if self._version >= 0 else None
+            if deltas is None:
                 self._reset([], [])
+                self._todo = []
+                self._queue([(0, len(doc.buffer.data))])
+            else:
+                self._update(deltas)
             self._version = doc.version
-            return
-        if self._version == doc.version:
-            return
-        deltas = doc.deltas_since(self._version) if self._version >= 0 else None
-        if deltas is None:
-            root = tree.root_node
-            self._reset(query_imports(doc, root, None), query_defs(doc, root, None))
-        else:
-            self._update(tree.root_node, deltas)
-        self._version = doc.version
+        if self._todo:
+            self._work(tree.root_node, deadline if deadline is not None else Deadline(doc.budget.outline_s))
+        return True
 
     # -- incremental update ----------------------------------------------------------
     def _reset(self, imports: list[ImportSpan], defs: list[Definition]) -> None:
@@ -161,9 +192,10 @@ class Outline:
             self._names.setdefault(entry.stored.name, []).append(entry)
         self._import_texts = self._all = None
 
-    def _update(self, root: tree_sitter.Node, deltas: list) -> None:
+    def _update(self, deltas: list) -> None:
+        """Move the tables and the queue across ``deltas``; drop and queue what they touched."""
         imports, defs = self._imports, self._defs
-        dirty: list[Span] = []
+        dirty: list[Span] = list(self._todo)
         for delta in deltas:
             for edit in delta.edits:
                 if imports.apply_edit(edit.start_byte, edit.old_end_byte, edit.new_end_byte):
@@ -173,23 +205,55 @@ class Outline:
                 dirty.append((edit.start_byte, edit.new_end_byte))
             dirty.extend(delta.changed)
         self._all = None
+        self._todo = []
         ranges = self._whole_lines(dirty)
         for lo, hi in ranges:
             if imports.overlapping(lo, hi, remove=True):
                 self._import_texts = None
             self._forget(defs.overlapping(lo, hi, remove=True))
-        found: dict[int, Definition] = {}
+        self._queue(ranges)
+
+    def _queue(self, ranges: list[Span]) -> None:
+        """Add ``ranges`` (sorted, disjoint) to the queue, cut into ``CHUNK_BYTES`` pieces."""
         for lo, hi in ranges:
-            for span in query_imports(self._doc, root, (lo, hi)):
-                if imports.find(span) is None:
-                    imports.insert(span)
+            while hi - lo > CHUNK_BYTES:
+                self._todo.append((lo, lo + CHUNK_BYTES))
+                lo += CHUNK_BYTES
+            self._todo.append((lo, hi))
+        self._todo.sort()
+
+    def _work(self, root: tree_sitter.Node, deadline: Deadline) -> None:
+        """Query queued ranges until the queue is empty or ``deadline`` passes. A range
+        that used a whole budget on its own without finishing is skipped."""
+        doc = self._doc
+        for kind in QUERY_KINDS:  # compile (once per registry) before the clock runs
+            doc.registry.query(doc.spec, kind)
+        imports = self._imports
+        whole = deadline.left()
+        while self._todo and not deadline.expired():
+            span = self._todo[0]
+            started = time.perf_counter()
+            found_imports = query_imports(doc, root, span, deadline)
+            found_defs = query_defs(doc, root, span, deadline) if found_imports is not None else None
+            if found_imports is None or found_defs is None:
+                if whole is not None and time.perf_counter() - started >= whole * 0.9:
+                    del self._todo[0]
+                    self.skipped += 1
+                return
+            del self._todo[0]
+            for item in found_imports:
+                if imports.find(item) is None:
+                    imports.insert(item)
                     self._import_texts = None
-            for definition in query_defs(self._doc, root, (lo, hi)):
+            found: dict[int, Definition] = {}
+            for definition in found_defs:
                 known = found.get(definition.name_start)
                 if known is None or definition.start <= known.start:
                     found[definition.name_start] = definition
-        for definition in found.values():
-            self._add(definition)
+            if found:
+                self._all = None
+            for definition in found.values():
+                self._add(definition)
 
     def _add(self, definition: Definition) -> None:
         """Insert a re-queried definition; for one name token the widest wins (on a tie,
@@ -218,14 +282,17 @@ class Outline:
                 del self._names[name]
 
     def _whole_lines(self, spans: list) -> list[Span]:
-        """Spans widened to whole lines (plus one byte of slack) and merged."""
+        """Spans widened to whole lines (by at most ``_WIDEN_MAX`` bytes each way, plus
+        one byte of slack) and merged."""
         buffer = self._doc.buffer
         size = len(buffer.data)
-        widened = sorted(
-            (buffer.line_start(buffer.row_of_byte(max(0, min(lo, size)))),
-             buffer.line_end(buffer.row_of_byte(max(0, min(hi, size))), keep_newline=True))
-            for lo, hi in spans
-        )
+        widened = []
+        for lo, hi in spans:
+            lo, hi = max(0, min(lo, size)), max(0, min(hi, size))
+            start = max(lo - _WIDEN_MAX, buffer.line_start(buffer.row_of_byte(lo)))
+            end = min(hi + _WIDEN_MAX, buffer.line_end(buffer.row_of_byte(hi), keep_newline=True))
+            widened.append((start, end))
+        widened.sort()
         merged: list[list[int]] = []
         for lo, hi in widened:
             if merged and lo <= merged[-1][1] + 1:
