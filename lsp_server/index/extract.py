@@ -9,7 +9,9 @@ body are local and left out; methods carry their class (or ``impl``/receiver) as
 The work is a generator (``SymbolExtractor.steps``) that yields whenever its ``Pacer``
 slice is due: between parse slices (the parse is halted by its progress callback and
 resumed), between query chunks of ``_CHUNK_BYTES`` and between definitions. Run it
-with ``pacing.drive`` on the event loop or ``pacing.run`` synchronously.
+with ``pacing.drive`` on the event loop or ``pacing.run`` synchronously. Each chunk's
+queries run in pieces whose work grows with the chunk, not with the file
+(``definitions.run_query``), so one slice stays short even on pathological input.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from collections.abc import Generator
 import tree_sitter
 
 from ..core.secrets import SecretFilter
-from ..syntax.definitions import Definition, query_defs, query_imports
+from ..syntax.definitions import Definition, query_defs, query_imports, run_query
 from ..syntax.document import SyntaxDocument
 from ..syntax.languages import LanguageRegistry, LanguageSpec
 from .imports import read_imports
@@ -100,16 +102,13 @@ class SymbolExtractor:
         spans: set[tuple[int, int]] = set()
         extra_query, extra_kinds = self._extra_query(spec)
         for span in _chunks(doc):
-            for found in query_defs(doc, root, span):
+            for found in query_defs(doc, root, span) or ():
                 known = defs.get(found.name_start)
                 if known is None or found.start < known.start:
                     defs[found.name_start] = found
-            spans.update((s.start, s.end) for s in query_imports(doc, root, span))
+            spans.update((s.start, s.end) for s in query_imports(doc, root, span) or ())
             if extra_query is not None:
-                cursor = tree_sitter.QueryCursor(extra_query)
-                if span is not None:
-                    cursor.set_byte_range(*span)
-                for index, captures in cursor.matches(root):
+                for index, captures in run_query(extra_query, root, span) or ():
                     node, name = captures.get("def", [None])[0], captures.get("name", [None])[0]
                     if node is not None and name is not None:
                         extras.setdefault(name.start_byte, (extra_kinds[index], node, name))
