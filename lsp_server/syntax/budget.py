@@ -23,20 +23,20 @@ Clock = Callable[[], float]
 
 #: Synchronous parse work per ``SyntaxDocument.tree`` access before the rest is left
 #: to the background (an ordinary keystroke's incremental reparse takes 1-5 ms).
-PARSE_SLICE_S = 0.010
+PARSE_SLICE_S = 0.008
 #: One background slice of parsing or outline work between event-loop turns.
-BACKGROUND_SLICE_S = 0.005
+BACKGROUND_SLICE_S = 0.003
 #: Outline re-query work per refresh (what a keystroke pays for imports/definitions).
-OUTLINE_SLICE_S = 0.005
+OUTLINE_SLICE_S = 0.004
 #: The completion context (scopes, nearby signatures, names from elsewhere) per request.
-CONTEXT_S = 0.010
+CONTEXT_S = 0.008
 #: Validating one completion (trial parses, error comparison).
-VALIDATE_S = 0.015
+VALIDATE_S = 0.012
 #: How long a completion waits (without blocking: the slices above run meanwhile) for
 #: a document's parse and outline to catch up before it plans with what there is.
 SETTLE_WAIT_S = 0.25
 #: Tree walks per node lookup: deeper paths are cut here (and the context degrades).
-MAX_PATH_DEPTH = 2048
+MAX_PATH_DEPTH = 1024
 
 
 class Deadline:

@@ -12,8 +12,9 @@ call small:
 * tree-sitter's query cursor scans a node's later siblings for every node it enters,
   which is quadratic in an ERROR node holding 100,000 unclosed brackets. So a subtree
   with errors that is not small is not queried whole: the patterns starting at its
-  root are (depth 0), runs of its error-free children are (one ranged query per run),
-  and its children with errors are handled the same way, one level down.
+  root are (depth 0), its error-free children are (one by one, or one ranged query per
+  long run of them), and its children with errors are handled the same way, one
+  level down.
 
 Between query calls a ``Deadline`` is checked; past it, the functions return None
 instead of partial results. (The query cursor's own progress callback is not used:
@@ -39,6 +40,8 @@ _NO_BODY_MAX_LINES = 6
 _MAX_IMPORT_DEPTH = 32  # an import nested deeper than this is not a file-level one
 MAX_QUERY_DEPTH = 64  # patterns start at most this many levels below the query's root
 SMALL_SUBTREE = 1024  # a subtree with at most this many nodes is queried whole, errors or not
+_LONG_RUN = 8  # error-free children queried through their parent (one ranged query) from this many on
+_FEW_NAMED = 256
 
 Span = tuple[int, int]
 
@@ -96,20 +99,27 @@ def run_query(query: tree_sitter.Query, root: tree_sitter.Node, span: Span | Non
         found.extend(_exec(query, node, span, 0))  # patterns that start at this node
         if depth >= MAX_QUERY_DEPTH:
             continue
-        run: list[int] = []  # [start, end] of a run of error-free children
+        run: list[tree_sitter.Node] = []  # consecutive error-free children
         for child in _pattern_children(node, lo, hi):
-            if child.has_error:
-                if run:
-                    found.extend(_exec(query, node, _clip(run, lo, hi), MAX_QUERY_DEPTH - depth))
-                    run = []
-                stack.append((child, depth + 1))
-            elif run:
-                run[1] = child.end_byte
-            else:
-                run = [child.start_byte, child.end_byte]
-        if run:
-            found.extend(_exec(query, node, _clip(run, lo, hi), MAX_QUERY_DEPTH - depth))
+            if not child.has_error:
+                run.append(child)
+                continue
+            found.extend(_run_matches(query, node, run, lo, hi, MAX_QUERY_DEPTH - depth))
+            run = []
+            stack.append((child, depth + 1))
+        found.extend(_run_matches(query, node, run, lo, hi, MAX_QUERY_DEPTH - depth))
     return found
+
+
+def _run_matches(query: tree_sitter.Query, parent: tree_sitter.Node, run: list[tree_sitter.Node], lo: int, hi: int,
+                 max_depth: int) -> list:
+    """Matches inside a run of error-free children of ``parent``: one query per child for
+    a short run, else one query on ``parent`` limited to the run's bytes (skipping the
+    children before the range costs a scan of them in an ERROR node, so only once)."""
+    if len(run) < _LONG_RUN:
+        return [match for child in run for match in _exec(query, child, (lo, hi), max_depth - 1)]
+    span = (max(run[0].start_byte, lo), min(run[-1].end_byte, hi))
+    return _exec(query, parent, span, max_depth)
 
 
 def _exec(query: tree_sitter.Query, node: tree_sitter.Node, span: Span | None, max_depth: int) -> list:
@@ -120,14 +130,18 @@ def _exec(query: tree_sitter.Query, node: tree_sitter.Node, span: Span | None, m
     return cursor.matches(node)
 
 
-def _clip(run: list[int], lo: int, hi: int) -> Span:
-    return max(run[0], lo), min(run[1], hi)
-
-
 def _pattern_children(node: tree_sitter.Node, lo: int, hi: int) -> Iterator[tree_sitter.Node]:
     """The children of ``node`` touching ``[lo, hi]`` where a pattern can start (not
-    leaves), one at a time: the work grows with the range, not with the node."""
-    return (child for child in iter_children_touching(node, lo, hi) if child.child_count)
+    leaves), one at a time: the work grows with the range, not with the node. A node
+    of anonymous tokens with few named children among them (``x = ((((...``) is read
+    through its named children, which tree-sitter lists without an object per token."""
+    named = node.named_child_count
+    if named <= _FEW_NAMED and named * 4 < node.child_count:
+        children: Iterator[tree_sitter.Node] = (
+            c for c in node.named_children if c.end_byte >= lo and c.start_byte <= hi)
+    else:
+        children = iter_children_touching(node, lo, hi)
+    return (child for child in children if child.child_count)
 
 
 def _matches(doc: SyntaxDocument, kind: str, root: tree_sitter.Node, span: Span | None,

@@ -14,8 +14,9 @@ only, nothing is executed) they must still parse afterwards.
 Bounded like the rest of the editor path: the trial parse follows the document's
 budget (``snapshot_parser``, ``SyntaxDocument.parse_bytes``; a parse that does not
 finish in time answers "no new errors"), errors are counted up to ``MAX_ERRORS``
-(a file with more is too broken to compare), and the ``ast`` check is left out
-for statements longer than ``MAX_AST_BYTES``.
+(a file with more is too broken to compare), the ``ast`` check is left out for
+statements longer than ``MAX_AST_BYTES``, and an edit deeper in the tree than
+``MAX_PATH_DEPTH`` is not judged at all.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import tree_sitter
 
 from .budget import Deadline
 from .document import SyntaxDocument, parse_within
-from .nodes import children_touching, errors_in
+from .nodes import children_touching, errors_in, node_path
 
 Parse = Callable[[bytes, tree_sitter.Tree], "tree_sitter.Tree | None"]
 MAX_ERRORS = 2000
@@ -58,6 +59,8 @@ def replacement_adds_errors(
     """True if replacing ``data[start:end]`` with ``new_text`` adds syntax errors."""
     start = max(0, min(start, len(data)))
     end = max(start, min(end, len(data)))
+    if not node_path(tree.root_node, start).complete:
+        return False  # too deep to judge: ``Tree.edit`` costs the depth at the edit
     new = new_text.encode("utf-8", errors="surrogatepass")
     new_data = data[:start] + new + data[end:]
     start_point = _point(data, start)

@@ -1,22 +1,24 @@
 """A document's file-level imports and its definitions table, maintained incrementally.
 
 The tables are filled by the "imports" and "definitions" queries, one byte range
-(``QueryCursor.set_byte_range``) of at most ``CHUNK_BYTES`` at a time. The first use
-queues the whole file; after that, each refresh replays the document's
-``TreeDelta``s: entries touching an edit or a tree-sitter changed range are dropped,
-and only those ranges (widened to whole lines, within limits) are queued again.
+(``QueryCursor.set_byte_range``) of at most ``CHUNK_BYTES`` at a time; querying a range
+replaces the entries that intersect it. The first use queues the whole file; after
+that, each refresh replays the document's ``TreeDelta``s: entries touching an edit are
+dropped, and the edits and tree-sitter's changed ranges (widened to whole lines,
+within limits) are queued (a delta whose changes are unknown queues the whole file,
+keeping the entries, moved across the edits, until their ranges are queried again).
 Entries live in ``SpanIndex``es, which move the entries after an edit lazily (one
 shift per block of entries), and a per-name index is kept in step, so a keystroke
 costs work proportional to the edit, not to the file.
 
-A refresh works through the queue for at most the document's ``budget.outline_s``
-and leaves the rest for the next refresh (the background task that finishes parses
-calls ``refresh`` too), so the tables may be partial for a while after a big change.
-A range whose queries cannot finish within one whole budget (a node with 100,000
-children makes a query quadratic) is skipped and counted in ``skipped``: those lines
-contribute no imports or definitions until an edit touches them again. While the
-document's parse lags behind its text, the tables are not shown (they would not
-match the text) but kept for the incremental update.
+Readers spend the document's ``budget.outline_s`` on the queue once per tree version
+and leave the rest; the background task that finishes parses calls ``refresh`` with
+a deadline of its own and always finishes at least one range, so the queue drains
+(a range's queries cost time bounded by its size, ``definitions.run_query``: a few
+milliseconds for ``CHUNK_BYTES`` even of pathological input). The tables may lag for
+a while after a big change. While the
+document's parse lags behind its text, the tables are not shown (they would not match
+the text) but kept for the incremental update.
 
 Entries store byte offsets only; texts are sliced from the buffer on demand.
 """
@@ -24,7 +26,6 @@ Entries store byte offsets only; texts are sliced from the buffer on demand.
 from __future__ import annotations
 
 import textwrap
-import time
 from bisect import bisect_right
 from collections.abc import Collection, Iterator, KeysView, Mapping
 from typing import TYPE_CHECKING
@@ -33,7 +34,6 @@ import tree_sitter
 
 from ..core.text import ByteEdit
 from .budget import Deadline
-from .languages import QUERY_KINDS
 from .definitions import (
     Definition,
     ImportSpan,
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["Definition", "Outline"]
 
 _SIGNATURE_MAX_BYTES = 800
-CHUNK_BYTES = 16 * 1024  # query range per step (about a millisecond on ordinary code)
+CHUNK_BYTES = 8 * 1024  # query range per step (under a millisecond on ordinary code)
 _WIDEN_MAX = 512  # dirty ranges widen to whole lines, but by at most this many bytes
 
 
@@ -89,11 +89,11 @@ class Outline:
         self._import_texts: list[str] | None = None
         self._all: list[Definition] | None = None
         self._todo: list[Span] = []  # byte ranges still to query (current coordinates), sorted
-        self.skipped = 0  # ranges given up on (their queries could not finish in a whole budget)
+        self._worked = -1  # the tree version readers last spent a budget on
 
     @property
     def complete(self) -> bool:
-        """Whether every range of the current tree has been queried (or skipped)."""
+        """Whether every range of the current tree has been queried."""
         return not self._todo and not self._doc.parsing and self._version == self._doc.version
 
     # -- public --------------------------------------------------------------------
@@ -160,8 +160,9 @@ class Outline:
 
     def refresh(self, deadline: Deadline | None = None) -> bool:
         """Bring the tables up to date with the document's current tree, querying until
-        ``deadline`` (default: the document's ``budget.outline_s`` from now). False when
-        there is nothing to show: plain text, or a parse still catching up."""
+        ``deadline`` (and at least one range). Without one (the readers below), query
+        for the document's ``budget.outline_s`` once per tree version. False when there
+        is nothing to show: plain text, or a parse still catching up."""
         doc = self._doc
         tree = doc.tree
         if tree is None or doc.spec is None:
@@ -180,8 +181,11 @@ class Outline:
             else:
                 self._update(deltas)
             self._version = doc.version
-        if self._todo:
-            self._work(tree.root_node, deadline if deadline is not None else Deadline(doc.budget.outline_s))
+        if self._todo and deadline is not None:  # background work: some progress whatever the time
+            self._work(tree.root_node, deadline, force=True)
+        elif self._todo and self._worked != doc.version:  # a reader: one budget per tree version
+            self._worked = doc.version
+            self._work(tree.root_node, Deadline(doc.budget.outline_s), force=False)
         return True
 
     # -- incremental update ----------------------------------------------------------
@@ -193,9 +197,11 @@ class Outline:
         self._import_texts = self._all = None
 
     def _update(self, deltas: list) -> None:
-        """Move the tables and the queue across ``deltas``; drop and queue what they touched."""
+        """Move the tables and the queue across ``deltas``; drop what the edits touched
+        and queue what they (and the changed ranges) cover."""
         imports, defs = self._imports, self._defs
         dirty: list[Span] = list(self._todo)
+        size = len(self._doc.buffer.data)
         for delta in deltas:
             for edit in delta.edits:
                 if imports.apply_edit(edit.start_byte, edit.old_end_byte, edit.new_end_byte):
@@ -203,15 +209,10 @@ class Outline:
                 self._forget(defs.apply_edit(edit.start_byte, edit.old_end_byte, edit.new_end_byte))
                 dirty = [_shift_span(span, edit) for span in dirty]
                 dirty.append((edit.start_byte, edit.new_end_byte))
-            dirty.extend(delta.changed)
+            dirty.extend(delta.changed if delta.changed is not None else ((0, size),))
         self._all = None
         self._todo = []
-        ranges = self._whole_lines(dirty)
-        for lo, hi in ranges:
-            if imports.overlapping(lo, hi, remove=True):
-                self._import_texts = None
-            self._forget(defs.overlapping(lo, hi, remove=True))
-        self._queue(ranges)
+        self._queue(self._whole_lines(dirty))
 
     def _queue(self, ranges: list[Span]) -> None:
         """Add ``ranges`` (sorted, disjoint) to the queue, cut into ``CHUNK_BYTES`` pieces."""
@@ -222,25 +223,28 @@ class Outline:
             self._todo.append((lo, hi))
         self._todo.sort()
 
-    def _work(self, root: tree_sitter.Node, deadline: Deadline) -> None:
-        """Query queued ranges until the queue is empty or ``deadline`` passes. A range
-        that used a whole budget on its own without finishing is skipped."""
+    def _work(self, root: tree_sitter.Node, deadline: Deadline, *, force: bool) -> None:
+        """Query queued ranges until the queue is empty or ``deadline`` has passed; with
+        ``force`` the first range is finished whatever the time (its cost is bounded by
+        its size)."""
         doc = self._doc
-        for kind in QUERY_KINDS:  # compile (once per registry) before the clock runs
-            doc.registry.query(doc.spec, kind)
         imports = self._imports
-        whole = deadline.left()
-        while self._todo and not deadline.expired():
+        first = force
+        while self._todo and (first or not deadline.expired()):
             span = self._todo[0]
-            started = time.perf_counter()
-            found_imports = query_imports(doc, root, span, deadline)
-            found_defs = query_defs(doc, root, span, deadline) if found_imports is not None else None
+            limit = None if first else deadline
+            first = False
+            found_imports = query_imports(doc, root, span, limit)
+            found_defs = query_defs(doc, root, span, limit) if found_imports is not None else None
             if found_imports is None or found_defs is None:
-                if whole is not None and time.perf_counter() - started >= whole * 0.9:
-                    del self._todo[0]
-                    self.skipped += 1
-                return
+                return  # out of time: this range comes first next time
             del self._todo[0]
+            if imports.overlapping(span[0], span[1], remove=True):
+                self._import_texts = None
+            removed = self._defs.overlapping(span[0], span[1], remove=True)
+            if removed:
+                self._forget(removed)
+                self._all = None
             for item in found_imports:
                 if imports.find(item) is None:
                     imports.insert(item)

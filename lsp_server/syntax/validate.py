@@ -22,7 +22,8 @@ The document itself is never mutated.
 All of it runs within a ``Deadline`` (the document's ``budget.validate_s``): the trial
 parses are halted by tree-sitter's progress callback and the error comparison stops
 when time is up. A check that cannot finish in time answers False (nothing judged,
-the completion is kept), like a region that was broken already.
+the completion is kept), like a region that was broken already, and so does a cursor
+deeper in the tree than ``MAX_PATH_DEPTH`` (``Tree.edit`` costs the depth at the edit).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import tree_sitter
 
 from .budget import Deadline
 from .document import SyntaxDocument
-from .nodes import child_at_or_after, errors_in
+from .nodes import child_at_or_after, errors_in, node_path
 
 SMALL_FILE_BYTES = 16 * 1024
 REGION_PARSE_BYTES = 32 * 1024
@@ -54,6 +55,8 @@ def would_add_errors(doc: SyntaxDocument, cursor_byte: int, insert_text: str,
     data = doc.buffer.data
     cursor = max(0, min(cursor_byte, len(data)))
     root = tree.root_node
+    if not node_path(root, cursor).complete:
+        return False  # too deep here: editing a copy of the tree alone would cost too much
     lo, hi = _region(root, cursor, len(data))
     if errors_in(root, lo, hi, limit=1):
         return False
