@@ -157,8 +157,10 @@ class SyntaxDocument:
     def tree(self) -> tree_sitter.Tree | None:
         """The current tree, or None for plain text and while a budgeted parse has not
         caught up with the text (see ``parsing``). Reparses incrementally if edits are
-        pending, within ``budget.parse_s`` once per batch of edits."""
-        if self._stale and self._parser is not None and not self._handed_off:
+        pending, within ``budget.parse_s`` once per batch of edits (not at all while a
+        parse that already took more than one slice is under way)."""
+        slow = self._job is not None and self._job.halted  # already known not to fit in a slice
+        if self._stale and self._parser is not None and not self._handed_off and not slow:
             if not self._step(Deadline(self.budget.parse_s)):
                 self._handed_off = True
         return None if self._stale else self._tree

@@ -152,7 +152,10 @@ class _Splitter:
             if child is None:
                 if level.pending is not None:
                     level.code.append((level.pending.start_point[0], last_row(level.pending)))
-                self.code(level.code, level.header)
+                for _pause in self.code(level.code, level.header):
+                    yield from self.units
+                    self.units.clear()
+                    yield None
                 stack.pop()
             else:
                 inner_level = self.visit(level, child)
@@ -246,11 +249,14 @@ class _Splitter:
             label = name if len(parts) == 1 else f"{name} (part {index + 1}/{len(parts)})"
             self.units.append(ReviewUnit(kind, label, tuple(part), header))
 
-    def code(self, spans: list[tuple[int, int]], header: str) -> None:
-        """Remaining code of one level: one unit, or parts cut at node boundaries."""
+    def code(self, spans: list[tuple[int, int]], header: str) -> Iterator[None]:
+        """Remaining code of one level: one unit, or parts cut at node boundaries (yields
+        every ``PAUSE_EVERY`` spans: a level can have tens of thousands)."""
         group: list[int] = []
-        for first, last in spans:
-            rows = [r for r in range(first, last + 1) if not group or r > group[-1]]
+        for index, (first, last) in enumerate(spans):
+            if index and index % PAUSE_EVERY == 0:
+                yield None
+            rows = range(max(first, group[-1] + 1) if group else first, last + 1)  # spans may overlap
             if group and len(group) + len(rows) > self.max_lines:
                 self.add_code(group, header)
                 group = []
