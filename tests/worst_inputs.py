@@ -176,9 +176,9 @@ GENERATORS: dict[str, tuple[Callable[[str, int], str], int]] = {
     "operator_chain": (operator_chain, 100_000),
     "nested_blocks": (nested_blocks, 1_000),
     "unclosed_blocks": (unclosed_blocks, 20_000),
-    "unclosed_string": (unclosed_string, 50_000),
-    "unclosed_comment": (unclosed_comment, 50_000),
-    "error_soup": (error_soup, 50_000),
+    "unclosed_string": (unclosed_string, 20_000),
+    "unclosed_comment": (unclosed_comment, 20_000),
+    "error_soup": (error_soup, 20_000),
     "long_line": (long_line, 1_000_000),
 }
 
