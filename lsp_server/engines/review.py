@@ -40,7 +40,7 @@ from lsp_server.model.findings import parse_findings, response_format
 from lsp_server.model.health import ModelHealth
 from lsp_server.model.tokens import estimate_tokens
 from lsp_server.syntax.context import RelatedLookup
-from lsp_server.syntax.budget import Deadline
+from lsp_server.syntax.budget import Deadline, SyntaxBudget
 from lsp_server.syntax.document import SyntaxDocument, settle
 from lsp_server.syntax.languages import LanguageRegistry
 
@@ -133,11 +133,26 @@ class ReviewEngine:
     def plan_text(self, path: str, text: str, *, language_id: str | None = None,
                   display_path: str | None = None, uri: str | None = None) -> ReviewPlan:
         """The plan for a file's text (no open document: a file on disk, the CI path)."""
-        if self._secrets.is_secret_path(path):  # decided before anything is parsed
+        syntax = self._text_syntax(path, text, language_id, None)
+        if syntax is None:
             return ReviewPlan(path, uri, None, "", (), skipped="secret file")
-        spec = self._registry.for_document(language_id, path)
-        syntax = SyntaxDocument(text, spec, self._registry)
         return self.plan(syntax, path, display_path=display_path, uri=uri)
+
+    async def plan_text_async(self, path: str, text: str, *, display_path: str | None = None,
+                              uri: str | None = None) -> ReviewPlan:
+        """``plan_text`` in slices (the editor's workspace review: files on disk, on the event loop)."""
+        syntax = self._text_syntax(path, text, None, SyntaxBudget())
+        if syntax is None:
+            return ReviewPlan(path, uri, None, "", (), skipped="secret file")
+        plan = await self.plan_async(syntax, path, display_path=display_path, uri=uri)
+        return plan if plan is not None else self.plan(syntax, path, display_path=display_path, uri=uri)
+
+    def _text_syntax(self, path: str, text: str, language_id: str | None,
+                     budget: SyntaxBudget | None) -> SyntaxDocument | None:
+        """A document for a file's text; None for a secret file (decided before anything is parsed)."""
+        if self._secrets.is_secret_path(path):
+            return None
+        return SyntaxDocument(text, self._registry.for_document(language_id, path), self._registry, budget=budget)
 
     async def plan_async(self, syntax: SyntaxDocument, path: str, *, display_path: str | None = None,
                          version: int | None = None, uri: str | None = None) -> ReviewPlan | None:

@@ -70,13 +70,15 @@ async def _one(scheduler: ReviewScheduler, path: Path, shown: str) -> None:
     engine = scheduler.engine
     uri = path.as_uri()
     doc = scheduler.documents.get(uri)
-    if doc is not None:
-        plan = engine.plan(doc.syntax, doc.path, display_path=shown, version=doc.version, uri=uri)
+    if doc is not None:  # planned in slices, like every planning on the event loop
+        plan = await engine.plan_async(doc.syntax, doc.path, display_path=shown, version=doc.version, uri=uri)
+        if plan is None:
+            return  # the document changed meanwhile: its own review covers it
     else:
         text = read_source(path)
         if text is None:
             return
-        plan = engine.plan_text(str(path), text, display_path=shown, uri=uri)
+        plan = await engine.plan_text_async(str(path), text, display_path=shown, uri=uri)
     result = await engine.run(plan)
     if result.errors and len(result.errors) == result.units:
         return  # nothing reviewed (model down): leave what the file showed

@@ -60,17 +60,6 @@ class Deadline:
     def expired(self) -> bool:
         return self._end is not None and self._clock() >= self._end
 
-    def left(self) -> float | None:
-        """Seconds left (never below 0), or None when unbounded."""
-        return None if self._end is None else max(0.0, self._end - self._clock())
-
-    def sooner(self, seconds: float | None) -> Deadline:
-        """A deadline at ``seconds`` from now or at this one, whichever comes first."""
-        if seconds is None:
-            return Deadline(self.left(), clock=self._clock)
-        left = self.left()
-        return Deadline(seconds if left is None else min(seconds, left), clock=self._clock)
-
     def progress(self, *_state: object) -> bool:
         """A parse's progress callback: True (halt) once expired, remembered in ``halted``."""
         if self._end is not None and self._clock() >= self._end:
