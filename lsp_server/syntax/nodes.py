@@ -53,11 +53,11 @@ def node_path(root: Node, lo: int, hi: int | None = None, *, limit: int = MAX_PA
         while True:
             child = cursor.node
             start, end = child.start_byte, child.end_byte
+            if lo < start:  # this child and every later one start after the range
+                return NodePath(nodes, True)
             if end < hi or (end < lo if start == end else end <= lo):
                 if cursor.goto_next_sibling():
                     continue
-                return NodePath(nodes, True)
-            if lo < start:
                 return NodePath(nodes, True)
             nodes.append(child)
             break
