@@ -20,6 +20,7 @@ from .lines import LineIndex
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
 
 BINARY_PROBE = 8192  # how much of a file's start ``looks_binary`` reads
+_REINDEX_BYTES = 64 * 1024  # an edit inserting more than this rebuilds the line index lazily
 
 
 def looks_binary(data: bytes | str) -> bool:
@@ -90,7 +91,7 @@ class TextBuffer:
 
     def __init__(self, text: str) -> None:
         self._data = text.encode("utf-8", errors="surrogatepass")
-        self._line_starts = LineIndex(self._index(self._data, 0))
+        self._line_starts = LineIndex.of(self._data)
         self._text_cache: str | None = text
 
     @staticmethod
@@ -208,11 +209,14 @@ class TextBuffer:
         self._text_cache = None
         delta = len(new) - (end_byte - start_byte)
         first_row, last_row = start_point[0], old_end_point[0]
-        inserted = self._index(new, start_byte)[1:]
-        self._line_starts.splice(first_row + 1, last_row + 1, inserted, delta)
+        if len(new) > _REINDEX_BYTES:  # a big paste or a whole new text: count lines at C speed
+            self._line_starts = LineIndex.of(self._data)
+        else:
+            self._line_starts.splice(first_row + 1, last_row + 1, self._index(new, start_byte)[1:], delta)
         new_end_byte = start_byte + len(new)
-        if inserted:
-            new_end_point = (first_row + len(inserted), new_end_byte - inserted[-1])
+        newlines = new.count(b"\n")
+        if newlines:
+            new_end_point = (first_row + newlines, len(new) - new.rfind(b"\n") - 1)
         else:
             new_end_point = (first_row, start_point[1] + len(new))
         return ByteEdit(start_byte, end_byte, new_end_byte, start_point, old_end_point, new_end_point)
