@@ -45,6 +45,7 @@ from .nodes import node_path
 from .outline import Outline
 
 _HISTORY = 256  # reparses an Outline can lag behind before it rebuilds from scratch
+_WAIT_S = 0.002  # how often a ``settle`` waiting for another one looks again
 # Bytes per read callback of a budgeted parse. A tree parsed from a callback has no
 # source of its own: ``Node.text`` calls the callback again and copies what it returns.
 _READ_BYTES = 16 * 1024
@@ -130,6 +131,7 @@ class SyntaxDocument:
         self._version = 0
         self._history: deque[TreeDelta] = deque(maxlen=_HISTORY)
         self._outline: Outline | None = None
+        self.driven = False  # a ``settle`` is bringing this document up to date
 
     # -- editing -------------------------------------------------------------------
     def apply_change(
@@ -303,10 +305,19 @@ async def settle(doc: SyntaxDocument, slice_s: float = BACKGROUND_SLICE_S, *,
                  timeout_s: float | None = None) -> bool:
     """Bring ``doc``'s tree and outline up to date in slices of ``slice_s``, letting the
     event loop run between slices; give up after ``timeout_s`` (None: never). True when
-    both are up to date."""
+    both are up to date. One caller drives a document at a time; others wait for it
+    (two drivers would run two slices per turn of the loop)."""
     waited = Deadline(timeout_s)
-    while not doc.settle_step(slice_s):
+    while doc.driven:
         if waited.expired():
             return False
-        await asyncio.sleep(0)
+        await asyncio.sleep(_WAIT_S)
+    doc.driven = True
+    try:
+        while not doc.settle_step(slice_s):
+            if waited.expired():
+                return False
+            await asyncio.sleep(0)
+    finally:
+        doc.driven = False
     return True

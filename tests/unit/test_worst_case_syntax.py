@@ -293,3 +293,23 @@ async def test_settle_gives_up_after_its_timeout(registry: LanguageRegistry) -> 
     assert not await settle(doc, 0.0005, timeout_s=0.0)
     assert await settle(doc)
     assert doc.tree is not None and doc.outline.complete
+
+
+async def test_one_settle_drives_a_document_at_a_time(registry: LanguageRegistry, monkeypatch) -> None:
+    """A completion or a review waiting for a document the store is settling waits for
+    that driver instead of running a second slice per turn of the event loop."""
+    doc = SyntaxDocument(error_soup("go", 3000), SPECS["go"], registry, budget=SyntaxBudget(parse_s=0.0))
+    calls: list[tuple[object, bool]] = []
+    real = SyntaxDocument.settle_step
+
+    def step(self, seconds):
+        done = real(self, seconds)
+        calls.append((asyncio.current_task(), done))
+        return done
+
+    monkeypatch.setattr(SyntaxDocument, "settle_step", step)
+    results = await asyncio.gather(settle(doc), settle(doc, timeout_s=30), settle(doc))
+    assert results == [True, True, True] and doc.tree is not None and doc.outline.complete
+    unfinished = [task for task, done in calls if not done]
+    assert len(unfinished) > 3 and len(set(unfinished)) == 1  # one driver did all the slices
+    assert not doc.driven
