@@ -5,9 +5,11 @@ with the input (a parse full of error recovery, a query over a node with 100,000
 children, a walk up a 100,000-deep tree) cannot be moved to a worker thread; it is
 bounded instead. A ``Deadline`` is a point in time: Python loops ask ``expired()``
 between steps, and tree-sitter calls ``progress`` (a parse's ``progress_callback``)
-often enough to halt a parse within a few milliseconds. Queries are kept small by
-their shape instead (``definitions.run_query``). A halted step degrades (less
-context, a check skipped, work left for a later slice); it never blocks.
+every 100 parser operations, which is a few milliseconds on ordinary code and up to
+about 25 ms of CPU on the worst error recovery measured (scripts/bench_worst_case.py).
+Queries are kept small by their shape instead (``definitions.run_query``). A halted
+step degrades (less context, a check skipped, work left for a later slice); it never
+blocks.
 
 The budgets below are what the editor path allows per step. ``None`` anywhere means
 "no budget" (the CLI review and tests parse and query whole files at once).
@@ -26,7 +28,7 @@ Clock = Callable[[], float]
 PARSE_SLICE_S = 0.008
 #: One background slice of parsing or outline work between event-loop turns.
 BACKGROUND_SLICE_S = 0.003
-#: Outline re-query work per refresh (what a keystroke pays for imports/definitions).
+#: Outline re-query work per tree version (what a keystroke pays for imports/definitions).
 OUTLINE_SLICE_S = 0.004
 #: The completion context (scopes, nearby signatures, names from elsewhere) per request.
 CONTEXT_S = 0.008

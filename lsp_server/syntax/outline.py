@@ -16,9 +16,9 @@ and leave the rest; the background task that finishes parses calls ``refresh`` w
 a deadline of its own and always finishes at least one range, so the queue drains
 (a range's queries cost time bounded by its size, ``definitions.run_query``: a few
 milliseconds for ``CHUNK_BYTES`` even of pathological input). The tables may lag for
-a while after a big change. While the
-document's parse lags behind its text, the tables are not shown (they would not match
-the text) but kept for the incremental update.
+a while after a big change. While the document's parse lags behind its text, the
+tables are not shown (they would not match the text) but kept for the incremental
+update.
 
 Entries store byte offsets only; texts are sliced from the buffer on demand.
 """
