@@ -132,6 +132,7 @@ class SyntaxDocument:
         self._history: deque[TreeDelta] = deque(maxlen=_HISTORY)
         self._outline: Outline | None = None
         self.driven = False  # a ``settle`` is bringing this document up to date
+        self._slow = False  # the last parse took more than one slice: leave the next to the background
 
     # -- editing -------------------------------------------------------------------
     def apply_change(
@@ -159,9 +160,10 @@ class SyntaxDocument:
     def tree(self) -> tree_sitter.Tree | None:
         """The current tree, or None for plain text and while a budgeted parse has not
         caught up with the text (see ``parsing``). Reparses incrementally if edits are
-        pending, within ``budget.parse_s`` once per batch of edits (not at all while a
-        parse that already took more than one slice is under way)."""
-        slow = self._job is not None and self._job.halted  # already known not to fit in a slice
+        pending, within ``budget.parse_s`` once per batch of edits (not at all when the
+        last parse, or the one under way, took more than one slice: a background task
+        finishes it)."""
+        slow = self._slow or (self._job is not None and self._job.halted)  # known not to fit in a slice
         if self._stale and self._parser is not None and not self._handed_off and not slow:
             if not self._step(Deadline(self.budget.parse_s)):
                 self._handed_off = True
@@ -298,6 +300,7 @@ class SyntaxDocument:
         self._version += 1
         self._history.append(TreeDelta(self._version, edits, changed, old is None))
         self._tree, self._job = tree, None
+        self._slow = job.halted
         self._stale = bool(self._pending)
 
 
