@@ -49,7 +49,7 @@ async def test_status_is_answered_while_a_pathological_completion_is_in_flight(s
     client, root = session
     language, make = CASES[name]
     text = make()
-    standin.default = Reply(text="value", first_token_delay=4.0)
+    standin.default = Reply(text="value", first_token_delay=3.0)
     uri = (root / name).as_uri()
     open_doc(client, uri, text, language)
     lines = text.split("\n")
