@@ -260,17 +260,10 @@ class Outline:
                 self._add(definition)
 
     def _add(self, definition: Definition) -> None:
-        """Insert a re-queried definition; for one name token the widest wins (on a tie,
-        the fresh one), as in a full rebuild."""
+        """Insert a re-queried definition. No entry for its name token is left: its range
+        was cleared first, and any version of the definition intersects that range (the
+        widest per name token was picked among the range's matches)."""
         defs = self._defs
-        at = definition.name_start
-        for entry in defs.overlapping(at, at + 1):
-            known = entry.item()
-            if known.name_start == at:
-                if known.start < definition.start:
-                    return
-                defs.remove(entry)
-                self._forget([entry])
         entry = defs.insert(definition)
         same_name = self._names.setdefault(definition.name, [])
         index = bisect_right(same_name, definition_key(definition), key=defs.entry_key)
