@@ -3,9 +3,13 @@
 One row per reviewed unit: the key is a digest of the unit's content hash, the model,
 the prompt version and the review settings (``ReviewEngine`` builds it), the value
 the unit's anchored findings as JSON in unit-relative coordinates. WAL mode lets an
-editor and a CI run use one file at once. Any SQLite problem (read-only or full disk,
+editor and a CI run use one file at once. Every string of a value is secret-masked
+before it is stored, and rows written under an older secret filter are deleted (and
+overwritten on disk) when the file is opened. Any SQLite problem (read-only or full disk,
 a corrupt file) is logged once and the cache carries on in memory: a broken cache
-costs model requests, never a feature.
+costs model requests, never a feature. A database file deleted or replaced while in
+use (the cache folder removed) is noticed before the next use, logged once and
+created afresh (``core.sqlite.SqliteFile``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .core.sqlite import close_quietly, open_database
+from .core.secrets import SECRET_FILTER_VERSION, SecretFilter
+from .core.sqlite import SqliteFile, checkpoint_quietly
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +31,23 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS findings ("
     " key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
 )
+_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
 def _create_schema(db: sqlite3.Connection) -> None:
-    db.execute(_SCHEMA)
+    """The table, emptied (and overwritten on disk) if an older secret filter wrote it."""
+    with db:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute(_SCHEMA)
+        db.execute(_META)
+        row = db.execute("SELECT value FROM meta WHERE key = 'secret_filter'").fetchone()
+        stale = row is None or row[0] != str(SECRET_FILTER_VERSION)
+        if stale:
+            db.execute("DELETE FROM findings")
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('secret_filter', ?)",
+                       (str(SECRET_FILTER_VERSION),))
+    if stale:
+        checkpoint_quietly(db)
 
 
 class FindingsCache:
@@ -38,18 +56,14 @@ class FindingsCache:
     def __init__(self, cache_dir: Path | None) -> None:
         self.path_dir = cache_dir
         self.path = cache_dir / FILE_NAME if cache_dir is not None else None
-        self._db: sqlite3.Connection | None = None
+        self._file = SqliteFile(self.path, _create_schema, what="review cache", log=log)
         self._memory: dict[str, str] = {}
-        self._opened = False
+        self._secrets = SecretFilter()
         self.hits = 0
         self.misses = 0
 
     def _connection(self) -> sqlite3.Connection | None:
-        if not self._opened:
-            self._opened = True
-            if self.path is not None:
-                self._db = open_database(self.path, _create_schema, what="review cache", log=log)
-        return self._db
+        return self._file.connection()
 
     def _fail(self, exc: Exception) -> None:
         log.warning("review cache %s failed (%s); caching in memory only from now on", self.path, exc)
@@ -90,8 +104,10 @@ class FindingsCache:
             self._fail(exc)
             return False
 
-    def put(self, key: str, value: Any) -> None:
-        raw = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    def put(self, key: str, value: Any, *, path: str = "") -> None:
+        """Store ``value`` with every string in it secret-masked, as code of a file named
+        ``path`` and as prose (a finding holds both: quotes and messages)."""
+        raw = json.dumps(self.masked(value, path), ensure_ascii=False, separators=(",", ":"))
         db = self._connection()
         if db is None:
             self._memory[key] = raw
@@ -103,6 +119,10 @@ class FindingsCache:
         except sqlite3.Error as exc:
             self._fail(exc)
             self._memory[key] = raw
+
+    def masked(self, value: Any, path: str = "") -> Any:
+        """``value`` as ``put`` stores it."""
+        return self._secrets.mask_json(value, path, "")
 
     def clear(self) -> int:
         """Forget everything; returns how many entries were removed."""
@@ -127,5 +147,4 @@ class FindingsCache:
         return count
 
     def close(self) -> None:
-        close_quietly(self._db)
-        self._db = None
+        self._file.give_up()

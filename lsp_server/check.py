@@ -1,5 +1,7 @@
 """``mistral-lsp check``: is the configured model server usable for completions?
 
+(With ``backend = "transformers"`` there is no server: ``check_local.py`` loads the model.)
+
 Asks ``/v1/models`` (does it answer, does it serve our model, with what context
 length), then sends one tiny prefilled completion request exactly like the server
 would, so a server that rejects our request fields is caught too. Two more 1-token
@@ -7,6 +9,10 @@ requests then tell whether reviews will work as designed: one with the findings 
 schema (vLLM structured output) and one offering the reviewer's tools (a server
 without ``--enable-auto-tool-choice`` may refuse it; reviews then run without tools).
 Neither decides ``usable``, which is about completions.
+
+When the server cannot be used, ``advice`` says what to do next: the endpoint
+setting, its current value and where that value came from, how to start a server
+(``scripts/serve-vllm.sh``), or which key or model setting to fix.
 """
 
 from __future__ import annotations
@@ -17,8 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lsp_server.config import load_settings
+from lsp_server.config import Settings, load_settings
 from lsp_server.model.client import ChatOptions, ModelClient, ModelError
+
+_SOURCES = {"environment": "MISTRAL_LSP_ENDPOINT"}  # a settings layer's name -> what a user sets there
+
+
+def _where(source: str) -> str:
+    return "the default" if source == "default" else f"from {source}"
 
 
 @dataclass
@@ -27,6 +39,7 @@ class CheckReport:
 
     endpoint: str
     model: str
+    endpoint_source: str = "default"  # where the endpoint came from: "default", "MISTRAL_LSP_ENDPOINT", a file
     reachable: bool = False
     served: list[str] = field(default_factory=list)
     model_served: bool = False
@@ -38,6 +51,7 @@ class CheckReport:
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     settings_problems: list[str] = field(default_factory=list)
+    advice: list[str] = field(default_factory=list)  # what to do next, when not usable
 
     @property
     def usable(self) -> bool:
@@ -46,6 +60,7 @@ class CheckReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "endpoint": self.endpoint,
+            "endpointSource": self.endpoint_source,
             "model": self.model,
             "reachable": self.reachable,
             "servedModels": self.served,
@@ -59,10 +74,11 @@ class CheckReport:
             "usable": self.usable,
             "problems": self.problems,
             "settingsProblems": self.settings_problems,
+            "advice": self.advice,
         }
 
     def lines(self) -> list[str]:
-        out = [f"endpoint:    {self.endpoint}", f"model:       {self.model}"]
+        out = [f"endpoint:    {self.endpoint} ({_where(self.endpoint_source)})", f"model:       {self.model}"]
         out += [f"settings:    {p}" for p in self.settings_problems]
         if not self.reachable:
             out.append("server:      NOT reachable")
@@ -83,12 +99,19 @@ class CheckReport:
         out += [f"note:        {n}" for n in self.notes]
         out += [f"problem:     {p}" for p in self.problems]
         out.append("result:      " + ("usable" if self.usable else "NOT usable"))
+        out += [f"{'what to do:' if n == 0 else '':<13}- {a}" for n, a in enumerate(self.advice)]
         return out
 
 
-async def run_check(root: Path | None, *, timeout_s: float = 10.0) -> CheckReport:
+async def run_check(root: Path | None, *, timeout_s: float = 10.0) -> Any:
     settings, problems = load_settings(None, root=root, environ=os.environ)
-    report = CheckReport(settings.endpoint, settings.model, settings_problems=problems)
+    if settings.backend == "transformers":  # no server: load the model here (check_local.py)
+        from lsp_server.check_local import run_local_check
+
+        return await run_local_check(settings, problems)
+    source = settings.sources.get("endpoint")
+    report = CheckReport(settings.endpoint, settings.model, settings_problems=problems,
+                         endpoint_source=_SOURCES.get(source, source) if source else "default")
     client = ModelClient(
         settings.endpoint, settings.model, settings.api_key, connect_timeout_s=min(timeout_s, 5.0)
     )
@@ -97,6 +120,7 @@ async def run_check(root: Path | None, *, timeout_s: float = 10.0) -> CheckRepor
             models = await client.models(timeout_s=timeout_s)
         except ModelError as exc:
             report.problems.append(exc.message)
+            report.advice = no_server_advice(settings, report.endpoint_source, exc)
             return report
         report.reachable = True
         report.served = [m.id for m in models]
@@ -105,6 +129,7 @@ async def run_check(root: Path | None, *, timeout_s: float = 10.0) -> CheckRepor
             report.problems.append(
                 f"set MISTRAL_LSP_MODEL (or the model setting) to one of: {', '.join(report.served)}"
             )
+            report.advice = [f"or serve {settings.model} there: scripts/serve-vllm.sh (README, \"The model server\")"]
             return report
         report.model_served = True
         report.max_model_len = match.max_model_len
@@ -131,6 +156,27 @@ async def run_check(root: Path | None, *, timeout_s: float = 10.0) -> CheckRepor
         return report
     finally:
         await client.aclose()
+
+
+def no_server_advice(settings: Settings, source: str, error: ModelError) -> list[str]:
+    """What to do when nothing usable answers at the endpoint."""
+    if error.status in (401, 403):
+        key = "is set but was refused" if settings.api_key else "is not set"
+        return [f"the server wants an API key: set MISTRAL_LSP_API_KEY (or apiKey in the editor settings) to "
+                f"the key vLLM was started with (the key {key})"]
+    advice = [
+        f"the endpoint setting is {settings.endpoint} ({_where(source)}): if the server runs elsewhere, set "
+        "MISTRAL_LSP_ENDPOINT=http://HOST:PORT/v1, or endpoint = \"...\" in .mistral-lsp.toml or the editor "
+        "settings",
+        "to start one on a GPU machine: pip install vllm && scripts/serve-vllm.sh (it listens on 127.0.0.1; "
+        "for other machines add --host 0.0.0.0 --api-key KEY), see the README, \"The model server\"",
+    ]
+    advice.append(
+        "or run the model in this process, without a server: pip install 'mistral-lsp[local]', then "
+        "--backend transformers --model PATH (or backend = \"transformers\", MISTRAL_LSP_BACKEND); "
+        "it needs a big GPU for the real model, see docs/backends.md"
+    )
+    return advice
 
 
 async def _probe_review(client: ModelClient, report: CheckReport, timeout_s: float) -> None:

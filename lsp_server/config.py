@@ -11,22 +11,35 @@ gives a *valid* value (an invalid one is reported and the next layer is used):
 Keys are matched case-insensitively with ``-`` and ``_`` ignored, so ``debounceMs``,
 ``debounce_ms`` and ``debounce-ms`` are the same key. Nested tables (``completion``)
 and dotted flat keys (``completion.debounceMs``) both work.
+
+A problem is described, not judged: the source, the key as the user wrote it, the
+value, what was expected, and for an unknown key the closest known one ("did you
+mean"). What happens next is the caller's to say: the editor uses the next layer's
+value and tells the user once; ``mistral-lsp review`` refuses to run (exit 2).
+``Settings.sources`` tells which layer gave each setting that was not a default.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
 import logging
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlparse
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000/v1"
 DEFAULT_MODEL = "mistralai/Mistral-Small-3.2-24B-Instruct-2506"
 REVIEW_TRIGGERS = ("open", "save", "change", "manual")
+IF_UNREACHABLE = ("fail", "warn")
+BACKENDS = ("vllm", "transformers")
+DTYPES = ("auto", "bfloat16", "float16", "float32")
 DEFAULT_SECRET_GLOBS = (
     ".env",
     ".env.*",
@@ -53,7 +66,10 @@ class Settings:
     """Everything the engines need, resolved and validated."""
 
     endpoint: str = DEFAULT_ENDPOINT
-    model: str = DEFAULT_MODEL
+    model: str = DEFAULT_MODEL  # vllm: the served name; transformers: a local folder or a hub id
+    backend: str = "vllm"  # "vllm" (an OpenAI-compatible server) or "transformers" (in process)
+    device: str = "auto"  # transformers backend: auto, cpu, cuda, cuda:N, mps
+    dtype: str = "auto"  # transformers backend: auto, bfloat16, float16, float32
     api_key: str | None = field(default=None, repr=False)
     cache_dir: Path = Path(".")
     completion_enabled: bool = True
@@ -87,10 +103,18 @@ class Settings:
     review_tools: bool = True
     review_tool_calls: int = 6
     review_tool_tokens: int = 4000
+    review_if_unreachable: str = "fail"
+    # setting name -> the layer that gave it ("environment", ".mistral-lsp.toml", ...); defaults absent
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def given(self) -> frozenset[str]:
+        """The settings a user set somewhere (not defaults)."""
+        return frozenset(self.sources)
 
     def describe(self) -> dict[str, Any]:
         """A loggable view: the API key is reduced to whether one is set."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "api_key"}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("api_key", "sources")}
         out["api_key"] = "set" if self.api_key else "unset"
         out["cache_dir"] = str(self.cache_dir)
         return out
@@ -99,18 +123,21 @@ class Settings:
 # -- validators: value -> converted value, or raise ValueError with a reason -------
 
 
+# The messages say what was expected; the caller shows the key and the value.
+
+
 def _url(value: Any) -> str:
     text = str(value).strip().rstrip("/")
     parsed = urlparse(text)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ValueError(f"{value!r} is not an http(s) URL")
+        raise ValueError("expected an http(s) URL such as http://127.0.0.1:8000/v1")
     return text
 
 
 def _nonempty(value: Any) -> str:
-    text = str(value).strip()
+    text = str(value).strip() if isinstance(value, (str, int, float)) else ""
     if not text:
-        raise ValueError("must not be empty")
+        raise ValueError("expected a non-empty text")
     return text
 
 
@@ -127,37 +154,49 @@ def _bool(value: Any) -> bool:
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"{value!r} is not a boolean")
+    raise ValueError("expected true or false")
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a finite number (numbers and numeric texts), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if number == number and abs(number) != float("inf") else None
 
 
 def _int_range(lo: int, hi: int) -> Callable[[Any], int]:
     def check(value: Any) -> int:
-        if isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a number")
-        number = int(float(value)) if isinstance(value, (int, float, str)) else None
-        if number is None or not lo <= number <= hi:
-            raise ValueError(f"{value!r} is not a whole number in {lo}..{hi}")
-        return number
+        number = _number(value)
+        if number is None or not number.is_integer() or not lo <= number <= hi:
+            raise ValueError(f"expected a whole number from {lo} to {hi}")
+        return int(number)
 
     return check
 
 
 def _float_range(lo: float, hi: float) -> Callable[[Any], float]:
     def check(value: Any) -> float:
-        if isinstance(value, bool):
-            raise ValueError(f"{value!r} is not a number")
-        number = float(value)
-        if not lo <= number <= hi:
-            raise ValueError(f"{value!r} is not in {lo}..{hi}")
+        number = _number(value)
+        if number is None or not lo <= number <= hi:
+            raise ValueError(f"expected a number from {lo:g} to {hi:g}")
         return number
 
     return check
 
 
 def _path(value: Any) -> Path:
-    text = str(value).strip()
+    text = str(value).strip() if isinstance(value, str) else ""
     if not text:
-        raise ValueError("must not be empty")
+        raise ValueError("expected a folder path")
     return Path(os.path.expanduser(text))
 
 
@@ -167,33 +206,57 @@ def _globs(value: Any) -> tuple[str, ...]:
     elif isinstance(value, (list, tuple)):
         items = [str(part).strip() for part in value]
     else:
-        raise ValueError(f"{value!r} is not a list of patterns")
+        raise ValueError("expected a list of file patterns (or one comma-separated text)")
     return tuple(item for item in items if item)
 
 
 def _triggers(value: Any) -> tuple[str, ...]:
-    items = _globs(value)
+    try:
+        items = _globs(value)
+    except ValueError:
+        items = ()
     unknown = [item for item in items if item.lower() not in REVIEW_TRIGGERS]
     if unknown or not items:
-        raise ValueError(f"{value!r} is not a list of {', '.join(REVIEW_TRIGGERS)}")
+        raise ValueError(f"expected a list of {', '.join(REVIEW_TRIGGERS[:-1])}, or manual alone")
     chosen = tuple(dict.fromkeys(item.lower() for item in items))
     if "manual" in chosen and len(chosen) > 1:
-        raise ValueError("'manual' cannot be combined with other triggers")
+        raise ValueError("expected manual alone: it cannot be combined with other triggers")
     return chosen
 
 
-def _severity(value: Any) -> str:
-    text = str(value).strip().lower()
-    if text not in ("error", "warning", "info", "hint"):
-        raise ValueError(f"{value!r} is not one of error, warning, info, hint")
+def _choice(*allowed: str, upper: bool = False) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = str(value).strip().lower() if isinstance(value, str) else ""
+        if text not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}")
+        return text.upper() if upper else text
+
+    return check
+
+
+_backend = _choice(*BACKENDS)
+
+
+def _device(value: Any) -> str:
+    text = str(value).strip().lower() if isinstance(value, str) else ""
+    if text in ("auto", "cpu", "cuda", "mps") or re.fullmatch(r"cuda:\d+", text):
+        return text
+    raise ValueError("expected one of auto, cpu, cuda, cuda:N, mps")
+
+
+_DTYPE_ALIASES = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp32": "float32", "float": "float32"}
+
+
+def _dtype(value: Any) -> str:
+    text = str(value).strip().lower() if isinstance(value, str) else ""
+    text = _DTYPE_ALIASES.get(text, text)
+    if text not in DTYPES:
+        raise ValueError(f"expected one of {', '.join(DTYPES)}")
     return text
 
 
-def _level(value: Any) -> str:
-    text = str(value).strip().upper()
-    if text not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise ValueError(f"{value!r} is not one of debug, info, warning, error")
-    return text
+_severity = _choice("error", "warning", "info", "hint")
+_level = _choice("debug", "info", "warning", "error", upper=True)
 
 
 @dataclass(frozen=True)
@@ -207,6 +270,9 @@ class _Spec:
 _SPECS: tuple[_Spec, ...] = (
     _Spec("endpoint", ("endpoint",), _url, "MISTRAL_LSP_ENDPOINT"),
     _Spec("model", ("model",), _nonempty, "MISTRAL_LSP_MODEL"),
+    _Spec("backend", ("backend",), _backend, "MISTRAL_LSP_BACKEND"),
+    _Spec("device", ("transformers.device",), _device, "MISTRAL_LSP_DEVICE"),
+    _Spec("dtype", ("transformers.dtype",), _dtype, "MISTRAL_LSP_DTYPE"),
     _Spec("api_key", ("apiKey",), _optional_text, "MISTRAL_LSP_API_KEY"),
     _Spec("cache_dir", ("cacheDir",), _path, "MISTRAL_LSP_CACHE_DIR"),
     _Spec("completion_enabled", ("completion.enable", "completion.enabled"), _bool),
@@ -216,7 +282,7 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec("max_tokens_block", ("completion.maxTokensBlock",), _int_range(1, 4096)),
     _Spec("context_tokens", ("completion.contextTokens",), _int_range(256, 120_000)),
     _Spec("completion_timeout_s", ("completion.timeoutSeconds",), _float_range(0.5, 120.0)),
-    _Spec("connect_timeout_s", ("connectTimeoutSeconds",), _float_range(0.1, 30.0)),
+    _Spec("connect_timeout_s", ("connectTimeoutSeconds",), _float_range(0.1, 30.0), "MISTRAL_LSP_CONNECT_TIMEOUT"),
     _Spec("system_prompt", ("completion.systemPrompt",), _optional_text),
     _Spec("priority_enabled", ("priority.enable", "priority.enabled"), _bool),
     _Spec("completion_priority", ("priority.completion",), _int_range(-1000, 1000)),
@@ -240,6 +306,8 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec("review_tools", ("review.tools",), _bool, "MISTRAL_LSP_REVIEW_TOOLS"),
     _Spec("review_tool_calls", ("review.maxToolCalls",), _int_range(0, 50)),
     _Spec("review_tool_tokens", ("review.maxToolTokens",), _int_range(0, 100_000)),
+    _Spec("review_if_unreachable", ("review.ifUnreachable",), _choice(*IF_UNREACHABLE),
+          "MISTRAL_LSP_REVIEW_IF_UNREACHABLE"),
 )
 
 
@@ -251,24 +319,33 @@ def _wire_key(key: str) -> str:
     return ".".join(_norm(part) for part in key.split("."))
 
 
-def _flatten(options: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested or dotted option tables -> {normalised.dotted.key: value}."""
+def _flatten(options: Mapping[str, Any], prefix: str = "", written: str = "",
+             names: dict[str, str] | None = None) -> dict[str, Any]:
+    """Nested or dotted option tables -> {normalised.dotted.key: value}; ``names`` gets
+    each normalised key's spelling as written (``review.maxTokens``)."""
     out: dict[str, Any] = {}
     for key, value in options.items():
         dotted = f"{prefix}.{_wire_key(str(key))}" if prefix else _wire_key(str(key))
+        as_written = f"{written}.{key}" if written else str(key)
         if isinstance(value, Mapping):
-            out.update(_flatten(value, dotted))
+            out.update(_flatten(value, dotted, as_written, names))
         else:
             out[dotted] = value
+            if names is not None:
+                names[dotted] = as_written
     return out
 
 
 @dataclass(frozen=True)
 class Layer:
-    """One source of options: a name for messages and its flattened values."""
+    """One source of options: a name for messages, its flattened values, and each key as written."""
 
     name: str
     values: Mapping[str, Any]
+    written: Mapping[str, str] = field(default_factory=dict)
+
+    def key_as_written(self, key: str) -> str:
+        return self.written.get(key, key)
 
     @classmethod
     def from_options(cls, name: str, options: Mapping[str, Any] | None) -> Layer:
@@ -279,15 +356,18 @@ class Layer:
             if _norm(str(key)) == "mistrallsp" and isinstance(options[key], Mapping):
                 options = options[key]
                 break
-        return cls(name, _flatten(options))
+        names: dict[str, str] = {}
+        return cls(name, _flatten(options, names=names), names)
 
 
 def environment_layer(environ: Mapping[str, str]) -> Layer:
     values: dict[str, Any] = {}
+    names: dict[str, str] = {}
     for spec in _SPECS:
         if spec.env and environ.get(spec.env, "") != "":
             values[_wire_key(spec.keys[0])] = environ[spec.env]
-    return Layer("environment", values)
+            names[_wire_key(spec.keys[0])] = spec.env
+    return Layer("environment", values, names)
 
 
 def project_layer(root: Path | None) -> tuple[Layer, list[str]]:
@@ -301,17 +381,20 @@ def project_layer(root: Path | None) -> tuple[Layer, list[str]]:
         try:
             data = tomllib.loads(candidate.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            problems.append(f"{candidate.name}: cannot read it ({exc}); ignoring it")
+            problems.append(f"{candidate.name}: cannot be read as TOML ({exc})")
             continue
+        name = candidate.name
         if table == "tool":
-            section = data.get("tool", {}).get("mistral-lsp")
+            tool = data.get("tool", {})
+            section = tool.get("mistral-lsp") if isinstance(tool, Mapping) else None
             if section is None:
                 continue
             if not isinstance(section, Mapping):
-                problems.append(f"{candidate.name}: [tool.mistral-lsp] is not a table; ignoring it")
+                problems.append(f"{candidate.name}: [tool.mistral-lsp] is not a table")
                 continue
-            data = section
-        return Layer(candidate.name, _flatten(data)), problems
+            data, name = section, f"{candidate.name} [tool.mistral-lsp]"
+        names: dict[str, str] = {}
+        return Layer(name, _flatten(data, names=names), names), problems
     return Layer("project file", {}), problems
 
 
@@ -321,18 +404,43 @@ def default_cache_dir() -> Path:
     return Path(user_cache_dir("mistral-lsp", appauthor=False))
 
 
+def _shown_value(value: Any) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _closest(key: str, known: Mapping[str, str]) -> str | None:
+    """The documented spelling of the known key closest to ``key`` (both normalised): its last
+    part must be close (a typo, or the right name in the wrong table); the whole key breaks ties."""
+    leaf = key.rsplit(".", 1)[-1]
+    best, best_score = None, 0.0
+    for candidate, shown in known.items():
+        near = difflib.SequenceMatcher(None, leaf, candidate.rsplit(".", 1)[-1]).ratio()
+        if near < 0.75:
+            continue
+        score = near + difflib.SequenceMatcher(None, key, candidate).ratio()
+        if score > best_score:
+            best, best_score = shown, score
+    return best
+
+
 def resolve(layers: list[Layer], base: Settings | None = None) -> tuple[Settings, list[str]]:
     """Resolve settings from layers listed highest precedence first.
 
-    Returns the settings and human-readable problems (unknown keys, invalid values).
+    Returns the settings and human-readable problems (unknown keys, invalid values),
+    each naming the source, the key as written, the value and what was expected.
     """
     base = base or Settings(cache_dir=default_cache_dir())
     problems: list[str] = []
     chosen: dict[str, Any] = {}
-    known: set[str] = set()
+    sources: dict[str, str] = {}
+    known: dict[str, str] = {}  # normalised wire key -> documented spelling
     for spec in _SPECS:
         wire_keys = {_wire_key(key) for key in spec.keys}
-        known |= wire_keys
+        known.update({key: spec.keys[0] for key in wire_keys})
         for layer in layers:
             hit = next((k for k in wire_keys if k in layer.values), None)
             if hit is None:
@@ -340,17 +448,21 @@ def resolve(layers: list[Layer], base: Settings | None = None) -> tuple[Settings
             raw = layer.values[hit]
             try:
                 chosen[spec.name] = spec.check(raw)
+                sources[spec.name] = layer.name
                 break
             except (ValueError, TypeError) as exc:
-                shown = "<hidden>" if spec.name == "api_key" else exc
-                problems.append(f"{layer.name}: setting {spec.keys[0]!r} ignored: {shown}")
+                shown = "<hidden>" if spec.name == "api_key" else _shown_value(raw)
+                problems.append(f"{layer.name}: {layer.key_as_written(hit)} = {shown}: {exc}")
     for layer in layers:
         for key in layer.values:
             if key not in known:
-                problems.append(f"{layer.name}: unknown setting {key!r} ignored")
-    settings = replace(base, **chosen)
+                near = _closest(key, known)
+                hint = f" (did you mean {near!r}?)" if near else ""
+                problems.append(f"{layer.name}: unknown setting {layer.key_as_written(key)!r}{hint}")
+    settings = replace(base, **chosen, sources=MappingProxyType(sources))
     if settings.max_tokens_block < settings.max_tokens_line:
-        problems.append("completion.maxTokensBlock is below maxTokensLine; using maxTokensLine for both")
+        problems.append(f"completion.maxTokensBlock ({settings.max_tokens_block}) is below "
+                        f"completion.maxTokensLine ({settings.max_tokens_line}): expected at least as many")
         settings = replace(settings, max_tokens_block=settings.max_tokens_line)
     return settings, problems
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from lsp_server import __version__
+from lsp_server import __version__, log_filters
 from lsp_server.protocol import code_actions, commands, completion, diagnostics, documents, lifecycle, workspace
 from lsp_server.protocol.base import MistralServer
 
 
 def build_server() -> MistralServer:
     """A ready-to-start server; settings are resolved when the client initializes."""
+    log_filters.install()
     server = MistralServer("mistral-lsp", __version__)
     lifecycle.register(server)
     documents.register(server)

@@ -3,14 +3,17 @@
 ``Services`` owns the model client, health tracker, token counter, document store,
 workspace knowledge (symbol indexes), completion engine, review engine (with its SQLite findings cache), review scheduler
 and AI fixer. The protocol layer holds one instance and asks it to rebuild when
-settings change (open documents and shown findings survive); the CLI's ``check``
-uses the same pieces.
+settings change (open documents and shown findings survive, and so do the review
+concurrency limit and the completions in flight: the new engines share them with the
+old ones); the CLI's ``check`` uses the same pieces.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+
+import anyio
 
 from lsp_server.cache import FindingsCache
 from lsp_server.config import Settings
@@ -22,7 +25,8 @@ from lsp_server.engines.knowledge import WorkspaceKnowledge
 from lsp_server.index.tools import TOOL_SCHEMAS
 from lsp_server.engines.review import ReviewEngine
 from lsp_server.engines.review_scheduler import ReviewScheduler
-from lsp_server.model.client import ModelClient, ModelError
+from lsp_server.model.backends import Backend, backend_key, create_backend
+from lsp_server.model.client import ModelError
 from lsp_server.model.health import HealthChange, ModelHealth
 from lsp_server.model.tokens import TokenCounter
 from lsp_server.syntax.budget import SyntaxBudget
@@ -54,8 +58,11 @@ class Services:
         self.knowledge = WorkspaceKnowledge(settings, self.registry, foreground=self.foreground)
         self.completion = self._make_completion(settings)
         self.findings_cache = FindingsCache(settings.cache_dir)
+        # one limit for every review engine: those of replaced settings still finishing count too
+        self.review_limit = anyio.CapacityLimiter(settings.review_concurrency)
         self.review_engine = self._make_review_engine(settings)
-        self.review = ReviewScheduler(self.review_engine, self.documents, settings)
+        self.review = ReviewScheduler(self.review_engine, self.documents, settings, index=self.knowledge)
+        self.knowledge.on_ready.append(self.review.index_ready)  # redo reviews made before the index was ready
         self.fixer = AiFixer(settings, self.client, self.health)
         self.served_models: list[str] = []
         self.completion_toggle: bool | None = None  # the user's toggle command wins over settings
@@ -66,13 +73,13 @@ class Services:
         return self.completion_toggle
 
     @staticmethod
-    def _make_client(settings: Settings) -> ModelClient:
-        return ModelClient(
-            settings.endpoint,
-            settings.model,
-            settings.api_key,
-            connect_timeout_s=settings.connect_timeout_s,
-        )
+    def _make_client(settings: Settings) -> Backend:
+        return create_backend(settings)  # vLLM over HTTP, or the model in process (settings.backend)
+
+    def backend_status(self) -> dict[str, object]:
+        """The backend's own view (the in-process one: device, dtype, load time, tokens/s)."""
+        describe = getattr(self.client, "describe", None)
+        return describe() if callable(describe) else {"backend": self.settings.backend}
 
     def _make_completion(self, settings: Settings) -> CompletionEngine:
         return CompletionEngine(settings, self.client, self.health, self.tokens, related=self.knowledge.related,
@@ -81,7 +88,7 @@ class Services:
     def _make_review_engine(self, settings: Settings) -> ReviewEngine:
         return ReviewEngine(settings, self.client, self.health, self.findings_cache, registry=self.registry,
                             related=self.knowledge.related, tools_for=self.knowledge.tools_for,
-                            tool_schemas=TOOL_SCHEMAS)
+                            tool_schemas=TOOL_SCHEMAS, limit=self.review_limit)
 
     def clear_caches(self) -> int:
         """Forget completions and cached review findings; returns review entries removed."""
@@ -91,24 +98,21 @@ class Services:
     async def apply_settings(self, settings: Settings) -> bool:
         """Swap in new settings; a new endpoint/model/key gets a new client (returns True)."""
         old_client = self.client
-        reconnect = (settings.endpoint, settings.model, settings.api_key) != (
-            self.settings.endpoint,
-            self.settings.model,
-            self.settings.api_key,
-        )
+        reconnect = backend_key(settings) != backend_key(self.settings)
         self.settings = settings
         if reconnect:
             self.client = self._make_client(settings)
             self.health = ModelHealth(on_change=self._on_health)
-        max_model_len = None if reconnect else self.completion.max_model_len
+        old_completion = self.completion
         self.knowledge.settings = settings  # index limits apply at the next start
         self.completion = self._make_completion(settings)
-        self.completion.max_model_len = max_model_len
+        self.completion.adopt(old_completion, same_server=not reconnect)
         if self.completion_toggle is not None:
             self.completion.enabled = self.completion_toggle
         if settings.cache_dir != self.findings_cache.path_dir:
             self.findings_cache.close()
             self.findings_cache = FindingsCache(settings.cache_dir)
+        self.review_limit.total_tokens = settings.review_concurrency  # in place: held tokens stay counted
         self.review_engine = self._make_review_engine(settings)
         self.review.reconfigure(settings, self.review_engine)
         self.fixer = AiFixer(settings, self.client, self.health)
@@ -117,7 +121,7 @@ class Services:
         return reconnect
 
     async def discover_model(self) -> None:
-        """Ask ``/v1/models`` for the served model and its context length."""
+        """Ask ``/v1/models`` for the served model and its context length (in process: load it)."""
         try:
             models = await self.client.models()
         except ModelError as exc:

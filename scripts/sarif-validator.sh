@@ -13,6 +13,9 @@ VERSION=5.7.0
 CACHE="${MISTRAL_LSP_CI_CACHE:-$HOME/.cache/mistral-lsp-ci}"
 DIR="$CACHE/sarif-multitool-$VERSION"
 TOOL="$DIR/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.sarif-multitool.lock"  # one install at a time (parallel runs share the cache)
+flock 9
 if [ ! -x "$TOOL" ]; then
   if ! command -v npm >/dev/null 2>&1; then
     echo "sarif-validator: npm is not installed; cannot install the SARIF Multitool" >&2

@@ -2,9 +2,15 @@
 # Start the production model server: vLLM serving Mistral-Small-3.2-24B-Instruct-2506
 # with the flags from the model card (needs a GPU with ~55 GB in bf16, e.g. 2x A100 40GB).
 #
-#   scripts/serve-vllm.sh [--tp N] [--dp N] [--port PORT] [--host HOST] [-- extra vllm args]
+#   scripts/serve-vllm.sh [--tp N] [--dp N] [--port PORT] [--host HOST]
+#                         [--api-key KEY | --no-api-key] [-- extra vllm args]
 #
-# Then point mistral-lsp at it: MISTRAL_LSP_ENDPOINT=http://HOST:PORT/v1
+# It listens on 127.0.0.1 (this machine only) unless --host says otherwise. To use it from
+# other machines (a laptop, a CI runner), listen on their network (--host 0.0.0.0) and
+# protect it with an API key: --api-key KEY (or VLLM_API_KEY in the environment; the key is
+# passed to vLLM through the environment, never on its command line). Clients then set
+# MISTRAL_LSP_API_KEY to the same key. --no-api-key exposes it without one (a trusted
+# network only). Then point mistral-lsp at it: MISTRAL_LSP_ENDPOINT=http://HOST:PORT/v1
 set -euo pipefail
 
 MODEL="${MISTRAL_LSP_MODEL:-mistralai/Mistral-Small-3.2-24B-Instruct-2506}"
@@ -12,6 +18,7 @@ TP=1
 DP=1
 HOST=127.0.0.1
 PORT=8000
+NO_KEY=false
 EXTRA=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -19,11 +26,27 @@ while [ $# -gt 0 ]; do
     --dp|--data-parallel-size) DP="$2"; shift 2 ;;
     --host) HOST="$2"; shift 2 ;;
     --port) PORT="$2"; shift 2 ;;
-    -h|--help) sed -n 2,8p "$0"; exit 0 ;;
+    --api-key) export VLLM_API_KEY="$2"; shift 2 ;;
+    --no-api-key) NO_KEY=true; shift ;;
+    -h|--help) sed -n 2,13p "$0"; exit 0 ;;
     --) shift; EXTRA=("$@"); break ;;
     *) echo "serve-vllm.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
+
+case "$HOST" in
+  127.*|localhost|::1|"[::1]") ;;
+  *)
+    if [ -z "${VLLM_API_KEY:-}" ] && [ "$NO_KEY" != true ]; then
+      echo "serve-vllm.sh: --host $HOST lets other machines use the model server: give it an API key" \
+        "(--api-key KEY, or VLLM_API_KEY), or say --no-api-key on a trusted network" >&2
+      exit 2
+    fi
+    if [ -z "${VLLM_API_KEY:-}" ]; then
+      echo "serve-vllm.sh: warning: listening on $HOST without an API key: anyone who reaches it can use it" >&2
+    fi
+    ;;
+esac
 
 command -v vllm >/dev/null || { echo "serve-vllm.sh: vllm is not installed (pip install vllm)" >&2; exit 2; }
 

@@ -110,8 +110,12 @@ install_code_server() {
   say "code-server installed"
 }
 
+# One install at a time: two runs sharing the cache would delete each other's half-done install.
+exec 9>"$CACHE/.code-server.lock"
+flock 9
 if [ "${1:-}" = "--install-code-server-only" ]; then install_code_server; exit 0; fi
 install_code_server
+flock -u 9
 CODE_SERVER="$CS_DIR/node_modules/.bin/code-server"
 
 # -- the extension: npm ci (skipped when node_modules matches the lockfile), tsc, unit, vsix --------

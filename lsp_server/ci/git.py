@@ -17,7 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+from lsp_server.core.text import split_lines
+
+_HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", '"': '"'}
 
 
@@ -78,6 +80,12 @@ class ChangedLines:
         changed = self.files.get(rel)
         return bool(changed) and any(row in changed for row in rows)
 
+    def renumber(self, rel: str, text: str) -> None:
+        """Take ``rel``'s changed lines from git's numbering to the rows of ``text`` (its
+        reviewed content; see ``rows_of_git_lines``). Once per file, before ``changed``."""
+        if rel in self.files:
+            self.files[rel] = rows_of_git_lines(text, self.files[rel])
+
 
 def _unquote(name: str) -> str:
     """A path as git prints it in a diff header (C-quoted when it has odd characters)."""
@@ -101,10 +109,22 @@ def _unquote(name: str) -> str:
 
 
 def parse_unified_zero(patch: str) -> dict[str, set[int]]:
-    """Added/changed lines (0-based, new side) per file from ``git diff -U0`` output."""
+    """Added/changed lines (0-based, new side, git's numbering) per file from ``git diff -U0``.
+
+    The patch is split at ``\\n`` only, as git writes it (a form feed, ``\\x85`` or lone ``\\r``
+    in a changed line is that line's content), and the lines of each hunk are skipped by
+    its counts, so a changed line reading ``++ x`` or ``@@ -1 +1 @@`` is never a header.
+    """
     files: dict[str, set[int]] = {}
     current: set[int] | None = None
-    for line in patch.splitlines():
+    pending = 0  # "-"/"+" lines still to come in the current hunk
+    for line in patch.split("\n"):
+        if pending and line[:1] in ("-", "+"):
+            pending -= 1
+            continue
+        if line.startswith("\\"):  # "\ No newline at end of file"
+            continue
+        pending = 0
         if line.startswith("+++ "):
             target = line[4:].rstrip("\t")
             if target == "/dev/null":
@@ -114,10 +134,35 @@ def parse_unified_zero(patch: str) -> dict[str, set[int]]:
             current = files.setdefault(target[2:] if target.startswith("b/") else target, set())
             continue
         match = _HUNK.match(line)
-        if match and current is not None:
-            start, count = int(match.group(1)), int(match.group(2) or "1")
-            current.update(range(start - 1, start - 1 + count))
+        if match:
+            old, start, count = int(match.group(1) or "1"), int(match.group(2)), int(match.group(3) or "1")
+            pending = old + count
+            if current is not None:
+                current.update(range(start - 1, start - 1 + count))
     return files
+
+
+def rows_of_git_lines(text: str, lines: Iterable[int]) -> set[int]:
+    """Git's 0-based line numbers in ``text`` as the rows this review (and LSP) counts.
+
+    git ends a line at ``\\n`` only; a lone ``\\r`` ends a line too in LSP, so one of
+    git's lines holding lone CRs is several rows, and every one of them is taken as
+    changed (git cannot say which). Without a lone CR the numbers are the same.
+    """
+    wanted = set(lines)
+    if text.count("\r") == text.count("\r\n"):
+        return wanted
+    rows: set[int] = set()
+    row = 0
+    pieces = text.split("\n")
+    for number, piece in enumerate(pieces):
+        if number < len(pieces) - 1 and piece.endswith("\r"):
+            piece = piece[:-1]  # the CR of a CR LF pair
+        count = len(split_lines(piece))
+        if number in wanted:
+            rows.update(range(row, row + count))
+        row += count
+    return rows
 
 
 def diff_since(root: Path, ref: str) -> ChangedLines:

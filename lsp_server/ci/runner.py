@@ -8,7 +8,13 @@ file, and the summary. The workspace symbol index is built first (or reloaded fr
 cache dir) so units carry the definitions they use from other files, and the model
 may call the read-only review tools, exactly as in the editor. The findings cache is the editor's (``MISTRAL_LSP_CACHE_DIR``),
 so an unchanged tree reviews with no request. The first model failure stops the run
-(``ModelFailure``): a CI job must not pass on a review that did not happen.
+(``ModelFailure``): a CI job must not pass on a review that did not happen. A unit
+whose answer could not be used is that unit's error (``Summary.errors``, one line
+each): the report says so and the command's exit code says the review is incomplete.
+
+With ``--staged``, files named one by one (what pre-commit passes) that have no staged
+change are reviewed whole, from the index: ``pre-commit run --files``/``--all-files``
+then review the files they name, and a commit reviews the changed lines of its files.
 """
 
 from __future__ import annotations
@@ -26,12 +32,12 @@ from lsp_server.ci.files import Candidates, collect, relative
 from lsp_server.ci.git import ChangedLines, GitError, diff_since, diff_staged, repo_root, staged_text
 from lsp_server.ci.progress import Progress
 from lsp_server.config import Settings
-from lsp_server.core.findings import Finding, sort_findings
-from lsp_server.core.text import looks_binary
+from lsp_server.core.findings import Finding, clean_text, sort_findings
+from lsp_server.core.text import looks_binary, split_lines
 from lsp_server.engines.knowledge import WorkspaceKnowledge
 from lsp_server.engines.review import ReviewEngine, UnitOutcome
 from lsp_server.index.tools import TOOL_SCHEMAS
-from lsp_server.model.client import ModelClient
+from lsp_server.model.backends import create_backend
 from lsp_server.model.health import ModelHealth
 from lsp_server.reporting.report import Report, Summary
 from lsp_server.syntax.languages import LanguageRegistry
@@ -45,6 +51,13 @@ class UsageError(Exception):
 
 class ModelFailure(Exception):
     """The model server was unreachable or failed (exit 3)."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable  # not reachable at all (vs. reachable but failing)
+
+
+MAX_NOTE_CHARS = 300  # one skipped-file or error line of the summary
 
 
 @dataclass
@@ -67,11 +80,13 @@ class _Run:
     progress: Progress
     findings: list[Finding] = field(default_factory=list)
     sources: dict[str, list[str]] = field(default_factory=dict)
+    line_ends: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     units: int = 0
     cached: int = 0
     failure: str = ""
+    unreachable: bool = False
 
 
 def find_root(cwd: Path) -> tuple[Path, bool]:
@@ -103,9 +118,10 @@ async def run_review(request: ReviewRequest, settings: Settings) -> Report:
         changed = diff_staged(root) if request.staged else diff_since(root, request.diff) if request.diff else None
     except GitError as exc:
         raise UsageError(str(exc)) from exc
+    if changed is not None and changed.staged:  # named files without staged changes: reviewed whole
+        changed.whole |= {relative(root, p) for p in paths if p.is_file() and not changed.touches(relative(root, p))}
     cache = FindingsCache(None if request.no_cache else settings.cache_dir)
-    client = ModelClient(settings.endpoint, settings.model, settings.api_key,
-                         connect_timeout_s=settings.connect_timeout_s)
+    client = create_backend(settings)
     registry = LanguageRegistry()
     knowledge = WorkspaceKnowledge(settings, registry, persistent=not request.no_cache)
     engine = ReviewEngine(settings, client, ModelHealth(), cache, registry=registry, related=knowledge.related,
@@ -128,14 +144,21 @@ async def run_review(request: ReviewRequest, settings: Settings) -> Report:
         await client.aclose()
         cache.close()
     if run.failure:
-        raise ModelFailure(run.failure)
+        raise ModelFailure(run.failure, unreachable=run.unreachable)
     summary = Summary(
         files=len(files), units=run.units, cached=run.cached, requests=engine.stats.model_calls,
-        elapsed_s=time.perf_counter() - started, skipped=tuple(run.skipped), errors=tuple(run.errors),
+        # sorted: workers finish in any order, and equal reviews must give equal reports
+        elapsed_s=time.perf_counter() - started, skipped=tuple(sorted(map(_note, run.skipped))),
+        errors=tuple(sorted(map(_note, run.errors))),
         diff_base=changed.base if changed is not None else None,
     )
     return Report(tuple(sort_findings(run.findings)), run.sources, summary, tool_version=__version__,
-                  model=settings.model)
+                  model=settings.model, line_ends=run.line_ends)
+
+
+def _note(text: str) -> str:
+    """A summary line: one line, no control characters, not too long."""
+    return clean_text(text, MAX_NOTE_CHARS)
 
 
 def _narrow(root: Path, candidates: Candidates, changed: ChangedLines | None) -> list[Path]:
@@ -156,7 +179,8 @@ async def _review_all(run: _Run, files: list[Path], workers: int) -> None:
             except Exception as exc:  # noqa: BLE001 - one bad file must not end the run
                 log.exception("review of %s failed", rel)
                 run.errors.append(f"{rel}: internal error ({type(exc).__name__}: {exc})")
-            run.progress.advance(rel)
+            if not run.failure:  # after a failure, the one line that says so is all there is to read
+                run.progress.advance(rel)
 
     await asyncio.gather(*(worker() for _ in range(max(1, min(workers, len(files))))))
 
@@ -165,6 +189,7 @@ def _read(run: _Run, path: Path, rel: str) -> str | None:
     if run.changed is not None and run.changed.staged:
         data = staged_text(run.root, rel)
         if data is None:
+            run.skipped.append(f"{rel}: not in the git index (git add it to review it with --staged)")
             return None
     else:
         try:
@@ -188,6 +213,7 @@ async def _review_one(run: _Run, path: Path, rel: str) -> None:
         return
     changed = run.changed
     if changed is not None:
+        changed.renumber(rel, text)  # git counts lines at "\n" only; the plan's rows are LSP's
         plan = dataclasses.replace(plan, units=tuple(u for u in plan.units if changed.changed(rel, u.rows)))
         if not plan.units:
             return
@@ -195,15 +221,22 @@ async def _review_one(run: _Run, path: Path, rel: str) -> None:
     def seen(outcome: UnitOutcome) -> None:
         if outcome.model_error and not run.failure:
             run.failure = outcome.error
+            run.unreachable = outcome.unreachable
+        if outcome.error:  # one line per unit: each one is a part of the code that was not reviewed
+            run.errors.append(f"{rel}: {outcome.plan.unit.label}: {outcome.error}")
 
     result = await run.engine.run(plan, on_unit=seen)
     run.units += result.units
     run.cached += result.cached
-    run.errors.extend(f"{rel}: {error}" for error in dict.fromkeys(result.errors))
-    kept = [dataclasses.replace(f, path=rel) for f in result.findings
+    # A report travels further than the repository (PR comments, code scanning, logs): its quotes
+    # pass the secret filter, as everything sent to the model does.
+    secrets = run.engine.secrets
+    kept = [dataclasses.replace(f, path=rel, quote=secrets.mask(f.quote, rel)) for f in result.findings
             if changed is None or changed.changed(rel, _rows(f))]
     run.findings.extend(kept)
-    run.sources[rel] = [line.removesuffix("\r") for line in text.split("\n")]
+    run.sources[rel] = split_lines(text)  # the rows the findings are on (LSP's lines)
+    if any(f.fix is not None for f in kept):
+        run.line_ends[rel] = plan.buffer.eol()
 
 
 def _rows(finding: Finding) -> range:

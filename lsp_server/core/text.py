@@ -5,22 +5,50 @@ UTF-16 or UTF-32 code units) to byte offsets and tree-sitter points (row, byte
 column), and back. It also applies incremental edits and reports them in the form
 tree-sitter's ``Tree.edit`` wants, so the syntax mirror never re-splits the file.
 
-Lines end at ``\\n``; a ``\\r`` before it belongs to the line's text as far as byte
-offsets go, but positions past the end of a line's content clamp to before
-``\\r\\n`` the way LSP clients expect.
+Lines end where LSP says they do: at ``\\n``, ``\\r\\n`` or a lone ``\\r``. Positions past
+the end of a line's content clamp to before its line break. Tree-sitter counts rows
+at ``\\n`` only, so a text with lone ``\\r`` is parsed as ``tree_bytes`` (each lone
+``\\r`` read as ``\\n``, same length, same offsets): its rows and columns then agree
+with the line index here, and so with every LSP position.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .lines import LineIndex
+from .lines import LineIndex, line_starts
 
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
 
 BINARY_PROBE = 8192  # how much of a file's start ``looks_binary`` reads
 _REINDEX_BYTES = 64 * 1024  # an edit inserting more than this rebuilds the line index lazily
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_TEXT_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def tree_bytes(data: bytes) -> bytes:
+    """``data`` as tree-sitter should read it: each lone ``\\r`` as ``\\n`` (same offsets)."""
+    if b"\r" not in data:
+        return data
+    return _LONE_CR.sub(b"\n", data)
+
+
+def split_lines(text: str) -> list[str]:
+    """``text`` split at LSP line breaks only (not at the form feeds, ``\\x85`` or
+    ``\\u2028`` that ``str.splitlines`` also splits at). Unlike ``splitlines``, a text
+    ending in a line break ends with an empty line, as LSP counts it. This is the one
+    way line numbers are taken from text that is not in a ``TextBuffer``."""
+    if "\r" not in text:
+        return text.split("\n")
+    return _TEXT_BREAK.split(text)
+
+
+def as_lf(text: str) -> str:
+    """``text`` with each line break (``\\r\\n``, lone ``\\r``) written as ``\\n``: the lines of
+    ``split_lines``, as a model or a ``"\\n"``-joined list expects them."""
+    return "\n".join(split_lines(text)) if "\r" in text else text
 
 
 def looks_binary(data: bytes | str) -> bool:
@@ -87,28 +115,29 @@ def _chars_for_units_slow(text: str, units: int) -> int:
 class TextBuffer:
     """Mutable UTF-8 text with line starts, cheap incremental edits and conversions."""
 
-    __slots__ = ("_data", "_line_starts", "_text_cache")
+    __slots__ = ("_data", "_line_starts", "_text_cache", "_newlines", "_tree_cache")
 
     def __init__(self, text: str) -> None:
         self._data = text.encode("utf-8", errors="surrogatepass")
         self._line_starts = LineIndex.of(self._data)
+        self._newlines = self._data.count(b"\n")
         self._text_cache: str | None = text
-
-    @staticmethod
-    def _index(data: bytes, base: int) -> list[int]:
-        starts = [base]
-        find = data.find
-        pos = find(b"\n")
-        while pos != -1:
-            starts.append(base + pos + 1)
-            pos = find(b"\n", pos + 1)
-        return starts
+        self._tree_cache: bytes | None = None
 
     # -- reading -----------------------------------------------------------------
     @property
     def data(self) -> bytes:
         """The whole text as UTF-8 bytes (what tree-sitter parses)."""
         return self._data
+
+    @property
+    def tree_data(self) -> bytes:
+        """The bytes tree-sitter parses: ``data``, with lone ``\\r`` read as ``\\n`` (see ``tree_bytes``)."""
+        if len(self._line_starts) - 1 == self._newlines:  # no lone "\r"
+            return self._data
+        if self._tree_cache is None:
+            self._tree_cache = tree_bytes(self._data)
+        return self._tree_cache
 
     @property
     def text(self) -> str:
@@ -149,9 +178,11 @@ class TextBuffer:
         return self._data[start_byte:end_byte].decode("utf-8", errors="replace")
 
     def eol(self) -> str:
-        """The file's dominant line ending, judged from its first line break."""
+        """The file's line ending, judged from its first line break."""
         if len(self._line_starts) > 1:
             first = self._line_starts[1] - 1
+            if self._data[first : first + 1] == b"\r":
+                return "\r"
             if first > 0 and self._data[first - 1 : first] == b"\r":
                 return "\r\n"
         return "\n"
@@ -205,20 +236,21 @@ class TextBuffer:
         start_point = self.point_of_byte(start_byte)
         old_end_point = self.point_of_byte(end_byte)
         new = new_text.encode("utf-8", errors="surrogatepass")
-        self._data = data[:start_byte] + new + data[end_byte:]
-        self._text_cache = None
+        self._newlines += new.count(b"\n") - data.count(b"\n", start_byte, end_byte)
+        self._data = data = data[:start_byte] + new + data[end_byte:]
+        self._text_cache = self._tree_cache = None
         delta = len(new) - (end_byte - start_byte)
-        first_row, last_row = start_point[0], old_end_point[0]
-        if len(new) > _REINDEX_BYTES:  # a big paste or a whole new text: count lines at C speed
-            self._line_starts = LineIndex.of(self._data)
-        else:
-            self._line_starts.splice(first_row + 1, last_row + 1, self._index(new, start_byte)[1:], delta)
         new_end_byte = start_byte + len(new)
-        newlines = new.count(b"\n")
-        if newlines:
-            new_end_point = (first_row + newlines, len(new) - new.rfind(b"\n") - 1)
+        if len(new) > _REINDEX_BYTES:  # a big paste or a whole new text: count lines at C speed
+            self._line_starts = LineIndex.of(data)
         else:
-            new_end_point = (first_row, start_point[1] + len(new))
+            # starts before the edit stand; those after the old end move by delta; in between,
+            # a "\r" just before the edit or at its end may now pair with a "\n" (or stop doing so)
+            starts = self._line_starts
+            first = start_point[0] + (starts[start_point[0]] < start_byte or start_point[0] == 0)
+            after = old_end_point[0] + 1  # rows whose start is <= end_byte are recomputed
+            starts.splice(first, after, line_starts(data, max(start_byte - 1, 0), new_end_byte), delta)
+        new_end_point = self.point_of_byte(new_end_byte)
         return ByteEdit(start_byte, end_byte, new_end_byte, start_point, old_end_point, new_end_point)
 
     def apply_change(

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from lsp_server.config import Settings
 from lsp_server.core.foreground import Foreground
 from lsp_server.core.secrets import SecretFilter
+from lsp_server.core.text import split_lines
 from lsp_server.engines.completion_cache import CachedCompletion, CompletionCache
 from lsp_server.engines.completion_plan import CompletionPlan, plan_completion
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.model.cleaning import StreamCleaner
-from lsp_server.model.client import ChatOptions, ModelClient, ModelError
-from lsp_server.model.health import ModelHealth
+from lsp_server.model.backends.base import Backend
+from lsp_server.model.client import ChatOptions, ModelError
+from lsp_server.model.health import ModelHealth, context_limit, context_overflow
 from lsp_server.model.tokens import TokenCounter
 from lsp_server.syntax.budget import SETTLE_WAIT_S
 from lsp_server.syntax.context import RelatedLookup, would_add_errors
@@ -32,6 +34,7 @@ from lsp_server.syntax.document import settle
 log = logging.getLogger(__name__)
 
 _MIN_BUDGET = 512
+_SHRINK = 0.75  # a prompt the server found too long: the next ones get this share of the budget
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ class CompletionEngine:
     def __init__(
         self,
         settings: Settings,
-        client: ModelClient,
+        client: Backend,
         health: ModelHealth,
         tokens: TokenCounter,
         *,
@@ -90,9 +93,18 @@ class CompletionEngine:
         self._tickets: dict[str, _Ticket] = {}
         self._clock = clock
         self.max_model_len: int | None = None
+        self.budget_scale = 1.0  # below 1 after the server said a prompt was too long
         self.stats = CompletionStats()
 
     # -- public -----------------------------------------------------------------------
+    def adopt(self, old: CompletionEngine, *, same_server: bool) -> None:
+        """Take over from the engine of the previous settings: its requests in flight (so a
+        new request supersedes them as usual) and, for the same model server, what was
+        learned about its context length."""
+        self._tickets = old._tickets
+        if same_server:
+            self.max_model_len, self.budget_scale = old.max_model_len, old.budget_scale
+
     def forget(self, uri: str) -> None:
         """The document closed: drop its suggestion and supersede its request."""
         self._cache.forget(uri)
@@ -128,7 +140,7 @@ class CompletionEngine:
         rest = self._cache.typed_ahead(doc.uri, row, line_prefix, line_suffix)
         if rest is not None:
             self.stats.cache_hits += 1
-            return CompletionResult(rest, cursor_byte, "typed-ahead", multiline="\n" in rest)
+            return CompletionResult(rest, cursor_byte, "typed-ahead", multiline=len(split_lines(rest)) > 1)
 
         if not invoked and self.settings.debounce_ms > 0:
             await asyncio.sleep(self.settings.debounce_ms / 1000)
@@ -163,8 +175,10 @@ class CompletionEngine:
         except ModelError as exc:
             self.stats.errors += 1
             log.warning("completion failed: %s", exc.message)
-            self._health.failure(exc.message)
-            return CompletionResult("", cursor_byte, "model-error")
+            if self._health.failed(exc):
+                return CompletionResult("", cursor_byte, "model-error")
+            self._fit_context(exc)  # this request's own failure: the server is fine
+            return CompletionResult("", cursor_byte, "rejected")
         if text is None:
             self.stats.superseded += 1
             return CompletionResult("", cursor_byte, "superseded")
@@ -197,7 +211,20 @@ class CompletionEngine:
         budget = self.settings.context_tokens
         if self.max_model_len:
             budget = min(budget, self.max_model_len - self.settings.max_tokens_block - 64)
-        return max(budget, _MIN_BUDGET)
+        return max(int(budget * self.budget_scale), _MIN_BUDGET)
+
+    def _fit_context(self, error: ModelError) -> None:
+        """After a "context too long" answer, send less from now on: within the context
+        length the server states, and a smaller share of the budget if that was not less."""
+        if not context_overflow(error):
+            return
+        before = self._budget()
+        limit = context_limit(error)
+        if limit is not None and (self.max_model_len is None or limit < self.max_model_len):
+            self.max_model_len = limit
+        if self._budget() >= before:  # the prompt was counted short of what the server counts
+            self.budget_scale = max(self.budget_scale * _SHRINK, 0.1)
+        log.info("the model server found a prompt too long: completion context is now %d tokens", self._budget())
 
     async def _run(self, ticket: _Ticket, plan: CompletionPlan) -> str | None:
         """Ask the model in a child task; None when superseded meanwhile (ModelError passes)."""
@@ -218,7 +245,6 @@ class CompletionEngine:
         options = ChatOptions(
             max_tokens=settings.max_tokens_block if plan.multiline else settings.max_tokens_line,
             temperature=settings.temperature,
-            stop=plan.prompt.stop,
             prefill=bool(plan.prompt.prefill),
             priority=settings.completion_priority if settings.priority_enabled else None,
             timeout_s=settings.completion_timeout_s,

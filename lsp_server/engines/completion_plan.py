@@ -23,6 +23,10 @@ _BYTES_PER_TOKEN_GUESS = 3.4
 _SUFFIX_SHARE = 0.1
 _FOLLOWING_LINES = 20
 _RELATED_SHARE = 0.2  # at most this share of the budget for definitions from other files
+_PRECEDING_LINES = 40  # lines above the cursor an answer may restate
+_INDENT_SAMPLE = 100  # lines each side of the cursor that show the file's indentation (>= the two above)
+_STYLE_VOTES = 3  # indented lines nearest the cursor that decide between tabs and spaces
+_TAB_LANGUAGES = frozenset({"go"})  # indented with tabs when the file shows nothing else
 
 
 @dataclass(frozen=True)
@@ -42,31 +46,61 @@ class CompletionPlan:
     prompt_key: str
 
 
-def detect_indent_unit(lines: list[str]) -> str:
-    """The file's indentation unit, judged from leading whitespace of its lines."""
-    tabs = spaces = 0
+def detect_indent_unit(lines: list[str], cursor: int | None = None, default: str = "    ") -> str:
+    """The indentation unit (a tab, or a run of spaces) of the code around ``lines[cursor]``.
+
+    Tabs or spaces: the cursor line's own leading whitespace when it has some (even
+    on a blank line: the editor put it there), else a vote of the nearest
+    ``_STYLE_VOTES`` indented lines, so a file mixing both follows the block being
+    written. The width of a space unit: the most common step between consecutive
+    lines. ``default`` when nothing is indented (Go is tab-indented by gofmt).
+    """
+    style = _indent_style(lines, cursor)
+    if style is None or style == "\t":
+        return style or default
     widths: dict[int, int] = {}
     previous = 0
     for line in lines:
         stripped = line.lstrip(" \t")
-        if not stripped:
-            continue
         lead = line[: len(line) - len(stripped)]
-        if lead.startswith("\t"):
-            tabs += 1
+        if not stripped or lead.startswith("\t"):
             continue
-        width = len(lead)
-        if width:
-            spaces += 1
-        step = abs(width - previous)
+        step = abs(len(lead) - previous)
         if step in (2, 3, 4, 8):
             widths[step] = widths.get(step, 0) + 1
-        previous = width
-    if tabs > spaces:
-        return "\t"
+        previous = len(lead)
     if not widths:
         return "    "
     return " " * max(widths, key=lambda w: (widths[w], w == 4))
+
+
+def _indent_style(lines: list[str], cursor: int | None) -> str | None:
+    """A tab or a space: what indents the lines nearest ``cursor`` (all lines when it is None).
+
+    None when no line is indented."""
+    if cursor is not None and 0 <= cursor < len(lines):
+        own = lines[cursor][: len(lines[cursor]) - len(lines[cursor].lstrip(" \t"))]
+        if own.startswith("\t") or len(own) > 1:
+            return own[0]
+        order = sorted(range(len(lines)), key=lambda i: abs(i - cursor))
+    else:
+        order = list(range(len(lines)))
+    tabs = spaces = 0
+    for i in order:
+        line = lines[i]
+        stripped = line.lstrip(" \t")
+        lead = line[: len(line) - len(stripped)]
+        if not stripped or not (lead.startswith("\t") or len(lead) > 1):
+            continue  # blank, not indented, or one space (" * " of a block comment)
+        if lead.startswith("\t"):
+            tabs += 1
+        else:
+            spaces += 1
+        if cursor is not None and tabs + spaces >= _STYLE_VOTES:
+            break
+    if not tabs and not spaces:
+        return None
+    return "\t" if tabs > spaces else " "
 
 
 def plan_completion(
@@ -107,29 +141,35 @@ def plan_completion(
         code_bytes = int(code_bytes * code_tokens / used * 0.95)
 
     language = doc.spec.name if doc.spec else ""
+    path = doc.path
+    masked_before, masked_after = secrets.mask_split(before, after, path)
     data = CompletionInput(
-        path=doc.path.rsplit("/", 1)[-1] if "/" in doc.path else doc.path,
+        path=path.rsplit("/", 1)[-1] if "/" in path else path,
         language=language,
-        before=secrets.mask(before),
-        after=secrets.mask(after),
+        before=masked_before,
+        after=masked_after,
         multiline=multiline,
-        imports=[secrets.mask(i) for i in context.imports if i not in before],
-        scopes=[secrets.mask(s) for s in context.scopes if s not in before],
-        signatures=[secrets.mask(s) for s in context.local_signatures if s not in before and s not in after],
-        related=[secrets.mask(r) for r in related_defs],
+        imports=[secrets.mask(i, path) for i in context.imports if i not in before],
+        scopes=[secrets.mask(s, path) for s in context.scopes if s not in before],
+        signatures=[secrets.mask(s, path) for s in context.local_signatures if s not in before and s not in after],
+        related=[secrets.mask(r, path) for r in related_defs],
         system_prompt=system_prompt,
     )
     prompt = build_completion_prompt(data)
-    following = tuple(buf.line_text(r) for r in range(row + 1, min(buf.line_count, row + 1 + _FOLLOWING_LINES)))
-    sample = [buf.line_text(r) for r in range(max(0, row - 100), min(buf.line_count, row + 100))]
+    first = max(0, row - _INDENT_SAMPLE)  # the lines around the cursor, read once
+    sample = [buf.line_text(r) for r in range(first, min(buf.line_count, row + 1 + _INDENT_SAMPLE))]
+    at = row - first
+    following = tuple(sample[at + 1 : at + 1 + _FOLLOWING_LINES])
+    preceding = tuple(sample[max(0, at - _PRECEDING_LINES) : at])
     clean = CleanContext(
         line_prefix=line_prefix,
         line_suffix=line_suffix,
         following_lines=following,
         multiline=multiline,
-        indent_unit=detect_indent_unit(sample),
+        indent_unit=detect_indent_unit(sample, at, "\t" if language in _TAB_LANGUAGES else "    "),
         brace_language=bool(doc.spec and doc.spec.brace_language),
         eol=buf.eol(),
+        preceding_lines=preceding,
     )
     key = hashlib.sha1(
         json.dumps([prompt.messages, multiline], ensure_ascii=False).encode("utf-8")

@@ -3,7 +3,9 @@
 The protocol layer feeds didOpen/didChange/didClose here (pygls's own document
 store is bypassed: it rebuilds the whole string on every change). Engines read
 documents synchronously and must not hold them across an ``await``: they take what
-they need, remember ``version``, and re-check it after model I/O.
+they need, remember ``version``, and re-check it after model I/O. Each document keeps
+the edits since recent versions (``history``), so a range computed for an older
+version (a finding, a fix) can be moved onto the current text, or known to be lost.
 
 The server's store gives its documents a ``SyntaxBudget``: after each open or
 change, a background task finishes the parse and the outline in short slices
@@ -20,7 +22,8 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlparse
 
 from lsp_server.core.tasks import BackgroundTasks
-from lsp_server.core.text import Encoding, looks_binary
+from lsp_server.core.text import ByteEdit, Encoding, looks_binary
+from lsp_server.engines.edit_history import EditHistory
 from lsp_server.syntax.budget import SyntaxBudget
 from lsp_server.syntax.document import SyntaxDocument, settle
 from lsp_server.syntax.languages import LanguageRegistry, LanguageSpec
@@ -52,6 +55,10 @@ class OpenDocument:
     too_large: bool = False
     binary: bool = False
     edits: int = field(default=0)
+    history: EditHistory = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.history = EditHistory(self.version)
 
     @property
     def spec(self) -> LanguageSpec | None:
@@ -115,9 +122,15 @@ class DocumentStore:
         if doc is None:
             log.warning("didChange for a document that is not open: %s", uri)
             return None
+        applied: list[ByteEdit] | None = []
         for start, end, text in changes:
-            doc.syntax.apply_change(start, end, text, encoding)
+            edit = doc.syntax.apply_change(start, end, text, encoding)
+            if edit is None:
+                applied = None  # a full replacement: older versions cannot be followed
+            elif applied is not None:
+                applied.append(edit)
         doc.version = version
+        doc.history.record(version, applied)
         doc.edits += len(changes)
         self._settle(doc)
         return doc

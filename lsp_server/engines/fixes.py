@@ -6,17 +6,29 @@ ending), all inside the named lines, and only while those lines still read what
 the fix was made against. ``fix_adds_errors`` trial-parses the result so a fix that
 would break the syntax is never offered. ``tidy_replacement`` repairs the common
 model slips in replacement text (lost indentation, stray fences, echoed line numbers,
-Windows line endings).
+Windows line endings); ``answer_code`` says where a fenced answer's code starts and ends.
+
+A fix is offered on a diagnostic (``fix_data``, read back by ``OfferedFix.read``)
+together with the document version its line numbers belong to. ``lines_now`` moves
+line numbers of an older version through the document's edits since (never by
+content alone: identical lines would let a fix land on the wrong one), and
+``OfferedFix.now`` is the fix on the current text, or None when its lines were
+touched, moved out of reach, or read differently.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from lsp_server.core.findings import Edit, LineFix, Span
+from lsp_server.core.findings import Edit, LineFix, Span, lines_hash
 from lsp_server.core.secrets import MASK
-from lsp_server.core.text import TextBuffer
+from lsp_server.core.text import TextBuffer, split_lines
+from lsp_server.engines.documents import OpenDocument
+from lsp_server.engines.edit_history import follow_lines
 from lsp_server.syntax.edits import Parse, replacement_adds_errors
 
 _NUMBER_PREFIX = re.compile(r"^\s*\d+\s?\| ?")
@@ -31,6 +43,59 @@ def make_fix(buffer: TextBuffer, first: int, last: int, replacement: str) -> Lin
     return LineFix(first, last, replacement, original)
 
 
+def lines_now(doc: OpenDocument, version: int | None, first: int, last: int) -> tuple[int, int] | None:
+    """Where rows ``first..last`` of ``doc`` at ``version`` are now; None if an edit touched
+    them, the edits since that version are not known, or there is no version."""
+    if version is None or first < 0 or last < first:
+        return None
+    edits = doc.history.since(version)
+    rows = follow_lines(edits, first, last) if edits is not None else None
+    if rows is None or rows[1] >= doc.syntax.buffer.line_count:
+        return None
+    return rows
+
+
+@dataclass(frozen=True)
+class OfferedFix:
+    """A fix as a diagnostic carries it: rows ``start..end`` of the document at ``version``,
+    the digest of what they read then, and the replacement."""
+
+    start: int
+    end: int
+    replacement: str
+    digest: str
+    version: int | None
+
+    @classmethod
+    def read(cls, data: object) -> OfferedFix | None:
+        """The fix in ``Diagnostic.data["fix"]`` (None if absent or malformed)."""
+        if not isinstance(data, dict):
+            return None
+        try:
+            version = data.get("version")
+            return cls(int(data["start"]), int(data["end"]), str(data["replacement"]), str(data["hash"]),
+                       int(version) if version is not None else None)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def now(self, doc: OpenDocument) -> LineFix | None:
+        """The fix on ``doc``'s current text, if its lines are still there, untouched."""
+        rows = lines_now(doc, self.version, self.start, self.end)
+        if rows is None:
+            return None
+        buffer = doc.syntax.buffer
+        current = [buffer.line_text(row) for row in range(rows[0], rows[1] + 1)]
+        if lines_hash(current) != self.digest:
+            return None
+        return LineFix(rows[0], rows[1], self.replacement, "\n".join(current))
+
+
+def fix_data(fix: LineFix, version: int | None) -> dict[str, Any]:
+    """How ``fix`` travels on a diagnostic shown for the document at ``version``."""
+    return {"start": fix.start_line, "end": fix.end_line, "replacement": fix.replacement,
+            "hash": fix.original_hash, "version": version}
+
+
 def lines_match(buffer: TextBuffer, fix: LineFix) -> bool:
     """Whether the fix's lines still read exactly what the fix was made against."""
     if fix.start_line < 0 or fix.end_line >= buffer.line_count:
@@ -43,11 +108,12 @@ def _block(buffer: TextBuffer, fix: LineFix) -> tuple[int, list[str], list[str]]
     """Start byte of the fix's lines, the old lines and the new lines, each with its ending."""
     eol = buffer.eol()
     old: list[str] = []
+    ending = ""
     for row in range(fix.start_line, fix.end_line + 1):
         ending = buffer.slice(buffer.line_end(row), buffer.line_end(row, keep_newline=True))
         old.append(buffer.line_text(row) + ending)
     new = [line + eol for line in fix.replacement.split("\n")] if fix.replacement != "" else []
-    if new and not old[-1].endswith("\n"):  # the last line of a file without a final newline
+    if new and not ending:  # the last line of a file without a final line break
         new[-1] = new[-1][: -len(eol)]
     return buffer.line_start(fix.start_line), old, new
 
@@ -92,13 +158,24 @@ def _indent(line: str) -> str:
     return line[: len(line) - len(line.lstrip(" \t"))]
 
 
+def answer_code(lines: Sequence[str]) -> tuple[int, int | None]:
+    """Where the code is in a model's answer: its first line (after the fences, and blank
+    lines before them, that open it: a model repeats the prefilled opening fence) and the
+    fence line that closes it (None: no closing fence yet)."""
+    start = at = 0
+    while at < len(lines) and (not lines[at].strip() or _FENCE.match(lines[at])):
+        at += 1
+        if _FENCE.match(lines[at - 1]):
+            start = at
+    end = next((i for i in range(start, len(lines)) if _FENCE.match(lines[i])), None)
+    return start, end
+
+
 def tidy_replacement(text: str, original: list[str]) -> str:
     """Normalise a model-written replacement for ``original`` lines."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    while lines and _FENCE.match(lines[0]):
-        lines.pop(0)
-    if any(_FENCE.match(line) for line in lines):
-        lines = lines[: next(i for i, line in enumerate(lines) if _FENCE.match(line))]
+    lines = split_lines(text)
+    start, end = answer_code(lines)
+    lines = lines[start:end]
     while lines and not lines[-1].strip():
         lines.pop()
     if lines and all(_NUMBER_PREFIX.match(line) for line in lines if line.strip()):

@@ -3,11 +3,14 @@
 ``fix_lines`` picks the lines a diagnostic's fix may touch (the whole statement
 holding it). ``AiFixer.plan`` snapshots what the request needs (numbered, masked
 code around the lines, the file's imports); ``AiFixer.run`` asks the model with the
-assistant prefilled by an opening fence (it continues with code, stopped at the
-closing fence), tidies the answer, and then, against the document as it is after the
-``await``, checks that the lines still read the same, that nothing outside them
-changes (the edits come from a diff of those lines only) and that the result parses
-without new syntax errors.
+assistant prefilled by an opening fence (it continues with code; the stream is closed
+at the fence that ends the code, which may follow a repeat of the opening fence, so
+no stop strings are sent), tidies the answer, and then, against the document as it is after the
+``await``, follows the lines through the edits made meanwhile (``fixes.lines_now``),
+checks that they still read the same, that nothing outside them changes (the edits
+come from a diff of those lines only) and that the result parses without new syntax
+errors. ``AiFixRequest`` is the action's data between the list and the resolve: the
+rows, their digest and the document version they belong to.
 """
 
 from __future__ import annotations
@@ -21,9 +24,17 @@ from lsp_server.config import Settings
 from lsp_server.core.findings import Edit, LineFix, lines_hash
 from lsp_server.core.secrets import MASK, SecretFilter
 from lsp_server.engines.documents import OpenDocument
-from lsp_server.engines.fixes import fix_adds_errors, fix_edits, lines_match, tidy_replacement
-from lsp_server.engines.review_plan import mask_lines
-from lsp_server.model.client import ChatOptions, ModelClient, ModelError
+from lsp_server.core.text import split_lines
+from lsp_server.engines.fixes import (
+    answer_code,
+    fix_adds_errors,
+    fix_edits,
+    lines_match,
+    lines_now,
+    tidy_replacement,
+)
+from lsp_server.model.backends.base import Backend
+from lsp_server.model.client import ChatOptions, ModelError
 from lsp_server.model.health import ModelHealth
 from lsp_server.model.review_prompts import FixInput, build_fix_prompt
 
@@ -87,7 +98,7 @@ class FixOutcome:
 class AiFixer:
     """Plans and runs model-written fixes of named lines."""
 
-    def __init__(self, settings: Settings, client: ModelClient, health: ModelHealth) -> None:
+    def __init__(self, settings: Settings, client: Backend, health: ModelHealth) -> None:
         self.settings = settings
         self._client = client
         self._health = health
@@ -101,15 +112,15 @@ class AiFixer:
             return None
         lo, hi = max(0, first - _AROUND), min(buffer.line_count - 1, last + _AROUND)
         rows = list(range(lo, hi + 1))
-        shown = mask_lines(self._secrets, [buffer.line_text(row) for row in rows])
-        imports = [self._secrets.mask(line) for line in doc.syntax.outline.imports()[:40]]
+        shown = self._secrets.mask_lines([buffer.line_text(row) for row in rows], doc.path)
+        imports = [self._secrets.mask(line, doc.path) for line in doc.syntax.outline.imports()[:40]]
         data = FixInput(
             path=Path(doc.path).name,
             language=doc.spec.name,
             lines=[(row + 1, text) for row, text in zip(rows, shown, strict=True)],
             first=first + 1,
             last=last + 1,
-            problem=self._secrets.mask(problem),
+            problem=self._secrets.mask_prose(problem, doc.path),
             imports=[line for line in imports if line not in shown],
         )
         messages, _ = build_fix_prompt(data)
@@ -124,19 +135,29 @@ class AiFixer:
         options = ChatOptions(
             max_tokens=min(4096, 256 + 64 * lines),
             temperature=self.settings.review_temperature,
-            stop=("```",),
             prefill=True,
             priority=self.settings.completion_priority if self.settings.priority_enabled else None,
             timeout_s=self.settings.review_timeout_s,
         )
         try:
-            raw = await self._client.chat(plan.messages, options)
+            raw = await self._answer(plan.messages, options)
         except ModelError as exc:
-            if exc.kind == "unreachable":
-                self._health.failure(exc.message)
+            self._health.failed(exc, timeouts=False)
             return FixOutcome(None, f"the model server failed: {exc.message}")
         self._health.success()
         return self.finish(doc, plan, raw)
+
+    async def _answer(self, messages: list[dict[str, Any]], options: ChatOptions) -> str:
+        """The model's answer, streamed up to the fence that closes its code (then the stream
+        is closed, which makes vLLM stop generating). No stop strings: a "```" stop would cut
+        an answer that repeats the prefilled opening fence down to nothing."""
+        received: list[str] = []
+        async with self._client.stream_chat(messages, options) as deltas:
+            async for delta in deltas:
+                received.append(delta)
+                if "`" in delta and answer_code(split_lines("".join(received)))[1] is not None:
+                    break
+        return "".join(received)
 
     def finish(self, doc: OpenDocument, plan: FixPlan, raw: str) -> FixOutcome:
         """Turn the model's answer into validated edits (synchronous, after the await)."""
@@ -145,7 +166,10 @@ class AiFixer:
             return FixOutcome(None, "the model gave no code")
         if MASK in replacement and not any(MASK in line for line in plan.original):
             return FixOutcome(None, "the answer contains a masked secret")
-        fix = LineFix(plan.first, plan.last, replacement, "\n".join(plan.original))
+        rows = lines_now(doc, plan.version, plan.first, plan.last)  # the document may have moved on
+        if rows is None:
+            return FixOutcome(None, "the lines changed meanwhile")
+        fix = LineFix(rows[0], rows[1], replacement, "\n".join(plan.original))
         buffer = doc.syntax.buffer
         if not lines_match(buffer, fix):
             return FixOutcome(None, "the lines changed meanwhile")
@@ -164,3 +188,40 @@ def lines_key(doc: OpenDocument, first: int, last: int) -> str:
     buffer = doc.syntax.buffer
     last = min(last, buffer.line_count - 1)
     return lines_hash([buffer.line_text(row) for row in range(first, last + 1)])
+
+
+@dataclass(frozen=True)
+class AiFixRequest:
+    """A "Fix with AI" action between the list and the resolve: rows ``first..last`` of
+    the document ``uri`` at ``version``, what they read then (a digest) and the problem."""
+
+    uri: str
+    first: int
+    last: int
+    digest: str
+    version: int | None
+    problem: str
+
+    @classmethod
+    def for_lines(cls, doc: OpenDocument, first: int, last: int, problem: str) -> AiFixRequest:
+        return cls(doc.uri, first, last, lines_key(doc, first, last), doc.version, problem)
+
+    def to_data(self, kind: str) -> dict[str, Any]:
+        return {"kind": kind, "uri": self.uri, "first": self.first, "last": self.last, "hash": self.digest,
+                "version": self.version, "problem": self.problem}
+
+    @classmethod
+    def read(cls, data: dict[str, Any]) -> AiFixRequest | None:
+        try:
+            version = data.get("version")
+            return cls(str(data["uri"]), int(data["first"]), int(data["last"]), str(data["hash"]),
+                       int(version) if version is not None else None, str(data.get("problem", "")))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def rows_now(self, doc: OpenDocument) -> tuple[int, int] | None:
+        """The rows on ``doc``'s current text, if they are still there and read the same."""
+        rows = lines_now(doc, self.version, self.first, self.last)
+        if rows is None or lines_key(doc, *rows) != self.digest:
+            return None
+        return rows

@@ -8,7 +8,11 @@ for big files; the text is read when due, so a keystroke costs a dict insertion)
 watchfiles ``FileWatcher``; ``IndexFeeds`` makes sure one file has one source.
 
 It answers the engines' questions: definitions from other files for names used
-near a completion cursor (``related``), and tool executors for reviews (``tools_for``).
+near a completion cursor (``related``), and tool executors for reviews (``tools_for``),
+and says whether that answer is still to come: ``pending(path)`` is true while the
+index of ``path``'s folder is announced (``expect``, at initialize) or building;
+``wait_ready`` waits for it (bounded), and ``on_ready`` callbacks run when a build
+completes, so a review made without the index can be made again with it.
 No LSP types here; the protocol layer passes paths and plain values.
 """
 
@@ -49,7 +53,7 @@ class WorkspaceKnowledge:
         self._registry = registry
         self._secrets = SecretFilter(settings.secret_globs)
         self.store = IndexStore(settings.cache_dir if persistent else None)
-        self._builds: list[asyncio.Task[Any]] = []
+        self._builds: dict[Path, asyncio.Task[Any]] = {}  # the build of each root (running or done)
         self.indexes: dict[Path, WorkspaceIndex] = {}
         self._feeds: dict[Path, IndexFeeds] = {}
         self._watchers: dict[Path, FileWatcher] = {}
@@ -59,12 +63,70 @@ class WorkspaceKnowledge:
         self.disk_source: DiskSource = "watcher"
         self._related_memo: dict[tuple[str, tuple[str, ...], str], tuple[str, ...]] = {}
         self._related_version: tuple[int, ...] = ()
+        self._expected: set[Path] = set()  # folders announced at initialize, not started yet
+        self._settled: asyncio.Event | None = None  # set (and replaced) whenever a folder's index settles
+        self.on_ready: list[Callable[[], None]] = []  # called when an index build completes
+
+    # -- readiness --------------------------------------------------------------------
+    def expect(self, roots: Iterable[Path]) -> None:
+        """Folders whose indexes ``start`` will build soon (the editor is still setting up):
+        until then ``pending`` is true for their files."""
+        if self.enabled:
+            self._expected.update(root.resolve() for root in roots if root.is_dir())
+
+    def pending(self, path: str) -> bool:
+        """Whether the index of ``path``'s folder is announced or still building."""
+        root = _deepest(Path(path), [*self._expected, *self.indexes])
+        if root is None:
+            return False
+        if root in self._expected:
+            return True
+        build = self._builds.get(root)
+        return not self.indexes[root].ready and build is not None and not build.done()
+
+    async def wait_ready(self, path: str, timeout_s: float) -> bool:
+        """Wait (at most ``timeout_s``) until ``pending(path)`` is false; whether it is."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while self.pending(path):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            if self._settled is None:
+                self._settled = asyncio.Event()
+            try:
+                await asyncio.wait_for(self._settled.wait(), remaining)
+            except TimeoutError:
+                return not self.pending(path)
+        return True
+
+    def _settle(self, *, built: bool) -> None:
+        """Something became ready (or will not be): wake the waiters; after a completed
+        build, tell the ``on_ready`` listeners."""
+        if self._settled is not None:
+            self._settled.set()
+            self._settled = None
+        if built:
+            for listener in list(self.on_ready):
+                try:
+                    listener()
+                except Exception:  # noqa: BLE001 - a listener's failure is not the index's
+                    log.exception("symbol index ready listener failed")
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self, roots: Iterable[Path], *, client_watches: bool,
               progress: Callable[[str], ProgressSink] | None = None) -> None:
         """Index ``roots`` in the background; follow the disk through the client's file
         events when ``client_watches``, else through watchfiles."""
+        try:
+            self._start(roots, client_watches, progress)
+        finally:
+            if self._expected:  # whatever was announced was started now, or will not be
+                self._expected.clear()
+                self._settle(built=False)
+
+    def _start(self, roots: Iterable[Path], client_watches: bool,
+               progress: Callable[[str], ProgressSink] | None) -> None:
         if not self.enabled:
             log.info("symbol index off (index.enable = false)")
             return
@@ -82,7 +144,7 @@ class WorkspaceKnowledge:
             self._feeds[root] = IndexFeeds(index, disk_source=self.disk_source)
             task = self._tasks.spawn(self._build(root, index, progress))
             if task is not None:
-                self._builds.append(task)
+                self._builds[root] = task
 
     async def _build(self, root: Path, index: WorkspaceIndex,
                      progress: Callable[[str], ProgressSink] | None) -> None:
@@ -97,6 +159,8 @@ class WorkspaceKnowledge:
         except BaseException as exc:  # the bar must end; the failure itself is logged by BackgroundTasks
             if sink is not None:
                 sink.finish("cancelled" if isinstance(exc, asyncio.CancelledError) else "failed (see the log)")
+            self._builds.pop(root, None)  # not building any more: nobody waits for it
+            self._settle(built=False)
             raise
         if sink is not None:
             sink.finish(f"{len(index.table)} files, {index.table.symbol_count} symbols")
@@ -106,12 +170,21 @@ class WorkspaceKnowledge:
             watcher = FileWatcher(self._feeds[root])
             watcher.start()
             self._watchers[root] = watcher
+        self._settle(built=True)
 
     async def stop_roots(self, roots: Iterable[Path]) -> None:
         """Workspace folders were removed: stop following them and forget their indexes
-        (their stored entries stay, so adding a folder back re-parses nothing)."""
+        (their stored entries stay, so adding a folder back re-parses nothing). A build
+        still running is cancelled and waited for before anything it uses is closed."""
         for root in roots:
             root = root.resolve()
+            if root in self._expected:
+                self._expected.discard(root)
+                self._settle(built=False)
+            build = self._builds.pop(root, None)
+            if build is not None and not build.done():
+                build.cancel()
+                await asyncio.gather(build, return_exceptions=True)
             watcher = self._watchers.pop(root, None)
             if watcher is not None:
                 await watcher.stop()
@@ -127,7 +200,7 @@ class WorkspaceKnowledge:
     async def ready(self) -> None:
         """Wait until every started index is built (the CI review waits; the editor never does)."""
         if self._builds:
-            await asyncio.gather(*self._builds, return_exceptions=True)
+            await asyncio.gather(*self._builds.values(), return_exceptions=True)
 
     async def aclose(self) -> None:
         if self._flush is not None:
@@ -243,16 +316,20 @@ class WorkspaceKnowledge:
 
     # -- plumbing -------------------------------------------------------------------------
     def _root_of(self, path: str | Path) -> Path | None:
-        target = Path(path)
-        best: Path | None = None
-        for root in self.indexes:
-            if (target == root or root in target.parents) and (best is None or len(root.parts) > len(best.parts)):
-                best = root
-        return best
+        return _deepest(Path(path), self.indexes)
 
     def _feeds_for(self, path: str) -> IndexFeeds | None:
         root = self._root_of(path)
         return self._feeds.get(root) if root is not None else None
+
+
+def _deepest(target: Path, roots: Iterable[Path]) -> Path | None:
+    """The innermost of ``roots`` holding ``target`` (or being it)."""
+    best: Path | None = None
+    for root in roots:
+        if (target == root or root in target.parents) and (best is None or len(root.parts) > len(best.parts)):
+            best = root
+    return best
 
 
 def _block(symbol: Symbol, comment_prefix: str) -> str:

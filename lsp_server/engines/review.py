@@ -6,8 +6,15 @@ concurrently under the engine's own limit (``review.concurrency``, separate from
 completions), one chat request per unit not in the cache, with vLLM structured
 output. An answer is parsed tolerantly, anchored to the unit's lines, its fixes
 checked against the unit and trial-parsed; whatever is bad is dropped and the rest
-kept and cached. A failing unit (model down, timeout) is reported and not cached.
+kept and cached. A failing unit (model down, timeout, or an answer with no findings
+JSON in it) is reported as that unit's error and never cached: "the model did not
+say" is not "no findings". Units with the same cache key (identical code in two
+places) share one request: while one is in flight the others wait for its answer,
+so a cold run and a warm run give the same findings.
 Cancelling ``run`` cancels its in-flight requests (closing their HTTP connections).
+The limit is a ``CapacityLimiter`` the caller may own and share: the editor keeps one
+across settings changes (resized in place), so the units of an engine replaced
+mid-review and those of its successor count against the same limit.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import anyio
 
 from lsp_server.cache import FindingsCache
 from lsp_server.config import Settings
@@ -35,9 +44,10 @@ from lsp_server.engines.review_plan import (
     skip_reason,
 )
 from lsp_server.engines.review_tools import ToolBudget, ToolExecutor, ToolsUnsupported, review_with_tools
-from lsp_server.model.client import ChatOptions, ModelClient, ModelError
+from lsp_server.model.backends.base import Backend
+from lsp_server.model.client import ChatOptions, ModelError
 from lsp_server.model.findings import parse_findings, response_format
-from lsp_server.model.health import ModelHealth
+from lsp_server.model.health import ModelHealth, context_overflow, request_failure
 from lsp_server.model.tokens import estimate_tokens
 from lsp_server.syntax.context import RelatedLookup
 from lsp_server.syntax.budget import Deadline, SyntaxBudget
@@ -72,7 +82,18 @@ class UnitOutcome:
     findings: tuple[Finding, ...]
     cached: bool = False
     error: str = ""
-    model_error: bool = False  # the error came from the model server (down, timeout, refused)
+    model_error: bool = False  # the model server failed (down, timeout, 5xx), not just this request
+    unreachable: bool = False  # ... and it was not reachable at all (connection refused, no such host)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What one request made of a unit: anchored findings, or why there are none."""
+
+    anchored: tuple[Anchored, ...] = ()
+    error: str = ""
+    model_error: bool = False
+    unreachable: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,7 +115,7 @@ class ReviewEngine:
     def __init__(
         self,
         settings: Settings,
-        client: ModelClient,
+        client: Backend,
         health: ModelHealth,
         cache: FindingsCache,
         *,
@@ -102,6 +123,7 @@ class ReviewEngine:
         related: RelatedLookup | None = None,
         tools_for: Callable[[str], ToolExecutor | None] | None = None,
         tool_schemas: tuple[dict[str, Any], ...] = (),
+        limit: anyio.CapacityLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.related = related  # definitions from other files (the workspace index), if any
@@ -113,20 +135,40 @@ class ReviewEngine:
         self._health = health
         self._registry = registry or LanguageRegistry()
         self._secrets = SecretFilter(settings.secret_globs)
-        self._limit = asyncio.Semaphore(settings.review_concurrency)
+        # model requests at once; a shared limiter outlives this engine (``Services`` resizes it)
+        self._limit = limit if limit is not None else anyio.CapacityLimiter(settings.review_concurrency)
         self._structured = True  # False once the server rejected response_format
+        self._inflight: dict[str, asyncio.Future[_Answer]] = {}  # cache key -> the answer being fetched
         self.fingerprint = fingerprint_of(
             settings.model, settings.review_max_tokens, settings.review_temperature, None
+        )
+        self._tools_fingerprint = fingerprint_of(
+            settings.model, settings.review_max_tokens, settings.review_temperature, None,
+            tools=(settings.review_tool_calls, settings.review_tool_tokens),
         )
 
     @property
     def secrets(self) -> SecretFilter:
         return self._secrets
 
+    @property
+    def uses_index(self) -> bool:
+        """Whether reviews take anything from the workspace index (tools, cross-file context)."""
+        return self.tools_for is not None or (self.related is not None and self.settings.context_cross_file)
+
+    def tools_ready(self, path: str) -> bool:
+        """Whether a review of ``path`` would offer the index tools now."""
+        return self.tools_for is not None and self.tools_for(path) is not None
+
+    def fingerprint_for(self, path: str) -> str:
+        """The settings part of ``path``'s cache keys: with tools or without (a review made
+        before the index was ready is not what a later review with tools would give)."""
+        return self._tools_fingerprint if self.tools_ready(path) else self.fingerprint
+
     def plan(self, syntax: SyntaxDocument, path: str, *, display_path: str | None = None,
              version: int | None = None, uri: str | None = None) -> ReviewPlan:
         """Everything the review of ``syntax`` needs, taken now (synchronous)."""
-        return plan_review(syntax, path, secrets=self._secrets, fingerprint=self.fingerprint,
+        return plan_review(syntax, path, secrets=self._secrets, fingerprint=self.fingerprint_for(path),
                            display_path=display_path, version=version, uri=uri, known=self.cache.__contains__,
                            related=self.related)
 
@@ -165,7 +207,7 @@ class ReviewEngine:
         if not skipped:
             data = syntax.buffer.data
             pause = Deadline(PLAN_SLICE_S)
-            for unit in plan_units(syntax, secrets=self._secrets, fingerprint=self.fingerprint,
+            for unit in plan_units(syntax, secrets=self._secrets, fingerprint=self.fingerprint_for(path),
                                    display_path=display_path or path, known=self.cache.__contains__,
                                    related=self.related, source_path=path):
                 if unit is not None:
@@ -222,29 +264,66 @@ class ReviewEngine:
             return UnitOutcome(unit, (), error="the cached review went away; review the file again")
         if self._health.should_skip():
             return UnitOutcome(unit, (), error=f"the model server is unavailable ({self._health.reason})",
-                               model_error=True)
+                               model_error=True, unreachable=True)
+        answer, shared = await self._shared_answer(plan, unit)
+        if shared:
+            self.stats.cached += 1
+        if answer.error:
+            return UnitOutcome(unit, (), cached=shared, error=answer.error, model_error=answer.model_error,
+                               unreachable=answer.unreachable)
+        findings = self._materialize(plan, unit, list(answer.anchored))
+        self.stats.findings += len(findings)
+        return UnitOutcome(unit, findings, cached=shared)
+
+    async def _shared_answer(self, plan: ReviewPlan, unit: UnitPlan) -> tuple[_Answer, bool]:
+        """The answer for ``unit``'s key: this unit's own request, or (True) the one already in flight."""
+        while (pending := self._inflight.get(unit.key)) is not None:
+            try:
+                return await asyncio.shield(pending), True
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not pending.cancelled() or (task is not None and task.cancelling()):
+                    raise  # this unit was cancelled, not the one it waited for
+        future: asyncio.Future[_Answer] = asyncio.get_running_loop().create_future()
+        self._inflight[unit.key] = future
+        try:
+            answer = await self._answer(plan, unit)
+        except BaseException:
+            future.cancel()  # the waiting units ask for themselves
+            raise
+        finally:
+            del self._inflight[unit.key]
+        future.set_result(answer)
+        return answer, False
+
+    async def _answer(self, plan: ReviewPlan, unit: UnitPlan) -> _Answer:
         try:
             async with self._limit:
                 raw = await self._ask(unit, plan.path)
         except ModelError as exc:
             self.stats.errors += 1
             self.stats.last_error = exc.message
-            if exc.kind == "unreachable":  # a slow or refused review is not an outage for completions
-                self._health.failure(exc.message)
+            self._health.failed(exc, timeouts=False)  # a slow review is not an outage for completions
             log.warning("review of %s %s failed: %s", plan.path, unit.unit.label, exc.message)
-            return UnitOutcome(unit, (), error=exc.message, model_error=True)
+            # a request refused for itself (a 400 "too long") is this unit's failure, not the server's
+            return _Answer(error=exc.message, model_error=not request_failure(exc),
+                           unreachable=exc.kind == "unreachable")
         parsed = parse_findings(raw)
         for problem in parsed.problems:
             log.debug("review answer for %s %s: %s", plan.path, unit.unit.label, problem)
-        report = anchor_all(parsed.findings, unit.rows, unit.lines)
+        if parsed.failure:  # never cached: the next review asks again
+            self.stats.errors += 1
+            self.stats.last_error = parsed.failure
+            log.warning("review of %s %s failed: %s", plan.path, unit.unit.label, parsed.failure)
+            return _Answer(error=parsed.failure)
+        shown = self._secrets.mask_mapped(unit.lines, plan.path)  # the lines as the model saw them
+        report = anchor_all(parsed.findings, unit.rows, unit.lines, shown)
         for reason in report.dropped + report.dropped_fixes:
             log.debug("review of %s %s: dropped %s", plan.path, unit.unit.label, reason)
         self.stats.dropped_findings += len(report.dropped) + parsed.dropped
         self.stats.dropped_fixes += len(report.dropped_fixes) + parsed.dropped_fixes
-        self.cache.put(unit.key, [item.to_json() for item in report.anchored])
-        findings = self._materialize(plan, unit, report.anchored)
-        self.stats.findings += len(findings)
-        return UnitOutcome(unit, findings)
+        self.cache.put(unit.key, [self._cacheable(item, plan.path) for item in report.anchored], path=plan.path)
+        return _Answer(tuple(report.anchored))
 
     async def _ask(self, unit: UnitPlan, path: str) -> str:
         settings = self.settings
@@ -263,6 +342,12 @@ class ReviewEngine:
             except ToolsUnsupported as exc:
                 log.warning("the model server does not do tool calls (%s): reviewing without tools", exc)
                 self.tools_for = None
+            except ModelError as exc:
+                if not context_overflow(exc):
+                    raise
+                # what the tools brought in outgrew the context: this unit is reviewed without them
+                log.info("review of %s %s: too long with tool results (%s); asking without tools",
+                         path, unit.unit.label, exc.message)
             else:
                 self._health.success((time.perf_counter() - started) * 1000)
                 return text
@@ -291,6 +376,14 @@ class ReviewEngine:
         self.stats.tool_calls += loop.calls
         self.stats.model_calls += loop.requests - 1
         return loop.text
+
+    def _cacheable(self, item: Anchored, path: str) -> dict[str, Any]:
+        """``item`` as stored: the cache masks every string, so a fix the mask would
+        change (it holds something secret-like) is stored without its fix."""
+        data = item.to_json()
+        if item.fix is not None and self.cache.masked(item.fix[2], path) != item.fix[2]:
+            data["f"] = None
+        return data
 
     def _materialize(self, plan: ReviewPlan, unit: UnitPlan, anchored: list[Anchored]) -> tuple[Finding, ...]:
         """Findings at the plan's rows, with fixes that no longer parse removed."""

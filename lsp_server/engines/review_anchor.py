@@ -7,8 +7,17 @@ that is not there drops the finding. A fix must name lines inside the unit that
 include the problem's line (the model's numbers are tried as given, then moved by
 the same offset as the quote); otherwise only the fix is dropped.
 
+Quotes are searched in the lines as the model saw them, secrets masked, and their
+columns mapped back to the real lines: a finding about a line with a secret (a
+hard-coded password) lands on it, and what is cached quotes the masked text.
+
 Everything here works in "unit index" space (positions in the unit's list of lines),
 which is also how findings are cached, so a cached unit can move in the file.
+
+Findings shown in the editor move onto newer text with ``follow_findings`` when the
+document's edits since their version are known (exact: a finding whose text was
+edited goes, its fix goes when its lines were touched), else with ``reanchor`` (the
+quote searched near its old place).
 """
 
 from __future__ import annotations
@@ -19,8 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from lsp_server.core.findings import Finding, LineFix, Severity, Span
-from lsp_server.core.secrets import MASK
-from lsp_server.core.text import TextBuffer
+from lsp_server.core.secrets import MASK, MaskedLine
+from lsp_server.core.text import ByteEdit, TextBuffer, split_lines
+from lsp_server.engines.edit_history import follow, follow_lines
 from lsp_server.engines.fixes import lines_match, tidy_replacement
 from lsp_server.model.findings import ReportedFinding
 
@@ -55,13 +65,17 @@ class Anchored:
                    (int(fix[0]), int(fix[1]), str(fix[2])) if fix else None)
 
     def finding(self, path: str, rows: Sequence[int], lines: Sequence[str], unit: str) -> Finding:
-        """The finding at the unit's current rows."""
+        """The finding at the unit's current rows; its quote is read from ``lines`` (the
+        stored one is secret-masked), and a fix that would write a mask is left out."""
         fix = None
         if self.fix is not None:
             first, last, replacement = self.fix
-            fix = LineFix(rows[first], rows[last], replacement, "\n".join(lines[first : last + 1]))
+            original = lines[first : last + 1]
+            if MASK not in replacement or any(MASK in line for line in original):
+                fix = LineFix(rows[first], rows[last], replacement, "\n".join(original))
         span = Span(rows[self.index], self.col, rows[self.end_index], self.end_col)
-        return Finding(path, span, Severity(self.severity), self.rule, self.message, self.quote, fix, unit)
+        quote = _quoted(lines, self.index, self.col, self.end_index, self.end_col)
+        return Finding(path, span, Severity(self.severity), self.rule, self.message, quote, fix, unit)
 
 
 @dataclass
@@ -103,7 +117,7 @@ def _match(quote: str, rows: Sequence[int], lines: Sequence[str], index: int) ->
 
 
 def _variants(quote: str) -> list[str]:
-    text = quote.replace("\r\n", "\n").strip()
+    text = "\n".join(split_lines(quote)).strip()
     out = [text] if text else []
     bare = "\n".join(_NUMBER_PREFIX.sub("", line, count=1) for line in text.split("\n")).strip()
     if bare and bare != text:
@@ -152,15 +166,25 @@ def _fix(reported: ReportedFinding, delta: int, problem: int, rows: Sequence[int
     return (chosen[0], chosen[1], replacement), ""
 
 
-def anchor_all(reported: Sequence[ReportedFinding], rows: Sequence[int], lines: Sequence[str]) -> AnchorReport:
-    """Anchor every reported finding of one unit; keep the good, say why the rest went."""
+def anchor_all(reported: Sequence[ReportedFinding], rows: Sequence[int], lines: Sequence[str],
+               shown: Sequence[MaskedLine] | None = None) -> AnchorReport:
+    """Anchor every reported finding of one unit; keep the good, say why the rest went.
+
+    ``shown`` are the lines as the model saw them (secrets masked): quotes are found
+    there, their columns mapped back to ``lines``, and the kept quote is the masked one."""
     report = AnchorReport([], [], [])
     seen: set[tuple[int, int, int, int, str]] = set()
+    seen_lines = [line.text for line in shown] if shown is not None else lines
     for item in reported:
-        found = locate(item.quote, item.line, rows, lines)
+        found = locate(item.quote, item.line, rows, seen_lines)
         if found is None:
             report.dropped.append(f"line {item.line}: quote {item.quote[:60]!r} not found near it")
             continue
+        quote = _quoted(seen_lines, *found)
+        if shown is not None:
+            start, col, end, end_col = found
+            found = (start, shown[start].original_byte(lines[start], col),
+                     end, shown[end].original_byte(lines[end], end_col, end=True))
         key = (*found, item.rule)
         if key in seen:
             report.dropped.append(f"line {item.line}: duplicate of an earlier finding")
@@ -174,7 +198,6 @@ def anchor_all(reported: Sequence[ReportedFinding], rows: Sequence[int], lines: 
         fix, problem = _fix(item, delta, index, rows, lines)
         if problem:
             report.dropped_fixes.append(f"line {item.line}: {problem}")
-        quote = _quoted(lines, index, col, end_index, end_col)
         report.anchored.append(
             Anchored(index, col, end_index, end_col, quote, item.severity, item.rule, item.message, fix)
         )
@@ -212,4 +235,31 @@ def reanchor(findings: Sequence[Finding], buffer: TextBuffer) -> list[Finding]:
         span = Span(rows[index], col, rows[end_index], end_col)
         fix = moved.fix if moved.fix is not None and lines_match(buffer, moved.fix) else None
         out.append(Finding(moved.path, span, moved.severity, moved.rule, moved.message, moved.quote, fix, moved.unit))
+    return out
+
+
+def follow_findings(findings: Sequence[Finding], edits: Sequence[ByteEdit], buffer: TextBuffer) -> list[Finding]:
+    """Findings made against an older version, moved through the ``edits`` made since onto
+    ``buffer`` (the current text). A finding whose text an edit touched is dropped (the
+    next review speaks for it); a fix stays only while no edit touched its lines."""
+    out: list[Finding] = []
+    for finding in findings:
+        span = finding.span
+        moved = follow(edits, (span.start_line, span.start_col), (span.end_line, span.end_col))
+        if moved is None:
+            continue
+        (row, col), (end_row, end_col) = moved
+        if end_row >= buffer.line_count:
+            continue
+        lines = [buffer.line_text(r) for r in range(row, end_row + 1)]
+        if _quoted(lines, 0, col, end_row - row, end_col) != finding.quote:
+            continue  # (cannot happen when the edits are right; never show a finding off its text)
+        fix = None
+        if finding.fix is not None:
+            rows = follow_lines(edits, finding.fix.start_line, finding.fix.end_line)
+            if rows is not None:
+                fix = LineFix(rows[0], rows[1], finding.fix.replacement, finding.fix.original)
+                fix = fix if lines_match(buffer, fix) else None
+        out.append(Finding(finding.path, Span(row, col, end_row, end_col), finding.severity, finding.rule,
+                           finding.message, finding.quote, fix, finding.unit))
     return out

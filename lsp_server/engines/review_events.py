@@ -1,8 +1,11 @@
-"""How the review scheduler talks to whoever shows its results (the LSP glue, or nobody).
+"""How the review scheduler talks to whoever shows its results (the LSP glue, or nobody),
+and how it learns whether the workspace index it reviews with is ready.
 
 ``ReviewListener.publish(uri)`` says a document's findings changed (the listener
 reads them back from the scheduler); ``progress`` opens a progress indicator. The
 scheduler starts with a ``QuietListener`` and the protocol layer attaches its own.
+``IndexReadiness`` is what ``WorkspaceKnowledge`` offers: whether a file's index is
+still to come, and a bounded wait for it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,11 @@ class ProgressSink(Protocol):
 class ReviewListener(Protocol):
     def publish(self, uri: str) -> None: ...
     def progress(self, title: str, *, cancellable: bool = False) -> ProgressSink: ...
+
+
+class IndexReadiness(Protocol):
+    def pending(self, path: str) -> bool: ...
+    async def wait_ready(self, path: str, timeout_s: float) -> bool: ...
 
 
 class QuietListener:

@@ -20,7 +20,7 @@ from typing import Any
 
 import tree_sitter
 
-from lsp_server.core.secrets import MASK, SecretFilter
+from lsp_server.core.secrets import SecretFilter
 from lsp_server.core.text import TextBuffer
 from lsp_server.model.review_prompts import REVIEW_PROMPT_VERSION, ReviewInput, build_review_prompt
 from lsp_server.syntax.document import SyntaxDocument
@@ -65,23 +65,6 @@ class ReviewPlan:
     def buffer(self) -> TextBuffer:
         """The snapshot's text (built on first use: only fixes need it)."""
         return TextBuffer(self.data.decode("utf-8", errors="surrogatepass"))
-
-
-def mask_lines(secrets: SecretFilter, lines: Sequence[str]) -> list[str]:
-    """Mask secrets in ``lines`` keeping one output line per input line."""
-    joined = secrets.mask("\n".join(lines))
-    out = joined.split("\n")
-    if len(out) == len(lines):
-        return out
-    masked: list[str] = []
-    in_key = False
-    for line in lines:  # a private key block was collapsed: mask it line by line
-        if "PRIVATE KEY" in line and "BEGIN" in line:
-            in_key = True
-        masked.append(MASK if in_key else secrets.mask(line))
-        if in_key and "PRIVATE KEY" in line and "END" in line:
-            in_key = False
-    return masked
 
 
 def unit_key(fingerprint: str, language: str, unit: ReviewUnit, lines: Sequence[str],
@@ -129,7 +112,8 @@ def plan_units(
             if known is not None and known(key):
                 yield UnitPlan(unit, lines, key, [])
             else:
-                messages = _messages(syntax, unit, lines, language, secrets, display_path, system_prompt, blocks)
+                messages = _messages(syntax, unit, lines, language, secrets, display_path, system_prompt, blocks,
+                                     source_path or display_path)
                 yield UnitPlan(unit, lines, key, messages)
 
 
@@ -180,18 +164,18 @@ def _fitted(unit: ReviewUnit, lines: list[str]) -> Iterator[tuple[ReviewUnit, tu
 
 def _messages(syntax: SyntaxDocument, unit: ReviewUnit, lines: tuple[str, ...], language: str,
               secrets: SecretFilter, display_path: str, system_prompt: str | None,
-              related: Sequence[str] = ()) -> list[dict[str, Any]]:
+              related: Sequence[str] = (), path: str = "") -> list[dict[str, Any]]:
     context = unit_context(syntax, unit)
     data = ReviewInput(
         path=display_path,
         language=language,
         kind=unit.kind,
         name=unit.name,
-        lines=list(zip((row + 1 for row in unit.rows), mask_lines(secrets, lines), strict=True)),
-        imports=[secrets.mask(line) for line in context.imports],
-        header=secrets.mask(unit.header),
-        signatures=[secrets.mask(line) for line in context.signatures],
-        related=[secrets.mask(block) for block in related],
+        lines=list(zip((row + 1 for row in unit.rows), secrets.mask_lines(lines, path), strict=True)),
+        imports=[secrets.mask(line, path) for line in context.imports],
+        header=secrets.mask(unit.header, path),
+        signatures=[secrets.mask(line, path) for line in context.signatures],
+        related=[secrets.mask(block, path) for block in related],
     )
     return build_review_prompt(data, system_prompt)
 
@@ -237,6 +221,12 @@ def plan_review(
     return finish_plan(syntax, path, units, version=version, uri=uri, skipped=skipped)
 
 
-def fingerprint_of(model: str, max_tokens: int, temperature: float, system_prompt: str | None) -> str:
-    """What, besides a unit's content, decides its review: model, prompt version, settings."""
-    return json.dumps([REVIEW_PROMPT_VERSION, model, max_tokens, temperature, system_prompt or ""])
+def fingerprint_of(model: str, max_tokens: int, temperature: float, system_prompt: str | None,
+                   tools: tuple[int, int] | None = None) -> str:
+    """What, besides a unit's content, decides its review: model, prompt version, settings,
+    and whether the model may look things up (``tools``: the call and token budgets), so a
+    review made without the workspace index is never taken for one made with it."""
+    parts: list[object] = [REVIEW_PROMPT_VERSION, model, max_tokens, temperature, system_prompt or ""]
+    if tools is not None:
+        parts.append(["tools", *tools])
+    return json.dumps(parts)

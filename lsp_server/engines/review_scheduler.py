@@ -8,10 +8,19 @@ closed; finished units are already cached). Reviews share the engine's concurren
 limit and never touch the completion path.
 
 Findings are kept per URI together with the document version they are anchored
-to. Before they are shown, ``current`` moves them onto the document's current text
+to. Before they are shown, ``current`` moves them onto the document's current text:
+through the edits made since that version when the document still knows them
+(``follow_findings``: exact, also among identical lines), else by their quote
 (``reanchor``: each must still find its exact quote nearby), so a stale result is
 never shown on the wrong lines. Results are merged unit by unit as they land, and
 the protocol layer is told through a ``ReviewListener`` (publish / progress).
+
+A review that starts while the workspace index of its file is still being built (a
+file opened at start-up) waits for it, at most ``INDEX_WAIT_S``; if the index is
+still not ready then, the review goes ahead without it (no tools, less cross-file
+context) and is made again, once, when the index is ready (``index_ready``). Results
+made without the index are cached under other keys, so they never stand in for a
+review made with it.
 """
 
 from __future__ import annotations
@@ -27,15 +36,16 @@ from typing import Any
 from lsp_server.config import Settings
 from lsp_server.core.findings import Finding, Severity, sort_findings
 from lsp_server.core.text import TextBuffer
-from lsp_server.engines.documents import DocumentStore
+from lsp_server.engines.documents import DocumentStore, OpenDocument
 from lsp_server.engines.review import ReviewEngine, ReviewResult, UnitOutcome
-from lsp_server.engines.review_anchor import reanchor
-from lsp_server.engines.review_events import QuietListener, ReviewListener
+from lsp_server.engines.review_anchor import follow_findings, reanchor
+from lsp_server.engines.review_events import IndexReadiness, QuietListener, ReviewListener
 from lsp_server.engines.review_plan import ReviewPlan
 from lsp_server.engines.review_workspace import review_files
 
 log = logging.getLogger(__name__)
 _REFRESH_S = 0.25  # re-anchor and republish this long after the last change
+INDEX_WAIT_S = 8.0  # a review waits this long for the index of its file, at most
 
 
 @dataclass
@@ -47,6 +57,7 @@ class DocumentFindings:
     findings: list[Finding]
     buffer: TextBuffer | None = None  # the text of a closed file's findings (for conversions)
     generation: int = 0  # bumped whenever ``findings`` change
+    reviews: int = 0  # completed reviews of this text: each is published, findings or not
 
 
 @dataclass
@@ -62,10 +73,13 @@ class SchedulerStats:
 class ReviewScheduler:
     """Review tasks and shown findings per document."""
 
-    def __init__(self, engine: ReviewEngine, documents: DocumentStore, settings: Settings) -> None:
+    def __init__(self, engine: ReviewEngine, documents: DocumentStore, settings: Settings, *,
+                 index: IndexReadiness | None = None) -> None:
         self.engine = engine
         self.documents = documents
         self.settings = settings
+        self.index = index  # the workspace index's readiness (None: reviews never wait for it)
+        self._without_index: set[str] = set()  # reviewed before the index was ready: redo once it is
         self.listener: ReviewListener = QuietListener()
         self.stats = SchedulerStats()
         self._states: dict[str, DocumentFindings] = {}
@@ -105,6 +119,7 @@ class ReviewScheduler:
 
     def closed(self, uri: str) -> None:
         self._cancel(uri)
+        self._without_index.discard(uri)
         if self._states.pop(uri, None) is not None:
             self.listener.publish(uri)
 
@@ -137,6 +152,16 @@ class ReviewScheduler:
         doc = self.documents.get(uri)
         if doc is None:
             return None
+        if self._index_pending(doc.path):
+            await self.wait_for_index(doc.path, INDEX_WAIT_S)
+            doc = self.documents.get(uri)
+            if doc is None:
+                return None
+        if self._index_pending(doc.path):
+            log.info("reviewing %s before the symbol index is ready; again once it is", doc.path)
+            self._without_index.add(uri)
+        else:
+            self._without_index.discard(uri)
         started = time.perf_counter()
         name = Path(doc.path).name
         plan = await self.engine.plan_async(doc.syntax, doc.path, display_path=name, version=doc.version, uri=uri)
@@ -167,7 +192,7 @@ class ReviewScheduler:
             raise
         if sink is not None:
             sink.finish(f"{len(result.findings)} finding(s)")
-        self._settle(uri, plan, fresh, failed)
+        self._settle(uri, plan, fresh, failed, reviewed=not result.units or len(result.errors) < result.units)
         self.stats.completed += 1
         self.stats.last_review_ms = (time.perf_counter() - started) * 1000
         return result
@@ -181,12 +206,17 @@ class ReviewScheduler:
         merged = [f for f in state.findings if f.span.start_line not in rows] + list(outcome.findings)
         self._set(state, merged)
 
-    def _settle(self, uri: str, plan: ReviewPlan, fresh: list[Finding], failed: set[int]) -> None:
-        """The review is complete: drop earlier findings no unit replaced (unless its unit failed)."""
+    def _settle(self, uri: str, plan: ReviewPlan, fresh: list[Finding], failed: set[int], *, reviewed: bool) -> None:
+        """The review is complete: drop earlier findings no unit replaced (unless its unit failed),
+        and publish, even when nothing changed (no findings is news too: the file was reviewed);
+        a review whose every unit failed is not news."""
         state = self._state_for(uri, plan)
         if state is not None:
             keep = set(fresh)
             self._set(state, [f for f in state.findings if f in keep or f.span.start_line in failed])
+            if reviewed:
+                state.reviews += 1
+                self.publish_soon(uri)
 
     def _state_for(self, uri: str, plan: ReviewPlan) -> DocumentFindings | None:
         doc = self.documents.get(uri)
@@ -231,8 +261,29 @@ class ReviewScheduler:
         state = self._states.setdefault(uri, DocumentFindings(uri, plan.version, []))
         state.version = plan.version
         state.buffer = plan.buffer if doc is None and findings else None
+        state.reviews += 1
         self._set(state, findings)
         self.publish_soon(uri)
+
+    # -- the workspace index -------------------------------------------------------------------
+    def _index_pending(self, path: str) -> bool:
+        return self.index is not None and self.engine.uses_index and self.index.pending(path)
+
+    async def wait_for_index(self, path: str, timeout_s: float) -> bool:
+        """Wait (bounded) for the index holding ``path``, if reviews use it; whether it is ready."""
+        if not self._index_pending(path) or self.index is None:
+            return True
+        return await self.index.wait_ready(path, timeout_s)
+
+    def index_ready(self) -> None:
+        """An index finished building: review again, once, the open documents reviewed without it."""
+        for uri in list(self._without_index):
+            doc = self.documents.get(uri)
+            if doc is None:
+                self._without_index.discard(uri)
+            elif not self._index_pending(doc.path):
+                self._without_index.discard(uri)
+                self.review(uri, "index-ready")
 
     # -- what is shown -------------------------------------------------------------------------
     def current(self, uri: str) -> DocumentFindings | None:
@@ -241,7 +292,7 @@ class ReviewScheduler:
         doc = self.documents.get(uri)
         if state is None or doc is None or state.version == doc.version:
             return state
-        moved = reanchor(state.findings, doc.syntax.buffer)
+        moved = _moved(state, doc)
         state.version, state.buffer = doc.version, None
         if moved != state.findings:
             state.findings = moved
@@ -310,3 +361,13 @@ class ReviewScheduler:
         self._tasks.clear()
         self._timers.clear()
 
+
+def _moved(state: DocumentFindings, doc: OpenDocument) -> list[Finding]:
+    """``state``'s findings on ``doc``'s current text."""
+    if state.version is not None:
+        edits = doc.history.since(state.version)
+        if edits is not None:
+            return follow_findings(state.findings, edits, doc.syntax.buffer)
+    elif state.buffer is not None and state.buffer.data == doc.syntax.buffer.data:
+        return list(state.findings)  # found in the file on disk, opened unchanged
+    return reanchor(state.findings, doc.syntax.buffer)

@@ -21,7 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from lsp_server.model.client import ChatOptions, ChatTurn, ModelClient, ModelError
+from lsp_server.model.backends.base import Backend
+from lsp_server.model.client import ChatOptions, ChatTurn, ModelError
 from lsp_server.model.findings import parse_findings
 from lsp_server.model.review_prompts import TOOLS_NOTE
 
@@ -58,7 +59,7 @@ class ToolLoop:
 
 
 async def review_with_tools(
-    client: ModelClient,
+    client: Backend,
     messages: Sequence[dict[str, Any]],
     options: ChatOptions,
     tools: ToolExecutor,
@@ -104,7 +105,7 @@ async def review_with_tools(
     return loop
 
 
-async def _turn(client: ModelClient, convo: list[dict[str, Any]], options: ChatOptions,
+async def _turn(client: Backend, convo: list[dict[str, Any]], options: ChatOptions,
                 schemas: Sequence[dict[str, Any]], loop: ToolLoop) -> ChatTurn:
     loop.requests += 1
     try:

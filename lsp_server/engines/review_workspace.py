@@ -1,6 +1,8 @@
 """Reviewing every file of a workspace in the background, with cancellable progress.
 
-Open documents are reviewed from their live text, other files from disk. Files are
+The run first waits (bounded) for the symbol index of the folder when it is still
+being built, so the reviews offer its tools. Open documents are reviewed from their
+live text, other files from disk. Files are
 worked on by a few workers (twice the review concurrency, so planning overlaps the
 model requests); each file's findings replace what it showed as soon as it is done.
 The user can cancel through the progress UI; a cancelled run keeps what it finished.
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from lsp_server.engines.review_scheduler import ReviewScheduler
 
 log = logging.getLogger(__name__)
+INDEX_WAIT_S = 120.0  # how long a run waits for the folder's symbol index, at most (files are not redone)
 
 
 def review_files(
@@ -35,14 +38,16 @@ def review_files(
     if selection.truncated:
         skipped.append(f"more files not reviewed: the limit is {settings.review_max_workspace_files} "
                        "(review.maxWorkspaceFiles)")
-    return selection.files, skipped, _run(scheduler, selection.files, display)
+    return selection.files, skipped, _run(scheduler, root, selection.files, display)
 
 
-async def _run(scheduler: ReviewScheduler, files: list[Path], display: Callable[[Path], str]) -> None:
+async def _run(scheduler: ReviewScheduler, root: Path, files: list[Path], display: Callable[[Path], str]) -> None:
     sink: ProgressSink = scheduler.listener.progress("Reviewing the workspace", cancellable=True)
     pending = list(reversed(files))
     total = len(files)
     done = 0
+    sink.update(0, total, "waiting for the symbol index")
+    await scheduler.wait_for_index(str(root), INDEX_WAIT_S)  # reviews then offer its tools
 
     async def worker() -> None:
         nonlocal done

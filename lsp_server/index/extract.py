@@ -24,6 +24,7 @@ from collections.abc import Generator
 import tree_sitter
 
 from ..core.secrets import SecretFilter
+from ..core.text import split_lines, tree_bytes
 from ..syntax.definitions import Definition, query_defs, query_imports, run_query
 from ..syntax.document import SyntaxDocument
 from ..syntax.languages import LanguageRegistry, LanguageSpec
@@ -165,8 +166,8 @@ class SymbolExtractor:
         return Symbol(
             definition.name, kind, path,
             outer.start_point.row, _last_row(doc, outer),
-            self._mask(_cap(doc.outline.signature(definition))),
-            self._mask(doc_line or leading_comment(outer)),
+            self._mask(_cap(doc.outline.signature(definition)), path),
+            self._mask(doc_line or leading_comment(outer), path, prose=True),
             container, doc.spec.name if doc.spec is not None else "",
         )
 
@@ -180,12 +181,16 @@ class SymbolExtractor:
             kind = "method"
         return Symbol(
             name, kind, path, node.start_point.row, _last_row(doc, node),
-            self._mask(_line_signature(doc, node)), self._mask(leading_comment(node)), container,
+            self._mask(_line_signature(doc, node), path), self._mask(leading_comment(node), path, prose=True),
+            container,
             doc.spec.name if doc.spec is not None else "",
         )
 
-    def _mask(self, text: str) -> str:
-        return self._secrets.mask(text) if self._secrets is not None and text else text
+    def _mask(self, text: str, path: str, *, prose: bool = False) -> str:
+        """Signatures as code of ``path``; doc comments and docstrings (markers gone) as prose too."""
+        if self._secrets is None or not text:
+            return text
+        return self._secrets.mask_prose(text, path) if prose else self._secrets.mask(text, path)
 
     def _extra_query(self, spec: LanguageSpec) -> _Extra:
         """The compiled extra patterns of ``spec`` and each compiled pattern's kind."""
@@ -225,6 +230,7 @@ def _parse(parser: tree_sitter.Parser | None, data: bytes,
     """Parse ``data``, halting whenever ``pacer`` is due and resuming after a yield."""
     if parser is None:
         return None
+    data = tree_bytes(data)  # rows as LSP counts them (a lone "\r" is a line break)
     if pacer is None:
         return parser.parse(data)
     halted = [False]
@@ -334,7 +340,7 @@ def _last_row(doc: SyntaxDocument, node: tree_sitter.Node) -> int:
 
 
 def _cap(signature: str) -> str:
-    lines = signature.splitlines()
+    lines = split_lines(signature)
     if len(lines) > _SIGNATURE_LINES:
         signature = "\n".join(lines[:_SIGNATURE_LINES]) + "\n..."
     return signature if len(signature) <= _SIGNATURE_CHARS else signature[:_SIGNATURE_CHARS] + "..."

@@ -3,13 +3,17 @@
 Rows are keyed by (workspace root, root-relative path) and hold the file's size,
 mtime, content digest, language and symbols (compact JSON, see ``symbols.dumps``),
 plus when the content was last read (``checked_ns``, the guard against a file
-rewritten within one mtime tick). A schema or extractor version change drops the
-rows (files are re-parsed once). WAL mode lets two servers share the file.
+rewritten within one mtime tick). A schema, extractor or secret filter version
+change drops the rows (files are re-parsed once), overwriting them on disk. WAL mode
+lets two servers share the file.
 
 Any SQLite problem (read-only or full disk, a corrupt file) is logged once and the
 store carries on in memory: a broken store costs re-parsing at the next start,
-never a feature. Thread-safe: calls are serialised by a lock, so the index can use
-it from its I/O thread.
+never a feature. A database file deleted or replaced while in use (the cache folder
+removed) is noticed before the next call, logged once and created afresh
+(``core.sqlite.SqliteFile``); ``generation`` counts these new starts, so an index can
+store again what it holds in memory. Thread-safe: calls are serialised by a lock, so
+the index can use it from its I/O thread.
 """
 
 from __future__ import annotations
@@ -21,13 +25,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.sqlite import close_quietly, open_database
+from ..core.secrets import SECRET_FILTER_VERSION
+from ..core.sqlite import SqliteFile, checkpoint_quietly
 from .symbols import EXTRACTOR_VERSION
 
 log = logging.getLogger(__name__)
 
 FILE_NAME = "index.sqlite3"
-SCHEMA_VERSION = f"1/{EXTRACTOR_VERSION}"
+# Signatures and comments are stored masked: rows masked by an older secret filter go too.
+SCHEMA_VERSION = f"1/{EXTRACTOR_VERSION}/{SECRET_FILTER_VERSION}"
 _FILES = (
     "CREATE TABLE IF NOT EXISTS files ("
     " root TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
@@ -57,8 +63,8 @@ class IndexStore:
     def __init__(self, cache_dir: Path | None) -> None:
         self.path = cache_dir / FILE_NAME if cache_dir is not None else None
         self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
-        self._opened = False
+        self._file = SqliteFile(self.path, _create_schema, what="symbol index store", check_same_thread=False,
+                                log=log)
         self._memory: dict[str, dict[str, StoredFile]] = {}
 
     @property
@@ -139,26 +145,23 @@ class IndexStore:
                     self._fail(exc)
             return removed
 
+    @property
+    def generation(self) -> int:
+        """Bumped whenever a lost database file was started afresh (the rows stored before are gone)."""
+        return self._file.generation
+
     def close(self) -> None:
         with self._lock:
-            close_quietly(self._db)
-            self._db = None
-            self._opened = True  # stay closed: later calls use memory
+            self._file.give_up()  # stay closed: later calls use memory
 
     # -- connection -------------------------------------------------------------------
     def _connection(self) -> sqlite3.Connection | None:
-        if not self._opened:
-            self._opened = True
-            if self.path is not None:
-                self._db = open_database(self.path, _create_schema, what="symbol index store",
-                                         check_same_thread=False, log=log)
-        return self._db
+        return self._file.connection()
 
     def _fail(self, exc: Exception) -> None:
         log.warning("symbol index store %s failed (%s); keeping the index in memory only from now on",
                     self.path, exc)
-        close_quietly(self._db)
-        self._db = None
+        self._file.give_up()
 
 
 def _create_schema(db: sqlite3.Connection) -> None:
@@ -167,7 +170,10 @@ def _create_schema(db: sqlite3.Connection) -> None:
         db.execute("BEGIN IMMEDIATE")
         db.execute(_META)
         row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None or row[0] != SCHEMA_VERSION:
+        dropped = row is None or row[0] != SCHEMA_VERSION
+        if dropped:
             db.execute("DROP TABLE IF EXISTS files")
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
         db.execute(_FILES)
+    if dropped:
+        checkpoint_quietly(db)  # old rows' pages are zeroed (secure_delete); empty the WAL of them too

@@ -3,7 +3,8 @@
 Answers are small JSON-able dicts. Lines are 1-based and inclusive here (what a model
 and a human expect); the index itself is 0-based. ``read_lines`` only reads inside
 the workspace root, never ignored, secret or binary files, caps the line count and
-masks secrets; any bad argument becomes an ``{"error": ...}`` answer, never an exception.
+masks secrets (``lookup_symbol``'s signatures and comments too, masked again as they
+leave); any bad argument becomes an ``{"error": ...}`` answer, never an exception.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..core.text import looks_binary
+from ..core.secrets import SecretFilter
+from ..core.text import looks_binary, split_lines
 from .content import read_files
 from .symbols import Symbol
 from .workspace import WorkspaceIndex
 
+MAX_TEXT_CHARS = 16_000  # read_lines text, at most (the review loop sends at most 6,000 characters of it)
 TOOL_SCHEMAS: tuple[dict[str, Any], ...] = (
     {
         "type": "function",
@@ -60,7 +63,7 @@ class IndexTools:
 
     def lookup_symbol(self, name: str) -> dict[str, Any]:
         found = self.index.lookup(str(name), limit=self.max_results)
-        return {"name": name, "results": [describe(s) for s in found]}
+        return {"name": name, "results": [describe(s, self.index.secrets) for s in found]}
 
     async def read_lines(self, path: str, start: int, end: int) -> dict[str, Any]:
         try:
@@ -110,20 +113,23 @@ async def read_lines(index: WorkspaceIndex, path: str | Path, start: int, end: i
         if data is None or read.size > index.files.max_file_bytes or looks_binary(data):
             return None
         text = data.decode("utf-8", errors="replace")
-    lines = text.splitlines()
+    lines = split_lines(text)  # the editor's lines: not split at form feeds, "\x85" or "\u2028"
+    if len(lines) > 1 and not lines[-1]:
+        lines.pop()  # the empty "line" after a final line break
     start = max(0, start)
     end = min(end, start + max_lines - 1, len(lines) - 1)
-    return index.secrets.mask("\n".join(lines[start:end + 1]))
+    # more never leaves (a tool result is cut to MAX_RESULT_CHARS): do not mask megabytes of minified lines
+    return index.secrets.mask("\n".join(lines[start:end + 1])[:MAX_TEXT_CHARS], rel)
 
 
-def describe(symbol: Symbol) -> dict[str, Any]:
-    """A symbol as the model sees it (1-based lines)."""
+def describe(symbol: Symbol, secrets: SecretFilter) -> dict[str, Any]:
+    """A symbol as the model sees it (1-based lines; signature and doc masked as they leave)."""
     out: dict[str, Any] = {
         "name": symbol.name, "kind": symbol.kind, "path": symbol.path,
-        "lines": [symbol.start_line + 1, symbol.end_line + 1], "signature": symbol.signature,
+        "lines": [symbol.start_line + 1, symbol.end_line + 1], "signature": secrets.mask(symbol.signature, symbol.path),
     }
     if symbol.container:
         out["container"] = symbol.container
     if symbol.doc:
-        out["doc"] = symbol.doc
+        out["doc"] = secrets.mask_prose(symbol.doc, symbol.path)
     return out

@@ -11,6 +11,10 @@ change. An update racing a build wins: the build drops its older result for that
 
 Queries (``lookup``, ``search``, ``symbols_in``, ``resolve_name``...) are synchronous,
 read the in-memory ``SymbolTable`` and never touch the disk.
+
+If the store's database had to be started afresh (the cache folder was deleted while
+in use), the index stores what it holds in memory again after its next write, so the
+next start still re-parses nothing.
 """
 
 from __future__ import annotations
@@ -29,8 +33,8 @@ from .build import BuildStats, IndexBuild, Progress
 from .content import ContentIndexer, EventClock, read_files
 from .extract import SymbolExtractor
 from .resolve import ImportResolver
-from .store import IndexStore
-from .symbols import Import, Symbol
+from .store import IndexStore, StoredFile
+from .symbols import Import, Symbol, dumps
 from .tables import FileEntry, SymbolTable
 from .walk import WorkspaceFiles
 
@@ -75,10 +79,12 @@ class WorkspaceIndex:
         self._resolver = ImportResolver(self.table)
         self._text_delay_s = text_delay_s
         self._build_lock = asyncio.Lock()
+        self._building: asyncio.Task[Any] | None = None  # the task running ``build`` (``aclose`` cancels it)
         self._texts: dict[str, str] = {}
         self._pending: dict[str, str] = {}
         self._flush_handle: asyncio.TimerHandle | None = None
         self._tasks = BackgroundTasks("symbol index update", log=log)
+        self._store_generation = self.store.generation  # a new one: our rows there are gone
 
     # -- build ------------------------------------------------------------------------
     async def build(self, progress: Progress | None = None) -> BuildStats:
@@ -86,9 +92,14 @@ class WorkspaceIndex:
         is called as files are done. A second call waits for a running build, then
         rescans (cheap: unchanged files are not even read)."""
         async with self._build_lock:
-            stats = await IndexBuild(self, progress).run()
+            self._building = asyncio.current_task()
+            try:
+                stats = await IndexBuild(self, progress).run()
+            finally:
+                self._building = None
             self.last_build = stats
             self.ready = True
+            self._check_store()
             log.info(
                 "symbol index of %s: %d files, %d symbols (%d unchanged, %d reused, %d rehashed, %d parsed, "
                 "%d removed) in %.2f s; longest step %.1f ms",
@@ -128,6 +139,7 @@ class WorkspaceIndex:
         self.updates += 1
         if row is not None:
             await self.content.in_io(self.store.put_many, self.key, [row])
+            self._check_store()
         return before is None or before.digest != entry.digest
 
     def remove(self, path: str | Path) -> bool:
@@ -149,6 +161,19 @@ class WorkspaceIndex:
         else:
             self._tasks.spawn(self.content.in_io(self.store.delete_many, self.key, [rel]))
         return True
+
+    def _check_store(self) -> None:
+        """After a write: if the store started a new database meanwhile, store every file again."""
+        if self.store.generation != self._store_generation:
+            self._store_generation = self.store.generation
+            entries = [entry for path in self.table.disk_paths() if (entry := self.table.disk_entry(path)) is not None]
+            self._tasks.spawn(self.content.in_io(self._store_all, entries))
+
+    def _store_all(self, entries: list[FileEntry]) -> None:
+        """(I/O thread) Write ``entries`` to the store."""
+        self.store.put_many(self.key, [StoredFile(e.path, e.size, e.mtime_ns, e.digest, e.found.language, dumps(e.found),
+                                                  e.checked_ns) for e in entries])
+        log.info("symbol index of %s: stored %d files again in a new store", self.root, len(entries))
 
     def _room_for(self, size: int) -> bool:
         paths = self.table.disk_paths()
@@ -273,9 +298,14 @@ class WorkspaceIndex:
         return None if rel is None else self.table.entry(rel)
 
     async def aclose(self) -> None:
-        """Stop pending work and the I/O thread (the store belongs to the caller)."""
+        """Stop pending work, a running build (waited for: it must not reach the I/O thread
+        once that is shut down), then the I/O thread (the store belongs to the caller)."""
         if self._flush_handle is not None:
             self._flush_handle.cancel()
+        building = self._building
+        if building is not None and building is not asyncio.current_task() and not building.done():
+            building.cancel()
+            await asyncio.gather(building, return_exceptions=True)
         await self._tasks.cancel_all()
         self.content.close()
 

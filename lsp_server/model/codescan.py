@@ -109,6 +109,12 @@ class BracketScanner:
         """Inside a block comment, a triple-quoted string or a template/raw string."""
         return self.block_comment or len(self.quote) == 3 or self.quote == "`"
 
+    def copy(self) -> BracketScanner:
+        twin = BracketScanner(self.brace)
+        twin.depth, twin.low, twin.quote, twin.block_comment = self.depth, self.low, self.quote, self.block_comment
+        twin.open, twin.mismatched = list(self.open), self.mismatched
+        return twin
+
     def signature(self) -> tuple[str, int, str, bool]:
         return "".join(self.open), self.mismatched, self.quote, self.block_comment
 
@@ -181,6 +187,40 @@ def bracket_signature(text: str, brace: bool) -> tuple[str, int, str, bool]:
     scanner = BracketScanner(brace)
     scanner.feed(text)
     return scanner.signature()
+
+
+def merge_point(text: str, scanner: BracketScanner, suffix: str) -> int | None:
+    """Where a one-line ``text`` reaches the text after the cursor, or None.
+
+    ``scanner`` has read the cursor line up to the cursor (it is used up here: pass a
+    copy). When the cursor is inside brackets or a string that ``suffix`` closes
+    (``compute(|)``, ``print("|")``), the model often writes the closer itself and
+    goes on past it (``1, 2) + 3``): the completion ends at the first character
+    that closes what the line left open, if ``suffix`` starts with that same
+    character. A closer of a bracket the text opened itself (``foo(x)``) is not it.
+    """
+    head = suffix.lstrip(" \t")[:1]
+    if not head or head not in CLOSERS + QUOTES or not text:
+        return None
+    if scanner.quote:
+        quote = scanner.quote
+        if not suffix.lstrip(" \t").startswith(quote):
+            return None
+        i = 0
+        while i < len(text):
+            if text[i] == "\\":
+                i += 2
+            elif text.startswith(quote, i):
+                return i
+            else:
+                i += 1
+        return None
+    if head not in CLOSERS or scanner.block_comment:
+        return None
+    depth = scanner.depth
+    scanner.low = depth
+    dipped = scanner.feed(text, floor=depth)
+    return dipped if dipped >= 0 and text[dipped] == head else None
 
 
 def _plain_overlap_ok(overlap: str, kept: str, after: str) -> bool:

@@ -10,9 +10,12 @@ answer cut off at ``max_tokens``, must give fewer findings, never an error:
 3. the complete finding objects of a truncated ``"findings": [ ...`` array.
 
 Each item is then checked on its own: a wrong type, a line below 1, an empty quote or
-message drops that item (with a reason); a bad ``fix`` drops just the fix. Texts are
-capped. Pure stdlib; positions stay as the model reported them (1-based) and are
-anchored to the real text by the review engine.
+message drops that item (with a reason); a bad ``fix`` drops just the fix. Messages
+and rules are cleaned and capped the way every ``Finding`` is (``core.findings.clean_text``:
+no control characters, line breaks kept, at most ``MAX_MESSAGE_CHARS``). An answer
+with no findings JSON at all has ``how == "none"``: the caller treats that as a
+failed review, never as "no findings". Pure stdlib; positions stay as the model
+reported them (1-based) and are anchored to the real text by the review engine.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from lsp_server.core.findings import DEFAULT_RULE, MAX_MESSAGE_CHARS, MAX_RULE_CHARS, clean_text
+
+__all__ = ["DEFAULT_RULE", "FINDINGS_SCHEMA", "MAX_MESSAGE_CHARS", "MAX_RULE_CHARS", "ParsedAnswer",
+           "ReportedFinding", "ReportedFix", "parse_findings", "response_format"]
+
 SEVERITIES = ("error", "warning", "info", "hint")
-DEFAULT_RULE = "ai-review"
 MAX_ITEMS = 50
 MAX_QUOTE_CHARS = 400
-MAX_MESSAGE_CHARS = 600
-MAX_RULE_CHARS = 60
 MAX_FIX_LINES = 200
 MAX_REPLACEMENT_CHARS = 20_000
 
@@ -39,6 +44,7 @@ _SEVERITY_WORDS = {
 }
 _FENCE = re.compile(r"```[\w+-]*[ \t]*\n?")
 _NOT_KEBAB = re.compile(r"[^a-z0-9]+")
+_FINDINGS_ARRAY = re.compile(r'"findings"\s*:\s*\[')
 _DECODER = json.JSONDecoder()
 
 _FIX_SCHEMA: dict[str, Any] = {
@@ -119,13 +125,27 @@ class ParsedAnswer:
         """A complete findings JSON value was in the answer (maybe with prose around it)."""
         return self.how in ("json", "embedded")
 
+    @property
+    def failure(self) -> str:
+        """Why the answer cannot stand for the unit's review ("" when it can).
+
+        No findings JSON at all, or a findings array cut off before its first item
+        was complete: either way the model's verdict is unknown, which is not the
+        same as "no findings".
+        """
+        if self.how == "none":
+            return "the model's answer held no findings JSON"
+        if self.how == "truncated" and not self.findings and not self.dropped:
+            return "the model's answer was cut off before its first finding (raise review.maxTokens)"
+        return ""
+
 
 def parse_findings(text: str) -> ParsedAnswer:
     """Parse a review answer; never raises."""
     answer = ParsedAnswer()
     items, how = _items(text or "")
     answer.salvaged = how != "json"
-    answer.how = how
+    answer.how = how if items is not None else "none"  # e.g. ``{}`` is JSON, but holds no findings
     if items is None:
         answer.problems.append("no JSON findings in the answer")
         return answer
@@ -198,10 +218,13 @@ def _starts(text: str, limit: int = 50) -> list[int]:
 
 def _salvage(text: str) -> list[Any] | None:
     """The complete objects at the start of a cut-off findings array."""
-    key = text.find('"findings"')
-    bracket = text.find("[", key if key >= 0 else 0)
-    if bracket < 0:
+    match = _FINDINGS_ARRAY.search(text)
+    key = match is not None
+    bracket = match.end() - 1 if match is not None else text.lstrip().find("[")
+    if bracket < 0 or (not key and text.lstrip()[:1] != "["):
         return None
+    if not key:
+        bracket += len(text) - len(text.lstrip())
     items: list[Any] = []
     position = bracket + 1
     while True:
@@ -214,7 +237,7 @@ def _salvage(text: str) -> list[Any] | None:
         except ValueError:
             break
         items.append(value)
-    return items if (items or key >= 0) else None
+    return items if (items or key) else None
 
 
 # -- checking one item ----------------------------------------------------------------------
@@ -234,9 +257,9 @@ def _finding(item: Any) -> tuple[ReportedFinding | None, str]:
     message = item.get("message")
     if not isinstance(message, str) or not message.strip():
         return None, "missing message"
-    message = " ".join(message.split())
-    if len(message) > MAX_MESSAGE_CHARS:
-        message = message[: MAX_MESSAGE_CHARS - 1].rstrip() + "…"
+    message = clean_text(message, MAX_MESSAGE_CHARS, multiline=True)
+    if not message:
+        return None, "missing message"
     fix, fix_problem = _fix(item.get("fix"))
     finding = ReportedFinding(
         line=line,

@@ -6,13 +6,22 @@ changes at its end while the user types), then the cursor marker and the code
 after it, and last the short per-request instruction. The assistant message is
 prefilled with an opening fence and the lines leading up to the cursor, so the
 chat model continues the code instead of talking about it.
+
+No stop strings are sent: the model may answer with a fence of its own
+("```python" then code), and a "```" (or, for one line, "\n") stop string would cut
+that answer down to nothing before the cleaner sees it. The streaming cleaner
+(``model/cleaning.py``) stops the stream at the same places instead (the closing
+fence, the end of the line, the end of the block), and closing the stream makes
+vLLM abort the generation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from lsp_server.core.text import as_lf, split_lines
 
 PROMPT_VERSION = "completion-1"
 CURSOR = "<CURSOR>"
@@ -50,16 +59,17 @@ class ChatPrompt:
     messages: list[dict[str, Any]]
     prefill: str = ""  # the text the model continues after; "" = no prefill
     prefill_code: str = ""  # the code part of the prefill (without the fence line)
-    stop: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _fenced(language: str, code: str) -> str:
-    return f"```{language}\n{code}\n```"
+def fenced(language: str, code: str) -> str:
+    """``code`` in a Markdown fence, each line break written as ``\\n`` (a file's ``\\r\\n`` or
+    lone ``\\r`` too: the model sees the lines the editor shows)."""
+    return f"```{language}\n{as_lf(code)}\n```"
 
 
 def _prefill_code(before: str) -> str:
     """The current line up to the cursor, plus earlier lines until one has content."""
-    lines = before.split("\n")
+    lines = split_lines(before)
     taken: list[str] = []
     for line in reversed(lines[-4:]):
         taken.append(line)
@@ -72,20 +82,20 @@ def build_completion_prompt(data: CompletionInput) -> ChatPrompt:
     """The chat messages for one completion request."""
     parts: list[str] = [f"File: {data.path}" + (f" ({data.language})" if data.language else "")]
     if data.imports:
-        parts.append("Imports of this file:\n" + _fenced(data.language, "\n".join(data.imports)))
+        parts.append("Imports of this file:\n" + fenced(data.language, "\n".join(data.imports)))
     if data.related:
         parts.append(
             "Definitions from other files of the project used near the cursor:\n"
-            + _fenced(data.language, "\n".join(data.related))
+            + fenced(data.language, "\n".join(data.related))
         )
     if data.signatures:
         parts.append(
             "Definitions from this file used near the cursor:\n"
-            + _fenced(data.language, "\n".join(data.signatures))
+            + fenced(data.language, "\n".join(data.signatures))
         )
     if data.scopes:
-        parts.append("The cursor is inside:\n" + _fenced(data.language, "\n".join(data.scopes)))
-    parts.append("The code, with the cursor marked " + CURSOR + ":\n" + _fenced(
+        parts.append("The cursor is inside:\n" + fenced(data.language, "\n".join(data.scopes)))
+    parts.append("The code, with the cursor marked " + CURSOR + ":\n" + fenced(
         data.language, f"{data.before}{CURSOR}{data.after}"
     ))
     if data.multiline:
@@ -103,11 +113,9 @@ def build_completion_prompt(data: CompletionInput) -> ChatPrompt:
         {"role": "user", "content": "\n\n".join(parts)},
     ]
     code = _prefill_code(data.before)
-    stop: tuple[str, ...] = ("```",) if data.multiline else ("\n", "```")
     if not code.strip():
-        # Start of a file: nothing to continue from; the model opens its own fence,
-        # so "```" cannot be a stop string here (the cleaner stops at the closing one).
+        # Start of a file: nothing to continue from; the model opens its own fence.
         return ChatPrompt(messages=messages)
     prefill = f"```{data.language}\n{code}"
     messages.append({"role": "assistant", "content": prefill})
-    return ChatPrompt(messages=messages, prefill=prefill, prefill_code=code, stop=stop)
+    return ChatPrompt(messages=messages, prefill=prefill, prefill_code=code)

@@ -16,7 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-REVIEW_PROMPT_VERSION = "review-2"
+from lsp_server.model.prompts import fenced as _fenced
+
+# review-3: earlier versions cached an answer with no findings JSON as "no findings"; a new key asks again
+REVIEW_PROMPT_VERSION = "review-3"
 
 TOOLS_NOTE = (
     "You may call the tools lookup_symbol(name) and read_lines(path, start, end) to see how a "
@@ -83,10 +86,6 @@ class FixInput:
     problem: str = ""  # the finding's message; "" for a selected range
     imports: Sequence[str] = ()
     header: str = ""
-
-
-def _fenced(language: str, code: str) -> str:
-    return f"```{language}\n{code}\n```"
 
 
 def numbered(lines: Sequence[tuple[int, str]]) -> str:

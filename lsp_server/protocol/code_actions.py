@@ -5,8 +5,11 @@
 lines are unchanged and the result parses without new errors. Findings without a
 fix, and a selected range, get a "Fix with AI" action whose edit is computed in
 ``codeAction/resolve`` (only for clients that resolve ``edit`` lazily). No action
-edits outside the lines it names; with clients that take versioned edits, an edit
-made for an older version of the document is refused by the client too.
+edits outside the lines it names. Line numbers in a diagnostic's data and in an
+action's data belong to the document version they record; they are followed through
+the edits made since (``engines.fixes``), never matched by content alone, and each
+edit is stamped with the version it was computed for, so a client that takes
+versioned edits refuses it if the document moved on meanwhile.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from typing import Any
 
 from lsprotocol import types
 
-from lsp_server.core.findings import Edit, LineFix, lines_hash
+from lsp_server.core.findings import Edit
 from lsp_server.engines.documents import OpenDocument
-from lsp_server.engines.fixes import fix_adds_errors, fix_edits
-from lsp_server.engines.fixes_ai import MAX_FIX_LINES, fix_lines, lines_key
+from lsp_server.engines.fixes import OfferedFix, fix_adds_errors, fix_edits, lines_now
+from lsp_server.engines.fixes_ai import MAX_FIX_LINES, AiFixRequest, fix_lines
 from lsp_server.protocol.base import MistralServer
 from lsp_server.protocol.convert import to_position
 from lsp_server.protocol.diagnostics import SOURCE
@@ -60,24 +63,16 @@ def _resolves_edits(ls: MistralServer) -> bool:
     return bool(support and "edit" in support.properties)
 
 
-def quick_fix(ls: MistralServer, doc: OpenDocument, diagnostic: types.Diagnostic, data: dict[str, Any]
+def quick_fix(ls: MistralServer, doc: OpenDocument, diagnostic: types.Diagnostic, offered: OfferedFix
               ) -> types.CodeAction | None:
-    """The finding's own fix as minimal edits, if its lines are unchanged and it parses."""
-    try:
-        first, last = int(data["start"]), int(data["end"])
-        replacement, expected = str(data["replacement"]), str(data["hash"])
-    except (KeyError, TypeError, ValueError):
+    """The finding's own fix as minimal edits, if its lines are still there, unchanged, and it parses."""
+    fix = offered.now(doc)
+    if fix is None:
         return None
     buf = doc.syntax.buffer
-    if first < 0 or last < first or last >= buf.line_count:
-        return None
-    current = [buf.line_text(row) for row in range(first, last + 1)]
-    if lines_hash(current) != expected:
-        return None
-    fix = LineFix(first, last, replacement, "\n".join(current))
     tree = doc.syntax.tree
     if tree is not None and fix_adds_errors(doc.syntax.parse_bytes, tree, buf, fix, language=doc.spec.name):
-        log.debug("quick fix at line %d not offered: it does not parse", first + 1)
+        log.debug("quick fix at line %d not offered: it does not parse", fix.start_line + 1)
         return None
     edits = fix_edits(buf, fix)
     if not edits:
@@ -93,8 +88,7 @@ def quick_fix(ls: MistralServer, doc: OpenDocument, diagnostic: types.Diagnostic
 
 def ai_action(doc: OpenDocument, first: int, last: int, problem: str, title: str,
               kind: str, diagnostic: types.Diagnostic | None) -> types.CodeAction:
-    data = {"kind": AI_FIX, "uri": doc.uri, "first": first, "last": last,
-            "hash": lines_key(doc, first, last), "problem": problem}
+    data = AiFixRequest.for_lines(doc, first, last, problem).to_data(AI_FIX)
     return types.CodeAction(title=title, kind=kind, diagnostics=[diagnostic] if diagnostic else None, data=data)
 
 
@@ -120,15 +114,20 @@ def code_actions(ls: MistralServer, params: types.CodeActionParams) -> list[type
         if diagnostic.source != SOURCE:
             continue
         data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
-        fix = data.get("fix")
-        if isinstance(fix, dict):
-            action = quick_fix(ls, doc, diagnostic, fix)
+        offered = OfferedFix.read(data.get("fix"))
+        if offered is not None:
+            action = quick_fix(ls, doc, diagnostic, offered)
             if action is not None:
                 actions.append(action)
         elif lazy:
-            first, last = fix_lines(doc, diagnostic.range.start.line, diagnostic.range.end.line)
-            actions.append(ai_action(doc, first, last, diagnostic.message, f"Fix with AI: {_short(diagnostic.message)}",
-                                     types.CodeActionKind.QuickFix, diagnostic))
+            # the range is the document's as it was when the diagnostic was made
+            rows = lines_now(doc, data.get("version", doc.version), diagnostic.range.start.line,
+                             diagnostic.range.end.line)
+            if rows is not None:
+                first, last = fix_lines(doc, *rows)
+                actions.append(ai_action(doc, first, last, diagnostic.message,
+                                         f"Fix with AI: {_short(diagnostic.message)}", types.CodeActionKind.QuickFix,
+                                         diagnostic))
     rows = _selection_rows(params.range)
     if lazy and rows is not None and rows[1] - rows[0] < MAX_FIX_LINES and rows[1] < doc.syntax.buffer.line_count:
         span = f"line {rows[0] + 1}" if rows[0] == rows[1] else f"lines {rows[0] + 1}-{rows[1] + 1}"
@@ -151,16 +150,16 @@ async def resolve(ls: MistralServer, action: types.CodeAction) -> types.CodeActi
     services = ls.services
     if data.get("kind") != AI_FIX or services is None:
         return action
-    uri = str(data.get("uri", ""))
-    doc = services.documents.get(uri)
-    try:
-        first, last = int(data["first"]), int(data["last"])
-    except (KeyError, TypeError, ValueError):
+    request = AiFixRequest.read(data)
+    if request is None:
         return action
-    if doc is None or lines_key(doc, first, last) != data.get("hash"):
+    uri = request.uri
+    doc = services.documents.get(uri)
+    rows = request.rows_now(doc) if doc is not None else None  # followed through the edits since
+    if doc is None or rows is None:
         _tell(ls, "the lines changed since the action was offered; nothing was done")
         return action
-    plan = services.fixer.plan(doc, first, last, str(data.get("problem", "")))
+    plan = services.fixer.plan(doc, rows[0], rows[1], request.problem)
     if plan is None:
         return action
     outcome = await services.fixer.run(doc, plan)

@@ -4,7 +4,8 @@
 ``reviewWorkspace`` (optional argument: a folder path or URI, default the workspace
 root) starts a background review with cancellable progress and answers at once with
 the number of files (a long-running command could not be cancelled, and pygls 2.1
-fails a shutdown that arrives while one is running).
+fails a shutdown that arrives while one is running). Both answers carry a ``message``: the
+sentence every client shows the user as it is, so the editors say the same thing.
 """
 
 from __future__ import annotations
@@ -62,6 +63,36 @@ def _uri_argument(args: tuple[Any, ...]) -> str | None:
     return first if isinstance(first, str) and first else None
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _display_name(ls: MistralServer, uri: str) -> str:
+    """The file as the user knows it: relative to the workspace root, else its name."""
+    local = file_path(uri)
+    if local is None:
+        return uri.rsplit("/", 1)[-1] or uri
+    root = ls.workspace.root_path
+    if root:
+        try:
+            return Path(local).relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return Path(local).name
+
+
+def _review_file_message(name: str, answer: dict[str, Any], min_severity: str) -> str:
+    if not answer.get("reviewed"):
+        return f"{name} was not reviewed: {answer.get('reason') or 'no reason given'}"
+    shown, found = answer["shown"], answer["findings"]
+    text = f"reviewed {name}: {_plural(shown, 'finding') if shown else 'no findings'}"
+    if found > shown:
+        text += f" ({found - shown} below review.minSeverity {min_severity} not shown)"
+    if answer["errors"]:
+        text += f"; {_plural(len(answer['errors']), 'unit')} failed: {answer['errors'][0]}"
+    return text
+
+
 def _folder(ls: MistralServer, args: tuple[Any, ...]) -> Path | None:
     given = _uri_argument(args)
     if given is not None:
@@ -81,6 +112,7 @@ def status(ls: MistralServer) -> dict[str, Any]:
         "state": services.health.state,
         "reason": services.health.reason,
         "endpoint": services.settings.endpoint,
+        "backend": services.backend_status(),
         "model": services.settings.model,
         "servedModels": services.served_models,
         "maxModelLen": engine.max_model_len,
@@ -136,30 +168,41 @@ def register(server: MistralServer) -> None:
 
     @server.command(REVIEW_FILE)
     async def review_file(ls: MistralServer, *args: Any) -> dict[str, Any]:
-        review = attach(ls)
+        answer = await _review_file(ls, args)
         uri = _uri_argument(args)
-        if review is None or uri is None:
-            return {"reviewed": False, "reason": "give the document URI as the argument"}
-        if ls.services is None or ls.services.documents.get(uri) is None:
-            return {"reviewed": False, "reason": "the document is not open"}
-        result = await review.review_now(uri)
-        if result is None:
-            return {"reviewed": False, "reason": "nothing reviewed (unsupported language or binary file, or the document changed meanwhile)"}
-        return {
-            "reviewed": not result.skipped,
-            "reason": result.skipped,
-            "units": result.units,
-            "cachedUnits": result.cached,
-            "findings": len(result.findings),
-            "shown": len(review.visible(uri)),
-            "errors": list(result.errors),
-        }
+        name = _display_name(ls, uri) if uri else "the file"
+        severity = ls.services.settings.review_min_severity if ls.services is not None else "info"
+        answer["message"] = _review_file_message(name, answer, severity)
+        return answer
 
     @server.command(REVIEW_WORKSPACE)
     async def review_workspace(ls: MistralServer, *args: Any) -> dict[str, Any]:
         review = attach(ls)
         folder = _folder(ls, args)
         if review is None or folder is None or not folder.is_dir():
-            return {"started": False, "reason": "no workspace folder"}
+            return {"started": False, "reason": "no workspace folder",
+                    "message": "workspace review not started: no workspace folder"}
         files, skipped = review.review_workspace(folder, lambda path: path.relative_to(folder).as_posix())
-        return {"started": True, "files": files, "skipped": skipped}
+        message = f"reviewing {_plural(files, 'file')} in the background" + (f" ({len(skipped)} skipped)" if skipped else "")
+        return {"started": True, "files": files, "skipped": skipped, "message": message}
+
+
+async def _review_file(ls: MistralServer, args: tuple[Any, ...]) -> dict[str, Any]:
+    review = attach(ls)
+    uri = _uri_argument(args)
+    if review is None or uri is None:
+        return {"reviewed": False, "reason": "give the document URI as the argument"}
+    if ls.services is None or ls.services.documents.get(uri) is None:
+        return {"reviewed": False, "reason": "the document is not open"}
+    result = await review.review_now(uri)
+    if result is None:
+        return {"reviewed": False, "reason": "nothing reviewed (unsupported language or binary file, or the document changed meanwhile)"}
+    return {
+        "reviewed": not result.skipped,
+        "reason": result.skipped,
+        "units": result.units,
+        "cachedUnits": result.cached,
+        "findings": len(result.findings),
+        "shown": len(review.visible(uri)),
+        "errors": list(result.errors),
+    }

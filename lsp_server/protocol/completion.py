@@ -11,8 +11,10 @@ import logging
 
 from lsprotocol import types
 
+from lsp_server.core.text import split_lines
 from lsp_server.engines.completion import CompletionResult
 from lsp_server.engines.documents import OpenDocument
+from lsp_server.model.echoes import word_start
 from lsp_server.protocol.base import MistralServer
 from lsp_server.protocol.convert import to_byte, to_position
 
@@ -20,14 +22,6 @@ log = logging.getLogger(__name__)
 
 TRIGGER_CHARACTERS = [".", "(", ",", "=", ":"]
 _LABEL_WIDTH = 60
-
-
-def _word_start(line_prefix: str) -> int:
-    """Index in ``line_prefix`` where the word being typed begins."""
-    index = len(line_prefix)
-    while index > 0 and (line_prefix[index - 1].isalnum() or line_prefix[index - 1] in "_$"):
-        index -= 1
-    return index
 
 
 async def _complete(
@@ -78,17 +72,20 @@ def register(server: MistralServer) -> None:
         buf = doc.syntax.buffer
         row, _ = buf.point_of_byte(result.cursor_byte)
         line_prefix = buf.slice(buf.line_start(row), result.cursor_byte)
-        start = _word_start(line_prefix)
+        # The item replaces the word being typed, so that clients filtering by that word keep
+        # it: its text is that word plus the completion (which never repeats the word: the
+        # cleaner drops a model's "radius" after a typed "rad" down to "ius").
+        start = word_start(line_prefix)
         word = line_prefix[start:]
         word_byte = buf.line_start(row) + len(line_prefix[:start].encode("utf-8"))
         start_position = to_position(buf, word_byte, ls.encoding)
         end_position = to_position(buf, result.cursor_byte, ls.encoding)
         new_text = word + result.text
-        first_line = new_text.split("\n", 1)[0].strip() or new_text.strip().split("\n", 1)[0]
+        first_line = next((line.strip() for line in split_lines(new_text) if line.strip()), "")
         label = first_line if len(first_line) <= _LABEL_WIDTH else first_line[: _LABEL_WIDTH - 1] + "…"
         item = types.CompletionItem(
             label=label,
-            kind=types.CompletionItemKind.Snippet,
+            kind=types.CompletionItemKind.Text,
             detail="mistral-lsp",
             documentation=types.MarkupContent(
                 kind=types.MarkupKind.Markdown,

@@ -22,6 +22,7 @@ from lsprotocol import types
 
 from lsp_server.core.findings import Finding, Severity
 from lsp_server.core.text import TextBuffer
+from lsp_server.engines.fixes import fix_data
 from lsp_server.engines.review_events import ProgressSink
 from lsp_server.engines.review_scheduler import ReviewScheduler
 from lsp_server.protocol.base import MistralServer
@@ -58,12 +59,11 @@ def to_range(buf: TextBuffer, finding: Finding, encoding: str) -> types.Range:
     return types.Range(start=to_position(buf, start, encoding), end=to_position(buf, end, encoding))
 
 
-def to_diagnostic(buf: TextBuffer, finding: Finding, encoding: str) -> types.Diagnostic:
-    data: dict[str, Any] = {"rule": finding.rule, "fix": None}
-    if finding.fix is not None:
-        fix = finding.fix
-        data["fix"] = {"start": fix.start_line, "end": fix.end_line, "replacement": fix.replacement,
-                       "hash": fix.original_hash}
+def to_diagnostic(buf: TextBuffer, finding: Finding, encoding: str, version: int | None = None) -> types.Diagnostic:
+    """``finding`` on ``buf`` (the document at ``version``, which its data records: code
+    actions follow its lines from there)."""
+    data: dict[str, Any] = {"rule": finding.rule, "version": version,
+                            "fix": fix_data(finding.fix, version) if finding.fix is not None else None}
     return types.Diagnostic(
         range=to_range(buf, finding, encoding),
         message=finding.message,
@@ -86,7 +86,8 @@ def diagnostics_for(ls: MistralServer, uri: str) -> tuple[list[types.Diagnostic]
     buf = doc.syntax.buffer if doc is not None else (state.buffer if state is not None else None)
     if buf is None:
         return [], None
-    return [to_diagnostic(buf, f, ls.encoding) for f in findings], doc.version if doc is not None else None
+    version = doc.version if doc is not None else None
+    return [to_diagnostic(buf, f, ls.encoding, version) for f in findings], version
 
 
 class _Listener:
@@ -150,9 +151,9 @@ def register(server: MistralServer) -> None:
             return types.FullDocumentDiagnosticReport(items=[], result_id="push")
         state = review.current(uri)
         doc = ls.services.documents.get(uri) if ls.services else None
-        result_id = "{}:{}:{}".format(
+        result_id = "{}:{}:{}:{}".format(
             doc.version if doc is not None else "-", state.generation if state is not None else 0,
-            review.settings.review_min_severity,
+            state.reviews if state is not None else 0, review.settings.review_min_severity,
         )
         if params.previous_result_id == result_id:
             return types.UnchangedDocumentDiagnosticReport(result_id=result_id)

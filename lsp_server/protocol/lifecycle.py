@@ -3,8 +3,11 @@
 Settings are resolved at ``initialize`` from initializationOptions, the environment
 and the project file; at ``initialized`` the client's ``mistralLsp`` configuration
 section is pulled (when the client supports it) and the result re-resolved, then the
-workspace symbol index starts in the background (``workspace.py``). Bad
+workspace symbol index starts in the background (``workspace.py``). Once the client has
+answered (or pushed) the section as a table, that table is the editor's settings and
+initializationOptions no longer count, so a setting removed in the editor is gone. Bad
 settings are logged, shown to the user once, and replaced by the next layer's value.
+A status change is pushed to clients that asked for it (``status_push.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from lsprotocol import types
 from lsp_server.config import load_settings
 from lsp_server.model.health import HealthChange
 from lsp_server.protocol.base import MistralServer
+from lsp_server.protocol.status_push import push_status
 from lsp_server.protocol.workspace import start_index, workspace_roots
 from lsp_server.services import Services
 
@@ -34,16 +38,12 @@ class _Session:
         self.root: Path | None = None
         self.roots: list[Path] = []
         self.init_options: Mapping[str, Any] = {}
-        self.editor_config: Mapping[str, Any] = {}
+        self.editor_config: Mapping[str, Any] | None = None  # None: the client has not answered
 
     def editor_layer(self) -> dict[str, Any]:
-        merged: dict[str, Any] = {}
-        for source in (self.init_options, self.editor_config):
-            if isinstance(source, Mapping):
-                inner = source.get(SECTION, source)
-                if isinstance(inner, Mapping):
-                    merged.update(inner)
-        return merged
+        source = self.init_options if self.editor_config is None else self.editor_config
+        inner = source.get(SECTION, source)
+        return dict(inner) if isinstance(inner, Mapping) else {}
 
 
 def _report(ls: MistralServer, problems: list[str]) -> None:
@@ -52,7 +52,7 @@ def _report(ls: MistralServer, problems: list[str]) -> None:
     if problems:
         ls.tell_once(
             "settings:" + "|".join(problems),
-            "some settings were ignored (defaults used): " + "; ".join(problems),
+            "some settings were ignored (the next source or the default is used): " + "; ".join(problems),
         )
 
 
@@ -72,6 +72,7 @@ def _health_notifier(ls: MistralServer) -> Any:
             ls.window_show_message(
                 types.ShowMessageParams(type=types.MessageType.Info, message="mistral-lsp: model server is back")
             )
+        push_status(ls)
 
     return notify
 
@@ -86,8 +87,9 @@ def register(server: MistralServer) -> None:
         options = params.initialization_options
         session.init_options = options if isinstance(options, Mapping) else {}
         settings, problems = load_settings(session.editor_layer(), root=session.root)
-        logging.getLogger("lsp_server").setLevel(settings.log_level)
+        ls.apply_log_level(settings.log_level)
         ls.services = Services(settings, on_health=_health_notifier(ls))
+        ls.services.knowledge.expect(session.roots)  # reviews of files opened meanwhile wait for it
         ls.pending_problems = problems
         log.info("settings: %s", settings.describe())
 
@@ -99,8 +101,10 @@ def register(server: MistralServer) -> None:
         _report(ls, ls.pending_problems)
         services.tokens.start_loading()
         await _pull_configuration(ls, session)
+        push_status(ls)
         await start_index(ls, session.roots)
         await services.discover_model()
+        push_status(ls)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: MistralServer, params: types.DidChangeConfigurationParams) -> None:
@@ -111,11 +115,11 @@ def register(server: MistralServer) -> None:
             reconnected = await _pull_configuration(ls, session)
         if reconnected and ls.services is not None:
             await ls.services.discover_model()
+        push_status(ls)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: MistralServer, *args: Any) -> None:
-        if ls.services is not None:
-            await ls.services.aclose()
+        await ls.close_services()
 
 
 async def _pull_configuration(ls: MistralServer, session: _Session) -> bool:
@@ -130,7 +134,7 @@ async def _pull_configuration(ls: MistralServer, session: _Session) -> bool:
         log.warning("workspace/configuration failed: %s", exc)
         return False
     first = answer[0] if answer else None
-    session.editor_config = first if isinstance(first, Mapping) else {}
+    session.editor_config = first if isinstance(first, Mapping) else None
     return await _apply(ls, session)
 
 
@@ -142,6 +146,6 @@ async def _apply(ls: MistralServer, session: _Session) -> bool:
     _report(ls, problems)
     if settings != ls.services.settings:
         log.info("settings changed: %s", settings.describe())
-        logging.getLogger("lsp_server").setLevel(settings.log_level)
+        ls.apply_log_level(settings.log_level)
         return await ls.services.apply_settings(settings)
     return False

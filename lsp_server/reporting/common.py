@@ -137,23 +137,26 @@ class LineEdit:
 def whole_line_edit(report: Report, path: str, fix: LineFix) -> LineEdit:
     """The exact text edit that applies ``fix`` (replace whole lines L..E).
 
-    Normal case: replace from (L, 0) to (E+1, 0), newline included, with the
-    replacement plus a newline ("" for a deletion). When line E is the last line
+    Normal case: replace from (L, 0) to (E+1, 0), line break included, with the
+    replacement plus a line break ("" for a deletion). When line E is the last line
     (or the file's lines are unknown): replace from (L, 0) to the end of line E
     with the bare replacement; a deletion of the file's last lines then starts at
-    the end of line L-1 so the newline before them goes too.
+    the end of line L-1 so the line break before them goes too. The replacement's
+    lines are written with the file's line break (``report.line_ends``, else ``\\n``).
     """
     lines = report.sources.get(path)
     start, end = fix.start_line, fix.end_line
+    eol = report.line_ends.get(path, "\n")
+    replacement = fix.replacement.replace("\n", eol) if eol != "\n" else fix.replacement
     if lines is not None and end + 1 < len(lines):
-        return LineEdit(start, 0, end + 1, 0, fix.replacement + "\n" if fix.replacement else "")
+        return LineEdit(start, 0, end + 1, 0, replacement + eol if replacement else "")
     last = line_text(report, path, end)
     end_col = utf8_len(last if last is not None else fix.original.split("\n")[-1])
-    if lines is None and not fix.replacement:
+    if lines is None and not replacement:
         return LineEdit(start, 0, end + 1, 0, "")  # unknown file: assume a line follows
-    if not fix.replacement and start > 0 and lines is not None:
+    if not replacement and start > 0 and lines is not None:
         return LineEdit(start - 1, utf8_len(lines[start - 1]), end, end_col, "")
-    return LineEdit(start, 0, end, end_col, fix.replacement)
+    return LineEdit(start, 0, end, end_col, replacement)
 
 
 def normalize_ws(text: str) -> str:
@@ -203,6 +206,20 @@ def counts_phrase(report: Report) -> str:
         return "no findings"
     parts = [f"{n} {sev.value}" for sev, n in report.by_severity().items() if n]
     return f"{plural(total, 'finding')} ({', '.join(parts)})"
+
+
+INCOMPLETE_RULE = "review-incomplete"  # the rule/check name of "this part was not reviewed" items
+
+
+def split_note(note: str) -> tuple[str, str]:
+    """A summary line ``"path: reason"`` as ``(path, reason)``; ``("", note)`` without a path."""
+    path, sep, reason = note.partition(": ")
+    return (path, reason) if sep and path and reason else ("", note)
+
+
+def incomplete_phrase(summary: Summary) -> str:
+    """E.g. ``review incomplete: 2 failures`` ("" for a complete review)."""
+    return f"review incomplete: {plural(len(summary.errors), 'failure')}" if summary.errors else ""
 
 
 def diff_note(summary: Summary) -> str | None:

@@ -5,9 +5,12 @@ endColumn=..,title=..::message`` (info and hint are notices), escaped the way
 the runner unescapes them (actions/toolkit ``escapeData``/``escapeProperty``).
 The runner shows at most 10 annotations per level per step, so only the first
 10 of each level are emitted as commands; the rest become plain log lines, and
-``Rendered.step_summary`` (Markdown, for ``$GITHUB_STEP_SUMMARY``) lists every
-finding with the counts. Columns are 1-based characters, and only given for a
-single-line span (GitHub ignores them across lines).
+``Rendered.step_summary`` (Markdown, for ``$GITHUB_STEP_SUMMARY``) lists the
+findings with the counts (the log line says so only when ``report.step_summary``
+says it is written). Columns are 1-based characters, and only given for a
+single-line span (GitHub ignores them across lines). Line breaks in a message stay
+line breaks (``%0A``). An incomplete review (``summary.errors``) opens with one
+``::error`` annotation that says so and lists the failures.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from lsp_server.reporting.common import (
     counts_phrase,
     display_path,
     github_command,
+    incomplete_phrase,
     one_line,
     ordered_findings,
     plural,
@@ -26,6 +30,7 @@ from lsp_server.reporting.common import (
 from lsp_server.reporting.report import Report, Rendered
 
 MAX_PER_LEVEL = 10  # annotations the runner keeps per level (error/warning/notice) per step
+MAX_LISTED_FAILURES = 10  # failures named in the "review incomplete" annotation
 
 
 def escape_data(text: str) -> str:
@@ -55,10 +60,24 @@ def plain(report: Report, finding: Finding) -> str:
     return one_line(f"{report.tool_name}: {where}: {finding.severity.value} {finding.rule} {finding.message}")
 
 
+def incomplete_annotation(report: Report) -> str:
+    """One ``::error`` that says the review is incomplete, naming the first failures."""
+    errors = report.summary.errors
+    listed = list(errors[:MAX_LISTED_FAILURES])
+    if len(errors) > len(listed):
+        listed.append(f"... and {len(errors) - len(listed)} more (see the job log)")
+    body = "These parts could not be reviewed:\n" + "\n".join(listed)
+    title = f"{report.tool_name}: {incomplete_phrase(report.summary)}"
+    return f"::error title={escape_property(title)}::{escape_data(body)}"
+
+
 def render(report: Report, *, color: bool = False) -> Rendered:
     emitted: dict[str, int] = {}
     commands: list[str] = []
     overflow: list[str] = []
+    if report.summary.errors:
+        commands.append(incomplete_annotation(report))
+        emitted["error"] = 1
     for finding in ordered_findings(report):
         level = github_command(finding.severity)
         if emitted.get(level, 0) < MAX_PER_LEVEL:
@@ -69,11 +88,14 @@ def render(report: Report, *, color: bool = False) -> Rendered:
     lines = commands + overflow
     preamble: tuple[str, ...] = ()
     if overflow:
+        where = "listed above" + (" and in the step summary" if report.step_summary else "")
         lines.append(f"{report.tool_name}: {plural(len(overflow), 'finding')} not annotated "
-                     f"(GitHub shows {MAX_PER_LEVEL} per level); see the step summary")
+                     f"(GitHub shows {MAX_PER_LEVEL} per level): {where}")
         preamble = (f"> [!NOTE]\n> {plural(len(overflow), 'finding')} past GitHub's limit of "
-                    f"{MAX_PER_LEVEL} annotations per level are listed here only.", "")
+                    f"{MAX_PER_LEVEL} annotations per level are not annotated: they are in this "
+                    "summary and in the job log.", "")
     for error in report.summary.errors:
         lines.append(one_line(f"{report.tool_name}: error: {error}"))
-    lines.append(f"{report.tool_name}: {counts_phrase(report)}")
+    incomplete = incomplete_phrase(report.summary)
+    lines.append(f"{report.tool_name}: {counts_phrase(report)}" + (f"; {incomplete}" if incomplete else ""))
     return Rendered("\n".join(lines) + "\n", step_summary=markdown.render_markdown(report, preamble=preamble))

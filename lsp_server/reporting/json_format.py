@@ -2,7 +2,10 @@
 
 Lines are 1-based, columns 1-based in characters (end exclusive); a fix is
 ``{start_line, end_line}`` (1-based, inclusive) plus the replacement text.
-Keys are sorted and the output is ASCII, so equal reports give equal bytes.
+``summary.complete`` is false when some units could not be reviewed (``summary.errors``
+says which). Keys are sorted and the output is ASCII; everything but the ``run``
+object (cache hits, model requests, seconds: they differ between a cold and a warm
+run) depends only on what was reviewed and found, so equal reviews give equal bytes there.
 """
 
 from __future__ import annotations
@@ -42,15 +45,19 @@ def summary_dict(report: Report) -> dict[str, Any]:
     return {
         "files": s.files,
         "units": s.units,
-        "cached": s.cached,
-        "requests": s.requests,
-        "elapsed_s": round(s.elapsed_s, 3),
         "findings": len(report.findings),
         "by_severity": {sev.value: n for sev, n in report.by_severity().items()},
+        "complete": report.complete,
         "skipped": list(s.skipped),
         "errors": list(s.errors),
         "diff_base": s.diff_base,
     }
+
+
+def run_dict(report: Report) -> dict[str, Any]:
+    """What this run cost; differs between runs of the same review."""
+    s = report.summary
+    return {"cached": s.cached, "requests": s.requests, "elapsed_s": round(s.elapsed_s, 3)}
 
 
 def render(report: Report, *, color: bool = False) -> Rendered:
@@ -62,5 +69,6 @@ def render(report: Report, *, color: bool = False) -> Rendered:
         "model": report.model,
         "findings": [_finding(report, f, fp) for f, fp in zip(findings, prints, strict=True)],
         "summary": summary_dict(report),
+        "run": run_dict(report),
     }
     return Rendered(dump_json(document) + "\n")

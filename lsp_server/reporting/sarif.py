@@ -2,11 +2,15 @@
 
 Columns are UTF-16 code units (``run.columnKind = "utf16CodeUnits"``, SARIF's
 default), converted from the findings' UTF-8 byte columns with ``report.sources``.
+Lines are LSP's: a lone ``\\r`` ends a line too, which ``run.newlineSequences`` says
+(SARIF's default is ``\\r\\n`` and ``\\n`` only).
 URIs are relative to ``%SRCROOT%`` (the repository root). Each result carries a
 line-independent ``partialFingerprints["mistralLsp/v1"]``; a finding with a fix
 carries a ``fixes`` entry whose ``deletedRegion`` covers exactly the replaced
-whole lines (see ``common.whole_line_edit``). No timestamps: equal reports give
-equal bytes.
+whole lines (see ``common.whole_line_edit``). A unit that could not be reviewed is
+an ``error`` tool execution notification (with its file as location) and makes
+``executionSuccessful`` false; a skipped file is a ``note``. No timestamps or
+counters: equal reports give equal bytes.
 """
 
 from __future__ import annotations
@@ -27,12 +31,14 @@ from lsp_server.reporting.common import (
     ordered_findings,
     position,
     sarif_level,
+    split_note,
     whole_line_edit,
 )
 from lsp_server.reporting.report import Report, Rendered
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
+NEWLINE_SEQUENCES = ("\r\n", "\n", "\r")  # as LSP and the findings count lines
 
 
 def artifact_uri(path: str) -> str:
@@ -128,12 +134,20 @@ def _result(report: Report, finding: Finding, rule_index: int, fingerprint: str)
     return result
 
 
+def _notification(level: str, note: str) -> dict[str, Any]:
+    notification: dict[str, Any] = {"level": level, "message": {"text": note}}
+    path, _ = split_note(note)
+    if path:
+        notification["locations"] = [{"physicalLocation": {"artifactLocation": _artifact(path)}}]
+    return notification
+
+
 def render(report: Report, *, color: bool = False) -> Rendered:
     findings = ordered_findings(report)
     rules, index = _rules(report, findings)
     prints = fingerprints(report, findings)
     summary = report.summary
-    notifications = [{"level": "error", "message": {"text": e}} for e in summary.errors]
+    notifications = [_notification("error", e) for e in summary.errors]
     notifications += [{"level": "note", "message": {"text": f"skipped {s}"}} for s in summary.skipped]
     run: dict[str, Any] = {
         "tool": {"driver": {
@@ -144,6 +158,7 @@ def render(report: Report, *, color: bool = False) -> Rendered:
         }},
         "originalUriBaseIds": {SRCROOT: {"description": {"text": "The root of the reviewed repository."}}},
         "columnKind": "utf16CodeUnits",
+        "newlineSequences": list(NEWLINE_SEQUENCES),
         "invocations": [{"executionSuccessful": not summary.errors, "toolExecutionNotifications": notifications}],
         "results": [_result(report, f, index[f.rule], fp) for f, fp in zip(findings, prints, strict=True)],
     }

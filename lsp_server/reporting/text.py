@@ -3,7 +3,9 @@
 Findings are grouped by file (a blank line between files), 1-based lines and
 1-based columns in characters, ANSI colour only when asked; then a summary block
 (files, units, cache, requests, findings by severity, time, skipped files, errors,
-and whether only changed lines were reviewed).
+and whether only changed lines were reviewed). A review with errors never reads
+"No findings.": it says the review is incomplete. The summary block holds the run's
+time and cache counts, so this format (alone) differs from run to run.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from lsp_server.core.findings import Severity
 from lsp_server.reporting.common import (
     diff_note,
     display_path,
+    incomplete_phrase,
     one_line,
     ordered_findings,
     position,
@@ -75,6 +78,9 @@ def render(report: Report, *, color: bool = False) -> Rendered:
     body = finding_lines(report, color=color)
     if body:
         body.append("")
-    else:
+    elif report.complete:
         body = ["No findings.", ""]
+    else:
+        body = [_paint(f"No findings in what was reviewed, but the {incomplete_phrase(report.summary)} "
+                       "(the errors are listed below).", _COLORS[Severity.ERROR], color), ""]
     return Rendered("\n".join(body + summary_lines(report, color=color)) + "\n")

@@ -9,9 +9,11 @@ names from elsewhere stop where they are, so a pathological file gets less conte
 never a stalled server. ``window`` and ``would_add_errors`` live in ``window.py`` and
 ``validate.py`` and are re-exported here.
 
-Multi-line rule: a multi-line completion fits when the text after the cursor on its
-line is empty or only closers (``) ] } " ' ` ; ,``), the cursor is not in a comment or
-string, and either the line before the cursor is blank, or it ends with a block opener
+Multi-line rule: a multi-line completion fits when the cursor is not in a comment or
+string and the text after the cursor on its line is empty (with text after the cursor,
+``compute(|)``, ``"|"``, the completion ends on that line), or, in a brace language,
+is a ``}`` closing the ``{`` just before the cursor (a block body between auto-closed
+braces); and either the line before the cursor is blank, or it ends with a block opener
 (Python: ``:`` outside brackets, or an open bracket; brace languages: ``{ ( [ =>``), or
 the cursor ends a line that starts a definition header (``def f(x)``, ``func main()``,
 ``int main(void)``). Plain-text documents use the same rules on text alone.
@@ -47,7 +49,6 @@ _LINE_BYTES = 4096  # the part of a (very long) cursor line the text heuristics 
 RelatedLookup = Callable[[str, tuple[str, ...], str], list[str]]
 _WORD_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_$")
 _TO_WORDS = bytes(ch if ch in _WORD_CHARS else 0x20 for ch in range(256))  # others -> space
-_CLOSERS = frozenset(")]}\"'`;, \t")
 _BRACE_OPENERS = ("{", "(", "[", "=>")
 _PY_OPENERS = (":", "(", "[", "{")
 
@@ -309,12 +310,12 @@ def _multiline_fits(doc: SyntaxDocument, cursor: int, in_text: bool) -> bool:
     if in_text:
         return False
     before, after = _line_around(doc, cursor)
-    if any(ch not in _CLOSERS for ch in after):
-        return False
-    if not before.strip():
-        return True
     spec = doc.spec
     stripped = before.rstrip()
+    if after.strip():
+        return bool(spec and spec.brace_language and stripped.endswith("{") and after.lstrip().startswith("}"))
+    if not before.strip():
+        return True
     if spec is None:
         header_line = not after.strip() and bool(ANY_HEADER.match(stripped))
         return stripped.endswith(_BRACE_OPENERS + (":",)) or header_line

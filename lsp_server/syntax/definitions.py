@@ -209,5 +209,6 @@ def _signature_end(node: tree_sitter.Node, python: bool, full_text: bool, data: 
         return end
     if lines <= _NO_BODY_MAX_LINES:
         return node.end_byte
-    newline = data.find(b"\n", node.start_byte, node.end_byte)
-    return newline if newline >= 0 else node.end_byte
+    breaks = [at for at in (data.find(b"\n", node.start_byte, node.end_byte),
+                            data.find(b"\r", node.start_byte, node.end_byte)) if at >= 0]
+    return min(breaks) if breaks else node.end_byte  # the first line: up to "\n", "\r\n" or a lone "\r"

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from ..core.text import ByteEdit, Encoding, TextBuffer
+from ..core.text import ByteEdit, Encoding, TextBuffer, tree_bytes
 from .budget import BACKGROUND_SLICE_S, Deadline, SyntaxBudget
 from .languages import LanguageRegistry, LanguageSpec
 from .nodes import node_path
@@ -141,19 +141,22 @@ class SyntaxDocument:
         end: tuple[int, int] | None,
         new_text: str,
         encoding: Encoding,
-    ) -> None:
-        """Apply one LSP content change (``start``/``end`` None = full replacement)."""
+    ) -> ByteEdit | None:
+        """Apply one LSP content change (``start``/``end`` None = full replacement); the
+        edit as applied (None for a full replacement)."""
         if start is None or end is None:
             self.buffer.replace(0, len(self.buffer.data), new_text)
             self._tree, self._pending = None, []
             self._cancel_job()
+            edit = None
         else:
             edit = self.buffer.apply_change(start, end, new_text, encoding)
             if self._parser is None:
-                return
+                return edit
             self._pending.append(edit)
         self._stale = self._parser is not None
         self._handed_off = False
+        return edit
 
     # -- trees ---------------------------------------------------------------------
     @property
@@ -200,7 +203,7 @@ class SyntaxDocument:
     def full_parse(self) -> tree_sitter.Tree | None:
         """A fresh full parse of the current text (for tests/validation); leaves state alone."""
         parser = self._trial_parser()
-        return parser.parse(self.buffer.data) if parser is not None else None
+        return parser.parse(self.buffer.tree_data) if parser is not None else None
 
     def parse_bytes(self, data: bytes, old_tree: tree_sitter.Tree | None = None,
                     deadline: Deadline | None = None) -> tree_sitter.Tree | None:
@@ -210,7 +213,7 @@ class SyntaxDocument:
         parser = self._trial_parser()
         if parser is None:
             return None
-        return parse_within(parser, data, old_tree, deadline or Deadline(self.budget.validate_s))
+        return parse_within(parser, tree_bytes(data), old_tree, deadline or Deadline(self.budget.validate_s))
 
     def deltas_since(self, version: int) -> list[TreeDelta] | None:
         """The deltas that lead from tree ``version`` to the current one, or None if they
@@ -270,7 +273,7 @@ class SyntaxDocument:
         return not self._stale
 
     def _start_job(self) -> _Job:
-        data = self.buffer.data
+        data = self.buffer.tree_data  # lone "\r" read as "\n": rows as LSP counts them
         old = None
         if self._tree is not None:
             old = self._tree.copy()

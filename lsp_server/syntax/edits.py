@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 import tree_sitter
 
+from ..core.text import tree_bytes
 from .budget import Deadline
 from .document import SyntaxDocument, parse_within
 from .nodes import children_touching, errors_in, node_path
@@ -62,7 +63,8 @@ def replacement_adds_errors(
     if not node_path(tree.root_node, start).complete:
         return False  # too deep to judge: ``Tree.edit`` costs the depth at the edit
     new = new_text.encode("utf-8", errors="surrogatepass")
-    new_data = data[:start] + new + data[end:]
+    new_data = tree_bytes(data[:start] + new + data[end:])  # rows as tree-sitter and LSP count them
+    data = tree_bytes(data)
     start_point = _point(data, start)
     old_end_point = _point(data, end)
     new_end_point = _point(new_data, start + len(new))
@@ -116,4 +118,4 @@ def snapshot_parser(doc: SyntaxDocument) -> Parse | None:
     if parser is None:
         return None
     seconds = doc.budget.validate_s
-    return lambda data, old: parse_within(parser, data, old, Deadline(seconds))
+    return lambda data, old: parse_within(parser, tree_bytes(data), old, Deadline(seconds))

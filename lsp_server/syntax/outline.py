@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import tree_sitter
 
-from ..core.text import ByteEdit
+from ..core.text import ByteEdit, as_lf
 from .budget import Deadline
 from .definitions import (
     Definition,
@@ -152,7 +152,7 @@ class Outline:
         if any(ch in buffer.data[begin : definition.start] for ch in b"{};"):
             begin = definition.start  # several definitions share this line
         end = min(definition.sig_end, begin + _SIGNATURE_MAX_BYTES)
-        text = textwrap.dedent(buffer.slice(begin, end)).rstrip()
+        text = textwrap.dedent(as_lf(buffer.slice(begin, end))).rstrip()  # dedent reads "\n" breaks only
         spec = self._doc.spec
         if spec is not None and spec.brace_language and text.endswith("{") and end == definition.sig_end:
             text = text[:-1].rstrip()

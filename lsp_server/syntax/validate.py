@@ -32,6 +32,7 @@ from types import MappingProxyType
 
 import tree_sitter
 
+from ..core.text import as_lf, line_starts
 from .budget import Deadline
 from .document import SyntaxDocument
 from .nodes import child_at_or_after, errors_in, node_path
@@ -62,7 +63,7 @@ def would_add_errors(doc: SyntaxDocument, cursor_byte: int, insert_text: str,
         return False
     inserted = insert_text.encode("utf-8", errors="surrogatepass")
     opener = _ends_with_opener(insert_text, doc.spec.brace_language)
-    closer = _closer(doc, cursor, insert_text) if opener else ""
+    closer = _closer(doc, cursor, as_lf(insert_text)) if opener else ""  # (a lone-CR file's text: "\n" lines)
     probe = inserted + closer.encode("utf-8")
     if len(data) > SMALL_FILE_BYTES and hi - lo <= REGION_PARSE_BYTES:
         verdict = _region_adds_errors(doc, data, lo, hi, cursor, probe, len(inserted) if opener else None,
@@ -137,9 +138,9 @@ def _trial_parse(
     None when the parse does not finish before ``deadline``."""
     data = doc.buffer.data
     row, column = doc.buffer.point_of_byte(cursor)
-    newlines = probe.count(b"\n")
-    if newlines:
-        end_point = (row + newlines, len(probe) - probe.rfind(b"\n") - 1)
+    breaks = line_starts(probe)  # "\n", "\r\n" or a lone "\r", as the document's rows count them
+    if breaks:
+        end_point = (row + len(breaks), len(probe) - breaks[-1])
     else:
         end_point = (row, column + len(probe))
     edited = tree.copy()

@@ -25,13 +25,16 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import mistral_common
-import torch
 from mistral_common.tokens.tokenizers.base import SpecialTokens
 from mistral_common.tokens.tokenizers.tekken import Tekkenizer
-from safetensors.torch import save_file
-from transformers import MistralConfig, MistralForCausalLM
+
+if TYPE_CHECKING:  # torch and transformers are imported where the weights are made, so tekken() and
+    # native_state_dict()'s callers (the transformers backend's tests) can import this file cheaply
+    import torch
+    from transformers import MistralConfig, MistralForCausalLM
 
 # Mistral-Small-3.1/3.2's text decoder has rope_theta 1e9 and head_dim 128 at hidden 5120; this one
 # keeps the family and shrinks every size (head_dim 32 is one the CPU attention kernels support).
@@ -86,7 +89,7 @@ def check_tokenizer(path: Path, version: str) -> None:
     assert text.endswith("def f("), text
 
 
-def native_state_dict(model: MistralForCausalLM, cfg: MistralConfig) -> dict[str, torch.Tensor]:
+def native_state_dict(model: MistralForCausalLM, cfg: MistralConfig) -> dict[str, Any]:
     """The HF state dict renamed to Mistral's native names, q/k un-permuted."""
     rename = {"model.embed_tokens.weight": "tok_embeddings.weight", "model.norm.weight": "norm.weight",
               "lm_head.weight": "output.weight"}
@@ -118,6 +121,10 @@ def native_state_dict(model: MistralForCausalLM, cfg: MistralConfig) -> dict[str
 
 
 def main() -> None:
+    import torch
+    from safetensors.torch import save_file
+    from transformers import MistralConfig, MistralForCausalLM
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hf", type=Path, required=True, help="output folder, Hugging Face layout")
     parser.add_argument("--native", type=Path, required=True, help="output folder, Mistral native layout")

@@ -13,12 +13,16 @@
 #
 # Idempotent: each piece is keyed by a hash of what builds it (see paths.sh) and marked complete only
 # at the end, so an interrupted run starts that piece again. Older keyed copies are removed.
+# `setup.sh --venv-only` builds (or finds) the environment alone and removes nothing: the in-process
+# Transformers tier (scripts/transformers-tier.sh) borrows its CPU torch and transformers.
 # Exit status: 0 ready, 1 could not build (the log's tail is printed).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=paths.sh
 source "$HERE/paths.sh"
 PYTHON="${VLLM_TIER_PYTHON:-${PYTHON:-python3}}"
+VENV_ONLY=0
+[ "${1:-}" = "--venv-only" ] && VENV_ONLY=1
 mkdir -p "$VLLM_TIER_CACHE/logs"
 LOG="$VLLM_TIER_CACHE/logs/setup.log"
 
@@ -89,6 +93,10 @@ build_model() {
   touch "$root/.complete"
 }
 
+if [ "$VENV_ONLY" = 1 ] && [ -f "$VLLM_TIER_VENV/.complete" ]; then
+  say "environment cached: $VLLM_TIER_VENV"
+  exit 0
+fi
 : >"$LOG"
 if [ -f "$VLLM_TIER_VENV/.complete" ]; then
   say "environment cached: $VLLM_TIER_VENV"
@@ -97,6 +105,7 @@ else
   build_venv "$VLLM_TIER_VENV"
   say "environment built in $((SECONDS - started)) s"
 fi
+[ "$VENV_ONLY" = 1 ] && exit 0
 if [ -f "$VLLM_TIER_MODEL_ROOT/.complete" ]; then
   say "model cached: $VLLM_TIER_MODEL_ROOT"
 else

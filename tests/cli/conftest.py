@@ -102,7 +102,8 @@ def cli(standin: StandIn, tmp_path: Path):
             timeout: float = 60) -> Run:
         environ = {k: v for k, v in os.environ.items() if not k.startswith(("MISTRAL_LSP_", "GITHUB_"))}
         environ.update({"MISTRAL_LSP_ENDPOINT": endpoint or standin.base_url,
-                        "MISTRAL_LSP_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT), "NO_COLOR": "1"})
+                        "MISTRAL_LSP_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT), "NO_COLOR": "1",
+                        "MISTRAL_LSP_CONNECT_TIMEOUT": "10"})  # a loaded machine: see tests/e2e/conftest.py
         environ.update(env or {})
         done = subprocess.run([sys.executable, "-m", "lsp_server", "review", *args], cwd=cwd, env=environ,
                               capture_output=True, text=True, timeout=timeout)

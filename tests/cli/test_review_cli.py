@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import ROOT, git, make_repo, write
+from tests.cli.conftest import ROOT, git, make_repo, review_responder, write
 from tests.standin import Reply, StandIn
 
 APP = '''import os
@@ -158,13 +158,36 @@ def test_unreachable_model_exits_3_and_writes_nothing(cli, repo: Path, standin: 
     out = repo / "report.sarif"
     run = cli(repo, "--format", "sarif", "--output", str(out), "--no-cache", endpoint="http://127.0.0.1:9/v1")
     assert run.code == 3
-    assert "unreachable or failed" in run.stderr
+    [line] = run.stderr.splitlines()  # one clear line: no log lines, no progress before it
+    assert line.startswith("mistral-lsp review: the model server at http://127.0.0.1:9/v1 is unreachable: ")
+    assert "scripts/serve-vllm.sh" in line and "review.ifUnreachable" in line
     assert not out.exists()
     standin.default = Reply(mode="error", status=500, error_message="engine dead")
     standin.responder = None
     failing = cli(repo, "--format", "sarif", "--output", str(out))
     assert failing.code == 3 and "engine dead" in failing.stderr
+    [line] = failing.stderr.splitlines()
+    assert " failed: " in line and "no report written" in line
     assert not out.exists()
+
+
+def test_a_unit_too_long_for_the_model_is_an_error_not_a_failed_run(cli, repo: Path, standin: StandIn) -> None:
+    """A unit refused for itself does not stop the run (the server is fine): the other units are
+    reviewed and reported, and the review is incomplete (3) unless partial results are allowed."""
+    def answer(body: dict) -> Reply:
+        if "`total`" in body["messages"][-1]["content"]:  # this unit is refused for itself
+            return Reply(mode="error", status=400, error_message="This model's maximum context length is 64 tokens.")
+        return review_responder(body)
+
+    standin.responder = answer
+    for extra, code in (((), 3), (("--allow-partial",), 0)):  # a warning and a note are below --fail-on error
+        run = cli(repo, "--format", "json", "--no-cache", *extra)
+        assert run.code == code, run.stderr
+        report = run.json()
+        assert report["summary"]["complete"] is False
+        assert sorted(f["rule"] for f in report["findings"]) == ["rule-hmm", "rule-note"]
+        [error] = report["summary"]["errors"]
+        assert error.startswith("src/app.py") and "maximum context length" in error
 
 
 def test_output_file_sarif_is_complete(cli, repo: Path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import make_repo
-from tests.standin import StandIn
+from tests.standin import Reply, StandIn
 
 TOOL_VAR = "MISTRAL_LSP_SARIF_MULTITOOL"
 
@@ -39,15 +39,23 @@ def _tool() -> str:
     pytest.skip(reason)
 
 
+@pytest.mark.parametrize("complete", [True, False])
 @pytest.mark.parametrize("rules", ["Gh", "Sarif"])
-def test_our_sarif_passes_the_sarif_multitool(cli, standin: StandIn, tmp_path: Path, rules: str) -> None:
+def test_our_sarif_passes_the_sarif_multitool(cli, standin: StandIn, tmp_path: Path, rules: str,
+                                              complete: bool) -> None:
     tool = _tool()
-    repo = make_repo(tmp_path / "repo", {"src/app.py": SOURCE, "web/x.js": "function f(a) {\n  return a; // HMM\n}\n"})
+    repo = make_repo(tmp_path / "repo", {"src/app.py": SOURCE, "web/x.js": "function f(a) {\n  return a; // HMM\n}\n",
+                                         "web/y.js": "function g(b) {\n  return b;\n}\n"})
+    if not complete:  # one unit answers prose: an error tool execution notification with a location
+        answer = standin.responder
+        standin.responder = lambda body: (Reply(text="Looks fine to me!") if "function g" in
+                                          body["messages"][-1]["content"] else answer(body))
     out = tmp_path / "review.sarif"
     run = cli(repo, "--format", "sarif", "--output", str(out), "--fail-on", "never")
-    assert run.code == 0, run.stderr
+    assert run.code == (0 if complete else 3), run.stderr
     sarif = json.loads(out.read_text(encoding="utf-8"))
     assert len(sarif["runs"][0]["results"]) == 3 and any("fixes" in r for r in sarif["runs"][0]["results"])
+    assert sarif["runs"][0]["invocations"][0]["executionSuccessful"] is complete
     verdict = tmp_path / f"validate-{rules}.sarif"
     done = subprocess.run([tool, "validate", str(out), "--rule-kind", rules, "--output", str(verdict),
                            "--log", "ForceOverwrite"], capture_output=True, text=True, timeout=300)

@@ -45,6 +45,9 @@ def server_env(standin: StandIn, cache_dir: Path, **extra: str) -> dict[str, str
             "MISTRAL_LSP_LOG_LEVEL": "debug",
             # reviews only on command unless a test asks for more: scripted replies are for completions
             "MISTRAL_LSP_REVIEW_TRIGGERS": "manual",
+            # the stand-in runs in the test process: on a loaded machine its accept can lag the
+            # default 1.5 s connect timeout, which would read as "the model server is down"
+            "MISTRAL_LSP_CONNECT_TIMEOUT": "10",
             "PYTHONPATH": str(ROOT),
         }
     )

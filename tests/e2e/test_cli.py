@@ -85,6 +85,10 @@ def test_check_unreachable(standin: StandIn, tmp_path: Path) -> None:
     finally:
         standin.set_down(False)
     assert out.returncode == 3 and "NOT reachable" in out.stdout
+    # what to do next: the endpoint, where it came from, how to start a server
+    assert f"endpoint:    {standin.base_url} (from MISTRAL_LSP_ENDPOINT)" in out.stdout
+    assert f"what to do:  - the endpoint setting is {standin.base_url} (from MISTRAL_LSP_ENDPOINT)" in out.stdout
+    assert "scripts/serve-vllm.sh" in out.stdout
 
 
 def test_check_completion_refused(standin: StandIn, tmp_path: Path) -> None:

@@ -56,6 +56,41 @@ async def test_item_edit_survives_word_filtering(session, standin: StandIn) -> N
     assert item.label.startswith("Println")
 
 
+ECHOED_WORDS = [
+    # (file, line before the cursor, the model's answer, the item's text)
+    ("area.py", "    return math.pi * rad", "radius ** 2", "radius ** 2"),
+    ("line.py", "    return math.pi * rad", "math.pi * radius ** 2", "radius ** 2"),
+    ("el.js", "  const el = $ro", "$root.find('a');", "$root.find('a');"),
+    ("vars.ts", "  const y = my_va", "my_var_2 + 1;", "my_var_2 + 1;"),
+    ("größe.py", "    fläche = grö", "größe * 2", "größe * 2"),
+    ("count.go", "\treturn 日本cou", "日本count + 1", "日本count + 1"),
+    ("fresh.py", "    return rad", "ius * 2", "radius * 2"),  # no echo: the word stays, once
+]
+
+
+@pytest.mark.parametrize(("name", "line", "reply", "expected"), ECHOED_WORDS, ids=[w[0] for w in ECHOED_WORDS])
+async def test_item_replaces_the_typed_word_without_doubling_it(
+    session, standin: StandIn, name: str, line: str, reply: str, expected: str
+) -> None:
+    client, _, root = session
+    uri = (root / name).as_uri()
+    language = {"py": "python", "js": "javascript", "ts": "typescript", "go": "go"}[name.rsplit(".", 1)[1]]
+    head = "package main\n\nfunc f(日本count int) int {\n" if language == "go" else "import math\n\n\ndef f(radius):\n"
+    head = "function f() {\n" if language in ("javascript", "typescript") else head
+    open_doc(client, uri, f"{head}{line}\n", language)
+    standin.script(Reply(text=reply))
+    row = head.count("\n")
+    character = len(line.encode("utf-8"))  # Neovim negotiated UTF-8 positions
+    result = await client.text_document_completion_async(_params(uri, row, character))
+    [item] = result.items
+    assert item.text_edit.new_text == expected
+    typed = line[len(line.rstrip("abcdefghijklmnopqrstuvwxyz_$0123456789öß日本")) :]
+    start = character - len(typed.encode("utf-8"))
+    assert item.text_edit.range.start == types.Position(line=row, character=start)
+    assert item.text_edit.range.end == types.Position(line=row, character=character)
+    assert item.filter_text.startswith(typed)  # what the client filters by still matches the typed word
+
+
 async def test_multiline_item(session, standin: StandIn) -> None:
     client, _, root = session
     uri = (root / "lib.rs").as_uri()

@@ -73,7 +73,7 @@ async def test_http_error_and_garbage_do_not_break_the_server(session, standin: 
     open_doc(client, uri, "def h():\n    \n", "python")
     standin.script(Reply(mode="error", status=400, error_message="This model's maximum context length is 10"))
     assert await inline(client, uri, 1, 4) == []
-    await asyncio.sleep(0.6)  # let the back-off pass
+    await asyncio.sleep(0.6)  # let the back-off of earlier tests pass
     standin.script(Reply(mode="garbage"))
     assert isinstance(await inline(client, uri, 1, 4), list)
     await asyncio.sleep(1.2)
@@ -104,3 +104,21 @@ async def test_model_not_served_is_reported(standin: StandIn, tmp_path) -> None:
         assert "Mistral-Small-3.2-24B-Instruct-2506" in message
     finally:
         await stop_client(client)
+
+
+async def test_a_prompt_too_long_fails_that_request_only(session, standin: StandIn) -> None:
+    """A 400 (or 413/422) judges one request: completions go on at once, nothing is "paused"."""
+    client, root = session
+    await asyncio.sleep(2.5)  # earlier tests' back-off has passed
+    paused = sum("paused" in m for m in _shown(client))
+    too_long = ("This model's maximum context length is 32768 tokens. However, you requested 40000 tokens. "
+                "Please reduce the length of the messages or completion.")
+    for status, message in ((400, too_long), (413, "Payload Too Large"), (422, "unprocessable")):
+        uri = (root / f"too_long_{status}.py").as_uri()
+        open_doc(client, uri, f"def k{status}(n):\n    \n", "python")
+        standin.script(Reply(mode="error", status=status, error_message=message), Reply(text="return n"))
+        assert await inline(client, uri, 1, 4) == []
+        asked = len(standin.chat_requests())
+        assert await inline(client, uri, 1, 4) == ["return n"]  # no back-off: the model was asked again
+        assert len(standin.chat_requests()) == asked + 1
+    assert sum("paused" in m for m in _shown(client)) == paused

@@ -94,6 +94,24 @@ async def test_pull_reports_follow_the_text(session, standin: StandIn) -> None:
     assert gone.kind == "full" and list(gone.items) == []
 
 
+async def test_each_completed_review_gives_a_new_result_id(session, standin: StandIn) -> None:
+    client, _, root = session
+    uri = (root / "clean.go").as_uri()
+    standin.responder = responder
+    refreshes = client.diagnostic_refresh_count
+    open_doc(client, uri, "package main\n\nfunc ok() int {\n\treturn 1\n}\n", "go")
+    assert await eventually(lambda: client.diagnostic_refresh_count > refreshes, timeout=10)
+    first = await _pull(client, uri)
+    assert first.kind == "full" and list(first.items) == []
+    refreshes = client.diagnostic_refresh_count
+    done = await client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="mistral-lsp.reviewFile", arguments=[uri]))
+    assert done["reviewed"] is True
+    assert await eventually(lambda: client.diagnostic_refresh_count > refreshes, timeout=10)
+    again = await _pull(client, uri, first.result_id)  # same (no) findings, but reviewed once more
+    assert again.kind == "full" and again.result_id != first.result_id and list(again.items) == []
+
+
 async def test_a_client_that_cannot_refresh_gets_pushed_diagnostics(standin: StandIn, tmp_path) -> None:
     caps = capabilities("neovim@v0.11", inline=False)  # pulls, but no refresh support
     env = server_env(standin, tmp_path / ".cache", MISTRAL_LSP_REVIEW_TRIGGERS="open")

@@ -121,8 +121,9 @@ async def test_findings_sit_on_the_quoted_text(session, standin: StandIn) -> Non
     bodies = [r.body for r in standin.chat_requests()]
     assert len(bodies) == 2  # one request per unit: load and first ("import os" is not reviewed)
     for body in bodies:
-        assert body["response_format"]["type"] == "json_schema"
-        assert body["response_format"]["json_schema"]["strict"] is True
+        # opened at start-up: the review waited for the workspace index, so it offers the index's tools
+        # (free-text answer; the strict schema is asked only when the answer is not findings JSON)
+        assert [tool["function"]["name"] for tool in body["tools"]] == ["lookup_symbol", "read_lines"]
         assert "guided_json" not in body and "guided_json" not in json.dumps(body.get("extra_body", {}))
     load_prompt = next(b["messages"][1]["content"] for b in bodies if "`load`" in b["messages"][1]["content"])
     assert "\n6 |     f = open(path)\n" in load_prompt and "import os" in load_prompt
@@ -191,6 +192,16 @@ async def test_reopening_an_unchanged_file_makes_no_request(session, standin: St
     open_doc(client, uri, SOURCE, "python", version=7)
     assert await eventually(lambda: len(client.diagnostics.get(uri, [])) == 2)
     assert len(standin.chat_requests()) == before
+
+
+async def test_a_review_without_findings_publishes_an_empty_list(session, standin: StandIn) -> None:
+    client, root = session
+    uri = (root / "clean.py").as_uri()
+    standin.responder = responder
+    open_doc(client, uri, "def clean(n):\n    return n + 1\n", "python")
+    assert await eventually(lambda: uri in client.diagnostics, timeout=10)  # the file was reviewed
+    assert list(client.diagnostics[uri]) == []
+    assert any("`clean`" in json.dumps(r.body) for r in standin.chat_requests())
 
 
 async def test_a_change_cancels_the_review_in_flight(session, standin: StandIn) -> None:

@@ -79,6 +79,7 @@ def nvim_env(home: Path) -> dict[str, str]:
             "MISTRAL_LSP_NVIM_PLUGIN": str(PLUGIN),
             "MISTRAL_LSP_CACHE_DIR": str(home / "cache"),
             "MISTRAL_LSP_LOG_LEVEL": "debug",
+            "MISTRAL_LSP_CONNECT_TIMEOUT": "10",  # a loaded machine: see tests/e2e/conftest.py
             "XDG_CONFIG_HOME": str(home / "config"),
             "XDG_DATA_HOME": str(home / "data"),
             "XDG_STATE_HOME": str(home / "state"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,25 @@ def _complete_and_accept(nvim: Nvim, keys: str) -> None:
     nvim.input("<C-y><Esc>")
 
 
+def _float_lines(nvim: Nvim, needle: str) -> list[str]:
+    """Wait for the mistral-lsp floating window to show `needle`; return its lines."""
+    nvim.wait(
+        "(function(needle) local lines = require('mistral_lsp.ui').open_float_lines() "
+        "return lines and table.concat(lines, '\\n'):find(needle, 1, true) ~= nil end)(...)",
+        f"a mistral-lsp float showing {needle!r}",
+        20.0,
+        needle,
+    )
+    return nvim.lua("return require('mistral_lsp.ui').open_float_lines()")
+
+
+def _close_floats(nvim: Nvim) -> None:
+    nvim.lua(
+        "for _, w in ipairs(vim.api.nvim_list_wins()) do "
+        "if vim.api.nvim_win_get_config(w).relative ~= '' then vim.api.nvim_win_close(w, true) end end"
+    )
+
+
 def _health(nvim: Nvim) -> list[str]:
     nvim.lua("vim.cmd('checkhealth mistral_lsp')")
     lines = nvim.lines()
@@ -106,7 +126,12 @@ def test_attaches_through_vim_lsp_enable(nvim: Nvim, workspace: Path, standin: S
 def test_completion_item_inserted(nvim: Nvim, workspace: Path, standin: StandIn) -> None:
     _open(nvim, workspace, "add.py", "def add(a, b):\n    return \n")
     standin.default = Reply(text="a + b")
-    _complete_and_accept(nvim, "2GA<C-x><C-o>")
+    nvim.input("2GA<C-x><C-o>")
+    nvim.wait("vim.fn.pumvisible() == 1", "the completion menu")
+    item = nvim.lua("return vim.fn.complete_info({ 'items' }).items[1]")
+    assert item["kind"] == "Text", item  # plain text, not a Snippet
+    assert item["word"] == "a + b"
+    nvim.input("<C-y><Esc>")
     # Neovim alone would insert only "a" (a plain-text item stops at its first space).
     nvim.wait("vim.deep_equal(vim.api.nvim_buf_get_lines(0, 0, -1, true), ...)", "the completed text", 15.0,
               ["def add(a, b):", "    return a + b"])
@@ -122,16 +147,43 @@ def test_multiline_completion_item_inserted(nvim: Nvim, workspace: Path, standin
     assert nvim.lua("return vim.api.nvim_win_get_cursor(0)") == [3, 16]  # on the last inserted character
 
 
-def test_default_completeopt_inserts_the_whole_first_line(nvim: Nvim, workspace: Path, standin: StandIn) -> None:
-    """With Neovim's default 'completeopt' a single item is inserted without a menu: all of its
-    first line, not just its first word."""
-    _open(nvim, workspace, "div.py", "def div(a, b):\n    return \n")
+def test_default_completeopt_shows_a_menu_and_inserts_nothing_unseen(
+    bare_nvim: Callable[[Path], Nvim], workspace: Path, standin: StandIn
+) -> None:
+    """With Neovim's default 'completeopt' (menu,popup) a single item would be inserted at once,
+    unseen. The client gives the buffers it attaches to a 'completeopt' with a menu even for one
+    item and nothing inserted before <C-y>; a user's own 'completeopt' is left alone."""
+    nvim = bare_nvim(workspace)
+    assert nvim.lua("return vim.go.completeopt") == "menu,popup"  # Neovim's default
+    bufnr = _open(nvim, workspace, "div.py", "def div(a, b):\n    return \n")
+    assert nvim.lua("return vim.bo[...].completeopt", bufnr) == "menu,menuone,noinsert,popup"
     standin.default = Reply(text="a / b")
-    nvim.lua("vim.o.completeopt = 'menu,popup'")
     nvim.input("2GA<C-x><C-o>")
-    nvim.wait("vim.api.nvim_get_current_line() == '    return a / b'", "the inserted first line")
-    nvim.normal_mode()
-    assert nvim.lines() == ["def div(a, b):", "    return a / b"]
+    nvim.wait("vim.fn.pumvisible() == 1", "the completion menu for the single AI item")
+    assert nvim.lua("return vim.api.nvim_get_current_line()") == "    return "  # nothing inserted yet
+    nvim.input("<C-y><Esc>")
+    nvim.wait("vim.api.nvim_buf_get_lines(0, 1, 2, true)[1] == '    return a / b'", "the accepted item")
+    # a user's own 'completeopt' wins: not overridden in newly attached buffers
+    nvim.lua("vim.go.completeopt = 'menu'")
+    other = _open(nvim, workspace, "div2.py", "x = 1\n")
+    assert nvim.lua("return vim.bo[...].completeopt", other) == ""
+
+
+def test_completeopt_option_false_keeps_neovims_behaviour(nvim: Nvim, workspace: Path, standin: StandIn) -> None:
+    """`completion = { completeopt = false }`: Neovim's default 'completeopt' inserts a single item
+    at once without a menu: all of its first line, not just its first word."""
+    nvim.lua("require('mistral_lsp').options.completion.completeopt = false")
+    try:
+        bufnr = _open(nvim, workspace, "div3.py", "def div(a, b):\n    return \n")
+        assert nvim.lua("return vim.bo[...].completeopt", bufnr) == ""
+        standin.default = Reply(text="a / b")
+        nvim.lua("vim.o.completeopt = 'menu,popup'")
+        nvim.input("2GA<C-x><C-o>")
+        nvim.wait("vim.api.nvim_get_current_line() == '    return a / b'", "the inserted first line")
+        nvim.normal_mode()
+        assert nvim.lines() == ["def div(a, b):", "    return a / b"]
+    finally:
+        nvim.lua("require('mistral_lsp').options.completion.completeopt = 'menu,menuone,noinsert,popup'")
 
 
 def test_item_inserted_whole_through_plain_omnifunc(nvim: Nvim, workspace: Path, standin: StandIn) -> None:
@@ -148,6 +200,49 @@ def test_item_inserted_whole_through_plain_omnifunc(nvim: Nvim, workspace: Path,
                   ["def sub(a, b):", "    return a - b"])
     finally:
         nvim.lua("require('mistral_lsp').options.completion.enable = 'auto'")
+
+
+def _buffer_is(nvim: Nvim, expected: list[str], what: str) -> None:
+    nvim.wait("vim.deep_equal(vim.api.nvim_buf_get_lines(0, 0, -1, true), ...)", what, 15.0, expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "row", "reply", "expected"),
+    [
+        # the model repeats the typed "rad": accepting the item gives "radius", not "radradius"
+        ("area.py", "import math\n\ndef area(radius):\n    return math.pi * rad\n", 4, "radius ** 2",
+         ["import math", "", "def area(radius):", "    return math.pi * radius ** 2"]),
+        # ... or the whole tail of the line
+        ("tail.py", "def area(radius):\n    return 3.14 * rad\n", 2, "3.14 * radius * radius",
+         ["def area(radius):", "    return 3.14 * radius * radius"]),
+        ("el.js", "function f() {\n  const el = $ro\n}\n", 2, "$root.find('a');",
+         ["function f() {", "  const el = $root.find('a');", "}"]),
+        ("fläche.py", "def f(größe):\n    return grö\n", 2, "größe * 2", ["def f(größe):", "    return größe * 2"]),
+    ],
+    ids=["word", "line-tail", "dollar", "non-ascii"],
+)
+def test_completion_item_replaces_the_typed_word(
+    nvim: Nvim, workspace: Path, standin: StandIn, name: str, text: str, row: int, reply: str, expected: list[str]
+) -> None:
+    _open(nvim, workspace, name, text)
+    standin.default = Reply(text=reply)
+    _complete_and_accept(nvim, f"{row}GA<C-x><C-o>")  # at the end of line `row` (1-based)
+    _buffer_is(nvim, expected, "the word completed once")
+
+
+def test_completion_item_mid_line_merges_with_the_closer(nvim: Nvim, workspace: Path, standin: StandIn) -> None:
+    _open(nvim, workspace, "mid.py", "def f():\n    x = compute()\n    return x\n")
+    standin.default = Reply(text="1, 2)\n    y = 3\n")
+    _complete_and_accept(nvim, "2G$i<C-x><C-o>")  # insert before the ")"
+    _buffer_is(nvim, ["def f():", "    x = compute(1, 2)", "    return x"], "the call completed on its line")
+
+
+def test_multiline_completion_item_in_a_tab_indented_go_file(nvim: Nvim, workspace: Path, standin: StandIn) -> None:
+    _open(nvim, workspace, "clamp.go", "package main\n\nfunc clamp(x int) int {\n\t\n}\n")
+    standin.default = Reply(text="```go\n    if x < 0 {\n        return 0\n    }\n    return x\n}\n```")
+    _complete_and_accept(nvim, "4GA<C-x><C-o>")
+    expected = ["package main", "", "func clamp(x int) int {", "\tif x < 0 {", "\t\treturn 0", "\t}", "\treturn x", "}"]
+    _buffer_is(nvim, expected, "tab-indented lines")
 
 
 # -- inline completion ------------------------------------------------------------------------------
@@ -219,15 +314,74 @@ def test_toggle_completions_command(nvim: Nvim, workspace: Path) -> None:
     assert _server_command(nvim, "mistral-lsp.status")["completionsEnabled"] is True
 
 
-def test_status_and_check_commands(nvim: Nvim, workspace: Path, standin: StandIn) -> None:
-    _open(nvim, workspace, "status.py", "x = 1\n")
+def test_status_and_check_open_a_float(nvim: Nvim, workspace: Path, standin: StandIn) -> None:
+    """Several lines go to a floating window (no "Press ENTER" with cmdheight=1), titled with the
+    server's name and version once, counts with correct plurals."""
+    _open(nvim, workspace, "status.py", "def f():\n    \n")
     nvim.lua("vim.cmd('MistralLsp status')")
-    status = _wait_message(nvim, "model ready")
-    assert f"endpoint: {standin.base_url}" in status
+    lines = _float_lines(nvim, "endpoint:")
+    text = "\n".join(lines)
+    assert lines[0] == "model server: ready", lines
+    assert f"endpoint: {standin.base_url}" in lines
+    assert f"model: {DEFAULT_MODEL}" in lines
+    assert "completions: on" in text, text
+    counts = re.findall(r"(\d+) (request|model call|cache hit|error|finding|file|symbol)(s?)\b", text)
+    assert len(counts) >= 8, text
+    assert all((n == "1") == (s == "") for n, _, s in counts), counts
+    title = nvim.lua(
+        "for _, w in ipairs(vim.api.nvim_list_wins()) do if vim.w[w].mistral_lsp then "
+        "return vim.api.nvim_win_get_config(w).title end end"
+    )
+    assert "mistral-lsp " + lsp_server.__version__ in json.dumps(title), title
+    assert nvim.messages() == []  # nothing in the message area
+    assert nvim.lua("return require('mistral_lsp').statusline()") == "Mistral: ready"
+    _close_floats(nvim)
     nvim.lua("vim.cmd('MistralLsp check')")
-    check = _wait_message(nvim, "result:")
-    assert "result:      usable" in check, check
+    check = _float_lines(nvim, "result:")
+    assert any(line.startswith("result:") and "usable" in line for line in check), check
+    assert nvim.messages() == []
+    _close_floats(nvim)
     assert nvim.lua("return require('mistral_lsp').complete('re')") == ["restart", "reviewFile", "reviewWorkspace"]
+
+
+def test_status_lines_count_in_words(nvim: Nvim) -> None:
+    ones = nvim.lua(
+        "return require('mistral_lsp').status_lines({ state = 'ready', endpoint = 'e', model = 'm', "
+        "completionsEnabled = true, lastCompletionLatencyMs = 41.6, requests = 1, modelCalls = 1, cacheHits = 1, "
+        "errors = 1, review = { enabled = true, triggers = { 'open' }, findings = 1, modelCalls = 1 }, "
+        "index = { enabled = true, ready = true, files = 1, symbols = 1 } })"
+    )
+    assert ones == [
+        "model server: ready",
+        "endpoint: e",
+        "model: m",
+        "completions: on, last one 42 ms; 1 request, 1 model call, 1 cache hit, 1 error",
+        "review: on (open); 1 finding, 1 model call",
+        "index: 1 file, 1 symbol",
+    ]
+    down = nvim.lua(
+        "return require('mistral_lsp').status_lines({ state = 'unavailable', reason = 'connection refused', "
+        "completionsEnabled = false, requests = 0, modelCalls = 2, cacheHits = 0, errors = 3 })"
+    )
+    assert down == [
+        "model server: unavailable (connection refused)",
+        "completions: off; 0 requests, 2 model calls, 0 cache hits, 3 errors",
+    ]
+
+
+def test_status_pushed_by_the_server_feeds_the_statusline(nvim: Nvim, workspace: Path) -> None:
+    """The server pushes `mistral-lsp/status` when its state changes (the client asks for it in its
+    capabilities); `statusline()` shows it without any command."""
+    bufnr = _open(nvim, workspace, "pushed.py", "x = 1\n")
+    client_id = nvim.lua("return vim.b[...].mistral_lsp.client_id", bufnr)
+    nvim.wait("require('mistral_lsp').statuses[...] ~= nil", "a pushed status", 20.0, client_id)
+    assert nvim.lua("return require('mistral_lsp').statuses[...].endpoint", client_id)
+    nvim.wait("require('mistral_lsp').statusline() == 'Mistral: ready'", "the statusline to say ready")
+    nvim.lua("vim.cmd('MistralLsp toggleCompletions')")
+    nvim.wait("require('mistral_lsp').statusline() == 'Mistral: completions off'", "completions off")
+    nvim.lua("vim.cmd('MistralLsp toggleCompletions')")
+    nvim.wait("require('mistral_lsp').statusline() == 'Mistral: ready'", "ready again")
+    assert nvim.lua("vim.cmd.enew(); local s = require('mistral_lsp').statusline(); vim.cmd('bwipeout!'); return s") == ""
 
 
 def test_command_the_server_lacks_gets_a_clear_message(nvim: Nvim, workspace: Path) -> None:
@@ -241,7 +395,8 @@ def test_command_the_server_lacks_gets_a_clear_message(nvim: Nvim, workspace: Pa
     try:
         nvim.lua("vim.cmd('MistralLsp futureThing')")
         message = _wait_message(nvim, "has no `mistral-lsp.futureThing` command")
-        assert f"mistral-lsp {lsp_server.__version__}" in message and "do the future thing" in message
+        assert f"(version {lsp_server.__version__})" in message and "do the future thing" in message
+        assert message.count("mistral-lsp:") == 1 and not message.startswith("mistral-lsp: mistral-lsp"), message
         # the server is asked anyway (capabilities claim it) and answers with its error
         nvim.clear_messages()
         nvim.lua(
@@ -303,7 +458,7 @@ def test_review_diagnostic_shown_and_quick_fix_applied(nvim: Nvim, workspace: Pa
     # The review command on the fixed file: the old quote is gone, so no finding is shown.
     nvim.lua("vim.cmd('MistralLsp reviewFile')")
     message = _wait_message(nvim, "reviewed total.py")
-    assert "0 findings" in message, message
+    assert message == "mistral-lsp: reviewed total.py: no findings", message
 
 
 # -- health -----------------------------------------------------------------------------------------

@@ -24,12 +24,13 @@ def test_action_is_a_composite_action_using_real_options() -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
     assert action["runs"]["using"] == "composite"
     assert action["inputs"]["endpoint"]["required"] is True
-    scripts = "\n".join(step.get("run", "") for step in action["runs"]["steps"])
-    used = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", scripts.split("mistral-lsp review", 1)[1]))
-    used -= {"--depth", "--no-tags"}  # git fetch's options
+    script = (ROOT / "scripts" / "ci" / "github-action.sh").read_text(encoding="utf-8")
+    review = script[script.index("\nreview() {"):script.index("\nresult() {")]
+    used = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", review))
+    used -= {"--depth", "--no-tags", "--is-shallow-repository"}  # git's options
     assert used and used <= _review_options(), used - _review_options()
     uploads = [s for s in action["runs"]["steps"] if "upload-sarif" in s.get("uses", "")]
-    assert uploads and uploads[0]["with"]["sarif_file"] == "${{ steps.review.outputs.sarif-file }}"
+    assert uploads and uploads[0]["with"]["sarif_file"] == "${{ steps.prepare.outputs.sarif-file }}"
     assert all(s.get("shell") == "bash" for s in action["runs"]["steps"] if "run" in s)
 
 
@@ -39,4 +40,6 @@ def test_pre_commit_hook_reviews_the_staged_changes() -> None:
     argv = shlex.split(hook["entry"])
     assert argv[:2] == ["mistral-lsp", "review"] and "--staged" in argv
     assert {a for a in argv if a.startswith("--")} <= _review_options()
-    assert hook["pass_filenames"] is False and hook["language"] == "python"
+    # pre-commit passes the files: --files/--all-files review what they name (tests/cli: --staged with files)
+    assert hook["pass_filenames"] is True and hook["require_serial"] is True and hook["language"] == "python"
+    assert "--" not in argv  # the user's own args (e.g. --if-unreachable warn) must stay options

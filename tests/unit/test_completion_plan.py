@@ -54,7 +54,6 @@ def test_mid_line_cursor_is_single_line_with_suffix_for_the_cleaner() -> None:
     plan = plan_completion(doc, cursor, budget_tokens=2048, count_tokens=estimate_tokens, secrets=SECRETS, system_prompt=None)
     assert not plan.multiline
     assert plan.line_prefix == "    return max(a, " and plan.line_suffix == ")"
-    assert plan.prompt.stop == ("\n", "```")
 
 
 def test_same_state_same_prompt_key_and_typing_changes_it() -> None:
@@ -113,3 +112,45 @@ def test_attribute_uses_are_named_through_their_object() -> None:
     assert "geometry.area" in names and "shape.sides" in names
     assert "area" not in names and "sides" not in names  # only ever reached as attributes
     assert "for" not in names and "in" not in names  # keywords are not names
+
+
+def _plan_at(text: str, marker: str, name: str, language: str):
+    cursor = text.index(marker)
+    doc = _doc(text.replace(marker, ""), name=name, language=language)
+    return plan_completion(doc, len(text[:cursor].encode()), budget_tokens=2048, count_tokens=estimate_tokens,
+                           secrets=SECRETS, system_prompt=None)
+
+
+def test_indent_unit_of_a_go_file_whose_only_indented_line_is_the_cursor_line() -> None:
+    plan = _plan_at("package main\n\nfunc add(a, b int) int {\n\t<|>\n}\n", "<|>", "add.go", "go")
+    assert plan.clean.indent_unit == "\t"
+    # nothing indented at all: gofmt's tabs for Go, four spaces elsewhere
+    assert _plan_at("package main\n\nfunc f() {\n<|>\n}\n", "<|>", "f.go", "go").clean.indent_unit == "\t"
+    assert _plan_at("function f() {\n<|>\n}\n", "<|>", "f.ts", "typescript").clean.indent_unit == "    "
+
+
+def test_indent_unit_follows_the_surrounding_block_in_a_mixed_file() -> None:
+    spaces = "def a():\n    x = 1\n    if x:\n        y = 2\n    return x\n\n"
+    tabs = "def b():\n\tx = 1\n\tif x:\n\t\t<|>\n"
+    plan = _plan_at(spaces * 3 + tabs, "<|>", "mixed.py", "python")
+    assert plan.clean.indent_unit == "\t"
+    plan = _plan_at(tabs.replace("<|>", "y = 2") + "\n" + spaces * 3 + "def c():\n    <|>\n", "<|>", "m2.py", "python")
+    assert plan.clean.indent_unit == "    "
+    # no indentation on the cursor line: the nearest indented lines decide
+    plan = _plan_at(spaces * 3 + "def b():\n\tx = 1\n\tif x:\n\t\ty = 2\n<|>\n", "<|>", "m3.py", "python")
+    assert plan.clean.indent_unit == "\t"
+
+
+def test_indent_unit_ignores_block_comment_stars_in_a_tab_file() -> None:
+    text = "/*\n * A comment\n * block\n */\nint f(void) {\n\treturn 1;\n}\n<|>\n"
+    assert _plan_at(text, "<|>", "c.c", "c").clean.indent_unit == "\t"
+    assert detect_indent_unit(["x = 1", "", "    "], 2) == "    "
+    assert detect_indent_unit(["class A {", "  m() {", "    x();", "  }", "}"], 2) == "  "
+
+
+def test_cleaner_gets_the_lines_above_the_cursor_and_single_line_mid_line() -> None:
+    plan = _plan_at("import os\n\ndef f(x):\n    y = compute(<|>)\n", "<|>", "p.py", "python")
+    assert plan.clean.preceding_lines == ("import os", "", "def f(x):")
+    assert not plan.multiline and plan.clean.line_suffix == ")"
+    crlf = _plan_at("def f(x):\r\n    y = 1\r\n    <|>\r\n", "<|>", "c.py", "python")
+    assert crlf.clean.preceding_lines == ("def f(x):", "    y = 1") and crlf.clean.eol == "\r\n"

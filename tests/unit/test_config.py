@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from lsp_server.config import DEFAULT_ENDPOINT, load_settings
@@ -73,3 +74,67 @@ def test_every_setting_is_documented() -> None:
     missing = [spec.keys[0] for spec in _SPECS if f"`{spec.keys[0]}`" not in doc]
     missing += [spec.env for spec in _SPECS if spec.env and f"`{spec.env}`" not in doc]
     assert missing == [], f"not in docs/configuration.md: {missing}"
+
+
+def test_problems_name_the_key_as_written_the_value_and_the_expected_type(tmp_path: Path) -> None:
+    (tmp_path / ".mistral-lsp.toml").write_text(
+        '[review]\nmax-tokens = "lots"\nmin_severity = 3\n[completion]\ndebounce-ms = 1.5\ntemperature = "hot"\n')
+    environ = {"MISTRAL_LSP_REVIEW_CONCURRENCY": "lots", "MISTRAL_LSP_ENDPOINT": "localhost:8000"}
+    settings, problems = load_settings({"mistralLsp": {"cacheDir": 7, "logLevel": "loud"}}, root=tmp_path,
+                                       environ=environ)
+    assert sorted(problems) == sorted([
+        'environment: MISTRAL_LSP_REVIEW_CONCURRENCY = "lots": expected a whole number from 1 to 64',
+        'environment: MISTRAL_LSP_ENDPOINT = "localhost:8000": expected an http(s) URL such as '
+        "http://127.0.0.1:8000/v1",
+        '.mistral-lsp.toml: review.max-tokens = "lots": expected a whole number from 64 to 16384',
+        ".mistral-lsp.toml: review.min_severity = 3: expected one of error, warning, info, hint",
+        ".mistral-lsp.toml: completion.debounce-ms = 1.5: expected a whole number from 0 to 5000",
+        '.mistral-lsp.toml: completion.temperature = "hot": expected a number from 0 to 2',
+        "editor settings: cacheDir = 7: expected a folder path",
+        'editor settings: logLevel = "loud": expected one of debug, info, warning, error',
+    ])
+    text = "\n".join(problems)
+    assert "could not convert" not in text and "ignored" not in text  # what happens next is the caller's to say
+    assert settings.review_concurrency == 4 and settings.debounce_ms == 75  # the next layer (here the default)
+
+
+def test_unknown_keys_suggest_the_closest_known_key(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.mistral-lsp]\nendpont = "http://h:1/v1"\n[tool.mistral-lsp.review]\nconcurency = 2\n'
+        'max_tool_calls = 3\n[tool.mistral-lsp.completion]\nconcurrency = 3\nbanana = 1\n')
+    _, problems = load_settings({"review": {"minSeverty": "error"}}, root=tmp_path, environ={})
+    assert sorted(problems) == sorted([
+        "pyproject.toml [tool.mistral-lsp]: unknown setting 'endpont' (did you mean 'endpoint'?)",
+        "pyproject.toml [tool.mistral-lsp]: unknown setting 'review.concurency' (did you mean 'review.concurrency'?)",
+        "pyproject.toml [tool.mistral-lsp]: unknown setting 'completion.concurrency' "
+        "(did you mean 'review.concurrency'?)",
+        "pyproject.toml [tool.mistral-lsp]: unknown setting 'completion.banana'",
+        "editor settings: unknown setting 'review.minSeverty' (did you mean 'review.minSeverity'?)",
+    ])  # review.max_tool_calls is a known key in another spelling: no problem
+
+
+def test_integers_must_be_whole_and_numbers_finite(tmp_path: Path) -> None:
+    good, problems = load_settings({"review": {"concurrency": "8", "maxTokens": 512.0}}, root=tmp_path, environ={})
+    assert problems == [] and good.review_concurrency == 8 and good.review_max_tokens == 512
+    for bad in (2.5, "2.5", True, "nan", "inf", [4], None, ""):
+        _, problems = load_settings({"review": {"concurrency": bad}}, root=tmp_path, environ={})
+        assert problems == [f"editor settings: review.concurrency = {json.dumps(bad)}: expected a whole number "
+                            "from 1 to 64"], bad
+
+
+def test_sources_record_where_each_setting_came_from(tmp_path: Path) -> None:
+    (tmp_path / ".mistral-lsp.toml").write_text('model = "m"\n')
+    settings, _ = load_settings({"completion": {"debounceMs": 10}}, root=tmp_path,
+                                environ={"MISTRAL_LSP_ENDPOINT": "http://h:1/v1"})
+    assert dict(settings.sources) == {"endpoint": "environment", "model": ".mistral-lsp.toml",
+                                      "debounce_ms": "editor settings"}
+    assert settings.given == {"endpoint", "model", "debounce_ms"}
+    assert "sources" not in settings.describe()
+
+
+def test_review_if_unreachable_setting(tmp_path: Path) -> None:
+    assert load_settings(None, root=tmp_path, environ={})[0].review_if_unreachable == "fail"
+    warn, problems = load_settings(None, root=tmp_path, environ={"MISTRAL_LSP_REVIEW_IF_UNREACHABLE": "WARN"})
+    assert warn.review_if_unreachable == "warn" and problems == []
+    _, problems = load_settings({"review": {"ifUnreachable": "pass"}}, root=tmp_path, environ={})
+    assert problems == ['editor settings: review.ifUnreachable = "pass": expected one of fail, warn']

@@ -1,4 +1,4 @@
-"""Completion prompts: layout for the prefix cache, prefill, stop strings."""
+"""Completion prompts: layout for the prefix cache, prefill, no stop strings."""
 
 from __future__ import annotations
 
@@ -16,12 +16,11 @@ def test_prefill_continues_the_current_line_inside_a_fence() -> None:
     prompt = build_completion_prompt(_input())
     assert prompt.messages[-1] == {"role": "assistant", "content": "```python\ndef f(x):\n    "}
     assert prompt.prefill_code == "def f(x):\n    "
-    assert prompt.stop == ("```",)
 
 
-def test_single_line_stops_at_newline() -> None:
+def test_single_line_asks_for_the_rest_of_the_line() -> None:
     prompt = build_completion_prompt(_input(before="x = foo(", after=")\n", multiline=False))
-    assert prompt.stop == ("\n", "```")
+    assert "on the current line only" in prompt.messages[1]["content"]
     assert prompt.messages[-1]["content"] == "```python\nx = foo("
 
 
@@ -42,10 +41,9 @@ def test_nearby_cursor_positions_share_a_long_prefix() -> None:
     assert common > 0.95 * len(ua)
 
 
-def test_start_of_file_has_no_prefill_and_no_fence_stop() -> None:
+def test_start_of_file_has_no_prefill() -> None:
     prompt = build_completion_prompt(_input(before="", after=""))
     assert prompt.prefill == "" and prompt.messages[-1]["role"] == "user"
-    assert "```" not in prompt.stop
 
 
 def test_system_prompt_override() -> None:

@@ -9,12 +9,9 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
-from pygls.io_ import run_async
-
-from lsp_server.protocol.base import _loop_readable, _PipeReader
+from lsp_server.protocol.base import MistralServer, _loop_readable
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -154,37 +151,27 @@ def test_which_stdin_the_event_loop_reads(tmp_path: Path) -> None:
         right.close()
 
 
-async def test_pipe_reader_reports_end_of_input_as_empty() -> None:
-    reader = asyncio.StreamReader()
-    reader.feed_data(b"Content-Length: 10\r\n\r\n{}")
-    reader.feed_eof()
-    pipe = _PipeReader(reader)
-    assert await pipe.readline() == b"Content-Length: 10\r\n"
-    assert await pipe.readline() == b"\r\n"
-    assert await pipe.readexactly(10) == b""
-    assert await pipe.readline() == b""
-
-
 async def test_a_request_handler_starts_before_the_next_message_is_handled() -> None:
     """Messages that arrive together: each request's handler gets to run (and take its
     snapshot of the document) before the next message, e.g. a didChange, is handled."""
     events: list[tuple[str, int]] = []
+    server = MistralServer("t", "0")
 
-    class Protocol:
-        def structure_message(self, data: dict) -> dict:
-            return data
+    def handle_event(event) -> None:
+        message = json.loads(event.body)
+        events.append(("handled", message["id"]))
 
-        def handle_message(self, message: dict) -> None:
-            events.append(("handled", message["id"]))
+        async def handler() -> None:
+            events.append(("started", message["id"]))
+            await asyncio.sleep(0.01)
 
-            async def handler() -> None:
-                events.append(("started", message["id"]))
-                await asyncio.sleep(0.01)
+        asyncio.ensure_future(handler())
 
-            asyncio.ensure_future(handler())
+    server.protocol.handle_event = handle_event  # type: ignore[method-assign]
+    chunks = [b"".join(_message({"jsonrpc": "2.0", "id": i, "method": "m"}) for i in (1, 2, 3)), b""]
 
-    reader = asyncio.StreamReader()
-    reader.feed_data(b"".join(_message({"jsonrpc": "2.0", "id": i, "method": "m"}) for i in (1, 2, 3)))
-    reader.feed_eof()
-    await run_async(stop_event=threading.Event(), reader=_PipeReader(reader), protocol=Protocol())  # type: ignore[arg-type]
-    assert events == [("handled", 1), ("started", 1), ("handled", 2), ("started", 2), ("handled", 3), ("started", 3)]
+    async def read() -> bytes:
+        return chunks.pop(0)
+
+    await server._serve(read)
+    assert events[:6] == [("handled", 1), ("started", 1), ("handled", 2), ("started", 2), ("handled", 3), ("started", 3)]

@@ -207,8 +207,9 @@ def test_text_summary_block() -> None:
 
 def test_text_color_only_when_asked_and_messages_stay_on_one_line() -> None:
     finding = replace(sample_findings()[0], message="line one\nline two\x1b[2J")
+    assert finding.message == "line one\nline two[2J"  # control characters go when the finding is made
     plain = text.render(make_report(findings=[finding])).text
-    assert plain.split("\n")[0] == "src/app.py:2:16: error division-by-zero line one line two\\x1b[2J"
+    assert plain.split("\n")[0] == "src/app.py:2:16: error division-by-zero line one line two[2J"
     colored = text.render(make_report(findings=[finding]), color=True).text
     assert "\x1b[31merror\x1b[0m" in colored
     assert "\x1b[1msrc/app.py:2:16:\x1b[0m" in colored
@@ -231,10 +232,13 @@ def test_json_fields() -> None:
     assert ann["fix"] == {"start_line": 3, "end_line": 4, "replacement": "def f() -> int:\n    return 1"}
     assert (ann["line"], ann["end_line"], ann["end_column"]) == (3, 4, 13)
     assert doc["summary"] == {
-        "files": 2, "units": 5, "cached": 2, "requests": 3, "elapsed_s": 4.25, "findings": 4,
+        "files": 2, "units": 5, "findings": 4, "complete": False,
         "by_severity": {"error": 1, "warning": 1, "info": 1, "hint": 1},
         "skipped": ["big.bin: binary file"], "errors": ["src/x.py: model timeout"], "diff_base": None,
     }
+    assert doc["run"] == {"cached": 2, "requests": 3, "elapsed_s": 4.25}  # what differs from run to run
+    complete = json.loads(json_format.render(make_report(summary=Summary(files=1))).text)
+    assert complete["summary"]["complete"] is True and complete["summary"]["errors"] == []
 
 
 # -- sarif --------------------------------------------------------------------------------------
@@ -289,7 +293,8 @@ def test_sarif_structure_levels_and_rules() -> None:
     assert {r["ruleId"]: r["level"] for r in run["results"]} == {
         "division-by-zero": "error", "missing-annotation": "warning", "unused-import": "note", "naming": "note"}
     assert run["invocations"] == [{"executionSuccessful": False, "toolExecutionNotifications": [
-        {"level": "error", "message": {"text": "src/x.py: model timeout"}},
+        {"level": "error", "message": {"text": "src/x.py: model timeout"}, "locations": [
+            {"physicalLocation": {"artifactLocation": {"uri": "src/x.py", "uriBaseId": "%SRCROOT%"}}}]},
         {"level": "note", "message": {"text": "skipped big.bin: binary file"}}]}]
 
 

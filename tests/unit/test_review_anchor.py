@@ -130,3 +130,28 @@ def test_reanchor_follows_moved_text_and_drops_what_is_gone() -> None:
     assert same_line[0].span == Span(1, 5, 1, 13) and same_line[0].fix is None  # the line changed
     assert reanchor([stays], TextBuffer(text.replace("items[i]", "items[j]"))) == []
     assert reanchor([stays], TextBuffer("")) == []
+
+
+def test_a_quote_with_a_masked_secret_lands_on_the_secret() -> None:
+    from lsp_server.core.secrets import SecretFilter
+
+    lines = ("def connect():", '    conn = db.connect(password="hunter2-anchor", host="h")', "    return conn")
+    rows = (0, 1, 2)
+    shown = SecretFilter().mask_mapped(lines, "a.py")
+    assert 'password="<redacted>"' in shown[1].text
+    quote = 'password="<redacted>"'  # what the model saw and quotes
+    [item] = anchor_all([reported(2, quote)], rows, lines, shown).anchored
+    start = lines[1].index("password=")
+    assert (item.index, item.col, item.end_index, item.end_col) == (1, start, 1, start + len('password="hunter2-anchor"'))
+    assert item.quote == quote and "hunter2" not in str(item.to_json())  # what is cached is masked
+    finding = Anchored.from_json(item.to_json()).finding("a.py", rows, lines, "function connect")
+    assert finding.quote == 'password="hunter2-anchor"'  # the live finding quotes the real text
+    assert anchor_all([reported(2, quote)], rows, lines).anchored == []  # against real lines: not there
+
+
+def test_a_cached_fix_that_would_write_a_mask_is_left_out() -> None:
+    lines = ('KEY = "real-key-value"', "x = 1")
+    item = Anchored(1, 0, 1, 5, "x = 1", "warning", "r", "m", (0, 1, 'KEY = "<redacted>"\nx = 2'))
+    assert item.finding("a.py", (0, 1), lines, "module").fix is None
+    kept = Anchored(1, 0, 1, 5, "x = 1", "warning", "r", "m", (1, 1, "x = 2"))
+    assert kept.finding("a.py", (0, 1), lines, "module").fix is not None

@@ -10,7 +10,7 @@ import pytest
 from lsp_server.cache import FILE_NAME, FindingsCache
 from lsp_server.config import load_settings
 from lsp_server.core.secrets import SecretFilter
-from lsp_server.engines.review_plan import fingerprint_of, mask_lines, unit_key
+from lsp_server.engines.review_plan import fingerprint_of, unit_key
 from lsp_server.syntax.units import ReviewUnit
 
 
@@ -84,7 +84,7 @@ def test_mask_lines_keeps_one_line_per_line() -> None:
     secrets = SecretFilter(())
     lines = ["x = 1", "-----BEGIN RSA PRIVATE KEY-----", "MIIEabc", "-----END RSA PRIVATE KEY-----",
              'token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"']
-    masked = mask_lines(secrets, lines)
+    masked = secrets.mask_lines(lines, "keys.py")
     assert len(masked) == len(lines) and masked[0] == "x = 1"
     assert "MIIE" not in "".join(masked) and "ghp_" not in masked[4]
 
@@ -116,3 +116,45 @@ def test_huge_units_are_cut_and_minified_lines_left_out() -> None:
     assert [u.unit.name for u in plan.units] == ["f (part 1/2)", "f (part 2/2)"]
     assert all(sum(len(line) + 1 for line in u.lines) <= MAX_UNIT_CHARS for u in plan.units)
     assert all(len(u.messages[1]["content"]) < 2 * MAX_UNIT_CHARS for u in plan.units)
+
+
+def _cache_bytes(cache_dir: Path) -> bytes:
+    """Every SQLite file under the cache dir (database, WAL, shared memory), byte for byte."""
+    return b"".join(path.read_bytes() for path in sorted(cache_dir.rglob("*")) if path.is_file())
+
+
+def test_nothing_unmasked_is_written(tmp_path: Path) -> None:
+    cache = FindingsCache(tmp_path)
+    cache.put("k", [{"q": 'password = "cache-secret-1"', "m": "token: cache-secret-2 is hard-coded",
+                     "f": [0, 0, 'API_KEY = "cache-secret-3"']}], path="app.py")
+    stored = cache.get("k")[0]
+    assert stored["q"] == 'password = "<redacted>"' and "cache-secret-2" not in stored["m"]
+    cache.close()
+    data = _cache_bytes(tmp_path)
+    for secret in (b"cache-secret-1", b"cache-secret-2", b"cache-secret-3"):
+        assert secret not in data
+
+
+def test_rows_written_by_an_older_secret_filter_are_purged_from_the_file(tmp_path: Path) -> None:
+    import sqlite3
+
+    cache = FindingsCache(tmp_path)
+    cache.put("fresh", [])
+    cache.close()
+    db = sqlite3.connect(tmp_path / FILE_NAME, isolation_level=None)  # what an older version left behind
+    db.execute("INSERT INTO findings (key, value, created) VALUES ('old', ?, 0)",
+               ('[{"q":"password = \\"leaked-by-old-filter\\""}]',))
+    db.execute("UPDATE meta SET value = '1' WHERE key = 'secret_filter'")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    assert b"leaked-by-old-filter" in _cache_bytes(tmp_path)
+    reopened = FindingsCache(tmp_path)
+    assert reopened.get("old") is None and len(reopened) == 0
+    reopened.close()
+    assert b"leaked-by-old-filter" not in _cache_bytes(tmp_path)
+
+
+def test_memory_only_cache_masks_too() -> None:
+    cache = FindingsCache(None)
+    cache.put("k", ["secret_key = 'memory-secret-4'"], path="a.py")
+    assert cache.get("k") == ["secret_key = '<redacted>'"]

@@ -106,12 +106,16 @@ async def test_bad_output_keeps_what_is_good(standin: StandIn, tmp_path: Path) -
     engine, client = engine_for(standin, tmp_path)
     result = await engine.review_text("app.py", SOURCE)
     assert [f.rule for f in result.findings] == ["overflow"]
-    assert len(result.errors) == 1 and engine.stats.errors == 1
+    # garbage from the server, and prose with no findings JSON: both are that unit's error, not "no findings"
+    assert len(result.errors) == 2 and engine.stats.errors == 2
+    assert "no findings JSON" in " ".join(result.errors)
     standin.responder = responder
     await asyncio.sleep(0.05)  # the (shortened) health back-off after the garbage answer
     retry = await engine.review_text("app.py", SOURCE)
-    assert len(standin.chat_requests()) == 5  # only the failed unit is asked again
-    assert {f.rule for f in retry.findings} == {"unclosed-file", "overflow"}
+    assert len(standin.chat_requests()) == 6  # only the two failed units are asked again (nothing was cached)
+    # the prose answer had hidden first()'s real finding: asked again, it is found
+    assert {f.rule for f in retry.findings} == {"unclosed-file", "overflow", "off-by-one"}
+    assert retry.errors == ()
     await client.aclose()
 
 
@@ -160,4 +164,62 @@ async def test_cancelling_a_review_closes_its_requests(standin: StandIn, tmp_pat
         await task
     assert await standin.await_for(lambda reqs: all(r.disconnected for r in reqs))
     assert len(engine.cache) == 0
+    await client.aclose()
+
+
+async def test_identical_units_share_one_request_cold_and_warm(standin: StandIn, tmp_path: Path) -> None:
+    """The same code in two files (and twice in one) is one cache key: one request, one answer,
+    in the cold run as in the warm one, even when the model would answer differently each time."""
+    asked = 0
+
+    def changing(body: dict) -> Reply:
+        nonlocal asked
+        asked += 1
+        return Reply(text=json.dumps({"findings": [finding(2, "open(path)", f"answer-{asked}")]}),
+                     first_token_delay=0.3)
+
+    standin.responder = changing
+    unit = "def load(path):\n    f = open(path)\n    return f.read()\n"
+    engine, client = engine_for(standin, tmp_path)
+    cold = await asyncio.gather(*(engine.review_text(name, unit) for name in ("a.py", "b.py", "c.py")))
+    assert len(standin.chat_requests()) == 1 and asked == 1
+    assert [[f.rule for f in r.findings] for r in cold] == [["answer-1"]] * 3
+    assert [f.span.start_line for r in cold for f in r.findings] == [1, 1, 1]
+    assert sum(r.cached for r in cold) == 2  # the two that waited made no request
+    await client.aclose()
+    warm_engine, client = engine_for(standin, tmp_path)
+    warm = await asyncio.gather(*(warm_engine.review_text(name, unit) for name in ("a.py", "b.py", "c.py")))
+    assert len(standin.chat_requests()) == 1
+    assert [[f.rule for f in r.findings] for r in warm] == [["answer-1"]] * 3
+    await client.aclose()
+
+
+async def test_a_shared_failure_is_every_waiting_units_error_and_not_cached(standin: StandIn,
+                                                                            tmp_path: Path) -> None:
+    standin.responder = lambda body: Reply(text="Sure! Here is my review: looks fine.", first_token_delay=0.2)
+    unit = "def twice(x):\n    return x * 2\n"
+    engine, client = engine_for(standin, tmp_path)
+    results = await asyncio.gather(*(engine.review_text(name, unit) for name in ("a.py", "b.py")))
+    assert len(standin.chat_requests()) == 1
+    assert all(r.findings == () and len(r.errors) == 1 and "no findings JSON" in r.errors[0] for r in results)
+    assert len(engine.cache) == 0  # nothing cached: the next review asks again
+    standin.responder = lambda body: Reply(text='{"findings": []}')
+    again = await engine.review_text("a.py", unit)
+    assert len(standin.chat_requests()) == 2 and again.errors == () and len(engine.cache) == 1
+    await client.aclose()
+
+
+async def test_a_cancelled_request_lets_the_waiting_unit_ask_itself(standin: StandIn, tmp_path: Path) -> None:
+    standin.responder = lambda body: Reply(text='{"findings": []}', first_token_delay=0.5)
+    unit = "def f(x):\n    return x\n"
+    engine, client = engine_for(standin, tmp_path)
+    first = asyncio.create_task(engine.review_text("a.py", unit))
+    assert await asyncio.to_thread(standin.wait_for, lambda reqs: any(r.path.endswith("/chat/completions")
+                                                                       for r in reqs), 10.0)
+    second = asyncio.create_task(engine.review_text("b.py", unit))
+    await asyncio.sleep(0.05)
+    first.cancel()
+    result = await asyncio.wait_for(second, 30)
+    assert result.errors == () and result.units == 1
+    assert len(standin.chat_requests()) == 2  # the waiting unit asked once the first was cancelled
     await client.aclose()

@@ -104,7 +104,29 @@ def test_bad_fixes_are_dropped_but_the_finding_kept() -> None:
 def test_huge_messages_are_capped_and_whitespace_collapsed() -> None:
     parsed = parse_findings(answer({**GOOD, "message": "word\n\n  " * 1000}))
     message = parsed.findings[0].message
-    assert len(message) <= MAX_MESSAGE_CHARS and message.endswith("…") and "\n" not in message
+    assert len(message) <= MAX_MESSAGE_CHARS and message.endswith("…")
+    assert message.startswith("word\nword\n") and "\n\n" not in message and "  " not in message
+
+
+def test_messages_keep_line_breaks_and_lose_control_characters() -> None:
+    raw = "first line\r\n\tsecond\x1b[2J line\u202e\x00\n\n\nthird\u2028fourth"
+    parsed = parse_findings(answer({**GOOD, "message": raw, "rule": "bad\x07 rule\n" + "x" * 500}))
+    finding = parsed.findings[0]
+    assert finding.message == "first line\nsecond[2J line\nthird\nfourth"
+    assert finding.rule.startswith("bad-rule-x") and len(finding.rule) <= 60
+    only_controls = parse_findings(answer({**GOOD, "message": "\x1b\x00\u202e"}))
+    assert only_controls.findings == [] and only_controls.dropped == 1
+
+
+def test_answers_without_a_findings_verdict_are_failures() -> None:
+    for text in ("Sure! Here is my review: looks fine.", "", "{}", '{"result": "ok"}', 'no "findings" here [1]',
+                 '{"findings": [', '{"findings": [{"line": 2, "quo'):
+        parsed = parse_findings(text)
+        assert parsed.failure and parsed.findings == [], text
+    cut = parse_findings('{"findings": [' + json.dumps(GOOD) + ', {"line": 9, "quo')
+    assert cut.how == "truncated" and len(cut.findings) == 1 and cut.failure == ""
+    for text in ('{"findings": []}', "[]", 'Here you go: {"findings": []} done', "```json\n[]\n```"):
+        assert parse_findings(text).failure == "", text
 
 
 def test_replacement_line_endings_are_normalised() -> None:

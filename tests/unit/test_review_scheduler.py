@@ -137,7 +137,8 @@ async def test_a_change_cancels_and_findings_follow_their_text(setup, standin: S
     documents.change(URI, 3, [((0, 0), (0, 0), "# three\n")], "utf-16")
     scheduler.changed(URI)
     assert await standin.await_for(lambda reqs: reqs[2].disconnected)
-    assert task.cancelled() and scheduler.stats.cancelled == 1 and scheduler.running == 0
+    assert await until(lambda: task.cancelled() and scheduler.stats.cancelled == 1)  # (its done callback runs next)
+    assert scheduler.running == 0
     recorder.published.clear()
     assert await until(lambda: URI in recorder.published)  # re-anchored, republished
     assert [f.span.start_line for f in scheduler.visible(URI)] == [4]
@@ -162,3 +163,30 @@ async def test_workspace_review_covers_files_on_disk(setup, tmp_path: Path) -> N
     assert scheduler.current(uri).buffer is not None and (root / "b.py").as_uri() in recorder.published
     documents.open(uri, "python", 1, "\n" + SOURCE)  # opened later: its findings move onto its text
     assert [f.span.start_line for f in scheduler.visible(uri)] == [2]
+
+
+async def test_every_completed_review_is_published_even_without_findings(setup, standin: StandIn) -> None:
+    scheduler, documents, recorder = setup
+    clean = "file:///w/clean.py"
+    documents.open(clean, "python", 1, "def ok(x):\n    return x\n")
+    await scheduler.review_now(clean)
+    await asyncio.sleep(0)  # publishing happens once the burst of updates is over
+    assert recorder.published.count(clean) == 1 and scheduler.visible(clean) == []
+    assert scheduler.current(clean).reviews == 1
+    await scheduler.review_now(clean)  # again (from the cache): the same nothing, published again
+    await asyncio.sleep(0)
+    assert recorder.published.count(clean) == 2 and scheduler.current(clean).reviews == 2
+    # a review whose every request fails says nothing new
+    standin.responder = lambda body: Reply(mode="error", status=500)
+    scheduler.engine.cache.clear()
+    await scheduler.review_now(clean)
+    await asyncio.sleep(0)
+    assert recorder.published.count(clean) == 2 and scheduler.current(clean).reviews == 2
+    # a file with nothing to send (a secret file) is done too: its empty list is published
+    secret = "file:///w/.env.py"
+    asked = len(standin.chat_requests())
+    documents.open(secret, "python", 1, "TOKEN = 'x'\n")
+    result = await scheduler.review_now(secret)
+    await asyncio.sleep(0)
+    assert result is not None and result.skipped == "secret file" and len(standin.chat_requests()) == asked
+    assert recorder.published.count(secret) == 1

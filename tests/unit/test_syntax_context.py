@@ -151,17 +151,25 @@ MULTILINE = [
     ("python", "def f(x):<|>\n    pass\n", True),
     ("python", "def f(x):\n    if x:<|>\n", True),
     ("python", "def f(x):\n    <|>\n", True),
-    ("python", "def f(x):\n    y = compute(<|>)\n", True),
+    ("python", "def f(x):\n    y = compute(<|>)\n", False),  # text after the cursor: this line only
+    ("python", "def f(x):\n    y = compute(<|>  \n", True),   # trailing spaces are not text
     ("python", "def g(a, b)<|>\n", True),              # end of a definition header
     ("python", "def f(x):\n    y = comp<|>ute(x)\n", False),  # mid-line, real text after
     ("python", "def f(x):\n    y = x +<|>\n", False),        # middle of a statement
     ("python", "x = d[1:<|>]\n", False),                     # slice colon, not a block
-    ("javascript", "function f() {<|>}\n", True),
+    ("javascript", "function f() {<|>}\n", True),  # a block body between auto-closed braces
+    ("typescript", "function f() {<|>});\n", True),
+    ("typescript", "const xs = [<|>];\n", False),
+    ("typescript", "if (ok) {<|> return; }\n", False),
+    ("java", "class A {\n    void f() {\n        call(<|>);\n    }\n}\n", False),
+    ("c", "int main(void) {\n    printf(\"%d\", <|>);\n}\n", False),
     ("javascript", "const g = (a) =><|>\n", True),
     ("javascript", "foo(a, <|>);\n", False),
     ("javascript", "let x = 1;<|>\n", False),
     ("go", "package m\n\nfunc main()<|>\n", True),
-    ("rust", "fn main() {\n    let v = vec![<|>];\n}\n", True),
+    ("rust", "fn main() {\n    let v = vec![<|>];\n}\n", False),
+    ("go", "package m\n\nfunc main() {\n\tfmt.Println(<|>)\n}\n", False),
+    ("go", "package m\n\nfunc main() {\n\tif ok {<|>}\n}\n", True),
     ("java", "class A {\n    public int size()<|>\n}\n", True),
     ("c", "int main(int argc, char **argv)<|>\n", True),
     ("cpp", "int main() {\n    return 0;<|>\n}\n", False),

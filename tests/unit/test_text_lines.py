@@ -5,6 +5,7 @@ conversions agree with a character-by-character reference, lone surrogates inclu
 from __future__ import annotations
 
 import random
+import re
 from bisect import bisect_right
 
 import pytest
@@ -15,7 +16,8 @@ from lsp_server.core.text import TextBuffer, _chars_for_units, _units
 
 
 def reference_starts(data: bytes) -> list[int]:
-    return [0] + [i + 1 for i, byte in enumerate(data) if byte == 0x0A]
+    """Line starts as LSP counts them: after "\\n", "\\r\\n" or a lone "\\r"."""
+    return [0] + [match.end() for match in re.finditer(rb"\r\n|\r|\n", data)]
 
 
 @pytest.fixture
@@ -28,14 +30,14 @@ def small_blocks(monkeypatch):
 @pytest.mark.parametrize("seed", range(6))
 def test_buffer_line_index_follows_random_edits(small_blocks, seed: int) -> None:
     rng = random.Random(seed)
-    pieces = ["a", "\n", "bc", "\r\n", "é", "😀", "\n\n\n", "long line " * 5]
+    pieces = ["a", "\n", "bc", "\r\n", "\r", "é", "😀", "\n\n\n", "long line " * 5]
     text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 120)))
     buffer = TextBuffer(text)
     for step in range(150):
         size = len(text)
         a = rng.randint(0, size)
         b = rng.randint(a, min(size, a + rng.choice([0, 1, 4, 40])))
-        new = "".join(rng.choice(["x", "\n", "yy\n\n", "😀"]) for _ in range(rng.randint(0, 5)))
+        new = "".join(rng.choice(["x", "\n", "\r", "yy\n\n", "😀"]) for _ in range(rng.randint(0, 5)))
         buffer.replace(len(text[:a].encode()), len(text[:b].encode()), new)
         text = text[:a] + new + text[b:]
         data = text.encode()
@@ -49,7 +51,7 @@ def test_buffer_line_index_follows_random_edits(small_blocks, seed: int) -> None
 def test_lazy_index_of_text_matches_a_list(small_blocks) -> None:
     rng = random.Random(7)
     for _ in range(200):
-        data = bytes(rng.choice(b"ab\n") for _ in range(rng.randint(0, 200)))
+        data = bytes(rng.choice(b"ab\n\r") for _ in range(rng.randint(0, 200)))
         index = LineIndex.of(data)
         starts = reference_starts(data)
         assert len(index) == len(starts)
@@ -113,3 +115,12 @@ def test_positions_on_a_megabyte_line_with_emoji() -> None:
     assert offset == len(("x = '" + "😀a" * 100_000).encode())  # clamped to before it
     assert buffer.position_at(offset, "utf-16") == (0, column - 1)
     assert buffer.position_at(len(buffer.data), "utf-16") == (2, 0)
+
+
+def test_big_pastes_count_lone_cr_and_crlf_as_lsp_does() -> None:
+    buffer = TextBuffer("a\r\nb")
+    buffer.replace(1, 1, "\r" + "y = 2\r" * 12_000 + "z\r\n" * 10_000)  # above the re-index threshold
+    assert buffer.line_count == 2 + 12_001 + 10_000
+    assert buffer.line_text(1) == "y = 2" and buffer.line_text(12_001) == "z"
+    assert buffer.line_text(22_001) == "" and buffer.line_text(22_002) == "b"
+    assert buffer.row_of_byte(len(buffer.data)) == 22_002

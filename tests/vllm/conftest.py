@@ -251,3 +251,11 @@ async def server_status(client: LanguageClient) -> dict[str, Any]:
 def chat_bodies(piece: LogSlice) -> list[dict[str, Any]]:
     """The chat completion bodies in a log slice (requests to /v1/chat/completions)."""
     return [b for b in piece.bodies() if "messages" in b]
+
+
+ANSWER_ERRORS = ("the model's answer held no findings JSON", "the model's answer was cut off before its first finding")
+
+
+def answer_errors(errors: list[str]) -> bool:
+    """True if every review error is about what the (random) model answered, none about the server."""
+    return all(error.startswith(ANSWER_ERRORS) for error in errors)

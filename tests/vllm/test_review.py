@@ -4,7 +4,10 @@ The review asks for JSON under a strict JSON schema (vLLM structured output), on
 A random model never has anything to say, so what is checked is what vLLM did with our requests:
 accepted them, constrained the answers by the schema (a random model's unconstrained output is word
 salad; constrained, it can only write the schema's JSON, padded with whitespace), and that the
-server turned the answers into findings (usually none) without errors.
+server turned the answers into findings (usually none). An answer cut off by ``max_tokens`` before
+its first finding (a random model often pads with whitespace until then) is that unit's error,
+never "no findings"; those are the only errors allowed here (``answer_errors``): any other, an
+HTTP or transport failure, fails the test.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from lsprotocol import types
 from lsp_server.model.findings import FINDINGS_SCHEMA
 from tests.e2e.conftest import capabilities, open_doc, stop_client
 from tests.vllm.conftest import MODEL as MODEL_NAME
-from tests.vllm.conftest import LogSlice, Vllm, chat_bodies, server_status, start_server
+from tests.vllm.conftest import LogSlice, Vllm, answer_errors, chat_bodies, server_status, start_server
 from tests.vllm.samples import PYTHON, REVIEW_CASES
 
 pytestmark = [pytest.mark.vllm, pytest.mark.asyncio(loop_scope="module")]
@@ -63,7 +66,7 @@ async def test_review_every_language_under_the_schema(reviewer, vllm: Vllm) -> N
             types.ExecuteCommandParams(command="mistral-lsp.reviewFile", arguments=[uri])
         )
         assert result["reviewed"] is True, (name, result)
-        assert result["units"] >= 1 and result["errors"] == [], (name, result)
+        assert result["units"] >= 1 and answer_errors(result["errors"]), (name, result)
         asked = result["units"] - result["cachedUnits"]
         piece = await vllm.log.wait_for(mark, lambda p, asked=asked: len(p.outputs()) >= asked)
         assert piece.client_errors() == [], (name, piece.client_errors())
@@ -88,6 +91,7 @@ async def test_review_every_language_under_the_schema(reviewer, vllm: Vllm) -> N
                 complete += 1
             else:
                 assert reason == "length", (name, reason)
+        assert len(result["errors"]) <= len(bodies) - complete, (name, result)  # only cut-off answers fail
         summary[language] = {"units": result["units"], "complete_json": complete, "findings": result["findings"]}
     print("review per language:", json.dumps(summary))
 
@@ -160,7 +164,7 @@ async def test_tool_round_trip_accepted_by_vllm(vllm: Vllm) -> None:
 
 async def test_review_with_tools_accepted_by_vllm(vllm: Vllm, tmp_path_factory: pytest.TempPathFactory) -> None:
     """The server's review offers tools to real vLLM (started with --enable-auto-tool-choice
-    --tool-call-parser mistral); whatever the random model does, the review ends without errors."""
+    --tool-call-parser mistral); whatever the random model does, the review ends without a server error."""
     root = tmp_path_factory.mktemp("tools")
     (root / "geometry.py").write_text("def area(r: float) -> float:\n    return 3.14 * r * r\n")
     options = {**OPTIONS, "review": {**OPTIONS["review"], "tools": True, "maxToolCalls": 2}}
@@ -175,7 +179,7 @@ async def test_review_with_tools_accepted_by_vllm(vllm: Vllm, tmp_path_factory: 
         mark = vllm.log.mark()
         result = await client.workspace_execute_command_async(
             types.ExecuteCommandParams(command="mistral-lsp.reviewFile", arguments=[uri]))
-        assert result["reviewed"] is True and result["errors"] == [], result
+        assert result["reviewed"] is True and answer_errors(result["errors"]), result
         piece = await vllm.log.wait_for(mark, lambda p: p.statuses("/v1/chat/completions"))
         bodies = chat_bodies(piece)
         offered = [b for b in bodies if b.get("tools")]

@@ -1,10 +1,13 @@
 /**
  * Mistral LSP for VS Code: wires the log channel, the status item, the server controller and
  * the commands. Behaviour lives in the server; this only launches, configures and displays.
+ * The extension activates on the languages the server serves (package.json, written from the
+ * server's list) and on its commands.
  */
 import * as vscode from 'vscode';
-import { checkEnvironment, documentSelector, explicitServerSettings } from './common/settings';
+import { checkEnvironment, explicitServerSettings, legacySettings, SECTION } from './common/settings';
 import { API_KEY_SECRET, SERVER, ServerController } from './common/server';
+import { MenuEntry, reviewFileMessage, toggleMessage } from './common/presentation';
 import { StatusSnapshot, StatusView } from './common/status';
 
 /** What activate() returns: used by the extension-host tests, stable enough for other extensions. */
@@ -14,6 +17,16 @@ export interface MistralLspApi {
   refreshStatus(): Promise<StatusSnapshot>;
   /** Store (or with undefined, delete) the API key, as the Set API Key command does. */
   setApiKey(key: string | undefined): Promise<void>;
+  /** The status menu's entries as they are now (what clicking the status item offers). */
+  menu(): MenuEntry[];
+  /** Settings found under the old `mistralLsp.` prefix (reported once at activation). */
+  legacySettings: string[];
+}
+
+/** What the review commands return to their callers (the tests): the server's answer and what was said. */
+export interface ReviewOutcome {
+  result: unknown;
+  message: string;
 }
 
 let controller: ServerController | undefined;
@@ -27,7 +40,7 @@ interface CheckOutcome {
 
 export async function activate(context: vscode.ExtensionContext): Promise<MistralLspApi> {
   const log = vscode.window.createOutputChannel('Mistral LSP', { log: true });
-  const status = new StatusView(documentSelector());
+  const status = new StatusView();
   const ctl = new ServerController(context, log, status);
   controller = ctl;
   context.subscriptions.push(log, status, ctl);
@@ -44,7 +57,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Mistra
     await ctl.idle();
   };
 
-  const requireCommand = (command: string): boolean => {
+  const requireCommand = async (command: string): Promise<boolean> => {
+    await ctl.ensureStarted();
     if (ctl.offers(command)) {
       return true;
     }
@@ -58,48 +72,65 @@ export async function activate(context: vscode.ExtensionContext): Promise<Mistra
   const register = (id: string, handler: (...args: any[]) => unknown) =>
     context.subscriptions.push(vscode.commands.registerCommand(id, handler));
 
-  register('mistralLsp.reviewFile', async (uri?: vscode.Uri) => {
+  register('mistralLsp.reviewFile', async (uri?: vscode.Uri): Promise<ReviewOutcome | undefined> => {
     const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
     if (!target) {
       void vscode.window.showInformationMessage('Mistral LSP: open a file to review it.');
       return undefined;
     }
-    if (!requireCommand(SERVER.reviewFile)) {
+    if (!(await requireCommand(SERVER.reviewFile))) {
       return undefined;
     }
     await vscode.workspace.openTextDocument(target); // the server reviews open documents
-    return vscode.window.withProgress(
+    const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Window, title: 'Mistral LSP: reviewing' },
-      async () => {
-        const result = await ctl.executeServerCommand(SERVER.reviewFile, [target.toString()]);
-        log.info(`review of ${target.toString()}: ${JSON.stringify(result)}`);
-        return result;
-      },
+      () => ctl.executeServerCommand<Record<string, unknown>>(SERVER.reviewFile, [target.toString()]),
     );
+    log.info(`review of ${target.toString()}: ${JSON.stringify(result)}`);
+    // Say what came of it, a clean file included (its Problems view would stay empty).
+    const said = reviewFileMessage(result ?? undefined, vscode.workspace.asRelativePath(target));
+    if (said.severity === 'warning') {
+      void vscode.window.showWarningMessage(said.text, 'Show Logs').then((c) => ctl.handleChoice(c));
+    } else if (said.findings > 0) {
+      void vscode.window.showInformationMessage(said.text, 'Show Problems').then((choice) => {
+        if (choice === 'Show Problems') {
+          void vscode.commands.executeCommand('workbench.actions.view.problems');
+        }
+      });
+    } else {
+      void vscode.window.showInformationMessage(said.text);
+    }
+    return { result, message: said.text };
   });
 
-  register('mistralLsp.reviewWorkspace', async () => {
-    if (!requireCommand(SERVER.reviewWorkspace)) {
+  register('mistralLsp.reviewWorkspace', async (): Promise<ReviewOutcome | undefined> => {
+    if (!(await requireCommand(SERVER.reviewWorkspace))) {
       return undefined;
     }
-    return vscode.window.withProgress(
+    const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Window, title: 'Mistral LSP: reviewing the workspace' },
-      async () => {
-        const result = await ctl.executeServerCommand(SERVER.reviewWorkspace, []);
-        log.info(`workspace review: ${JSON.stringify(result)}`);
-        return result;
-      },
+      () => ctl.executeServerCommand<{ started?: boolean; files?: number; message?: string }>(SERVER.reviewWorkspace, []),
     );
+    log.info(`workspace review: ${JSON.stringify(result)}`);
+    const text = `Mistral LSP: ${result?.message ?? (result?.started === false ? 'workspace review not started' : `reviewing ${result?.files ?? 0} files in the background`)}`;
+    if (result?.started === false) {
+      void vscode.window.showWarningMessage(text);
+    } else {
+      void vscode.window.showInformationMessage(text);
+    }
+    return { result, message: text };
   });
 
+  let toggleNote: vscode.Disposable | undefined;
   register('mistralLsp.toggleCompletions', async () => {
     try {
       const result = await ctl.executeServerCommand<{ completionsEnabled?: boolean }>(SERVER.toggleCompletions);
       const on = result?.completionsEnabled !== false;
       await ctl.refreshStatus();
-      void vscode.window.showInformationMessage(
-        `Mistral LSP: automatic AI completions ${on ? 'on' : 'off'} (until the server restarts; the setting is mistralLsp.completion.enable).`,
-      );
+      // A transient status bar message, not a notification: toggling twice must not stack toasts.
+      // The status item itself keeps saying "completions off" while they are.
+      toggleNote?.dispose();
+      toggleNote = vscode.window.setStatusBarMessage(toggleMessage(on), 4000);
       return result;
     } catch (err) {
       void vscode.window.showWarningMessage(`Mistral LSP: ${err instanceof Error ? err.message : String(err)}.`);
@@ -122,6 +153,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Mistra
   });
 
   register('mistralLsp.showLogs', () => log.show(true));
+
+  register('mistralLsp.showMenu', () => status.showMenu(ctl.offers(SERVER.reviewFile), context.extension.id));
 
   register('mistralLsp.setApiKey', async () => {
     const key = await vscode.window.showInputBox({
@@ -152,7 +185,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<Mistra
     ),
   );
 
-  void ctl.start();
+  const legacy = legacySettings(context.extension.packageJSON);
+  if (legacy.length) {
+    const message = `Mistral LSP: the settings are now named ${SECTION}.*; ${legacy.join(', ')} ${legacy.length === 1 ? 'is' : 'are'} ignored until renamed in your settings.json.`;
+    log.warn(message);
+    void vscode.window.showWarningMessage(message, 'Open Settings (JSON)').then((choice) => {
+      if (choice) {
+        void vscode.commands.executeCommand('workbench.action.openSettingsJson');
+      }
+    });
+  }
+
+  void ctl.startWhenNeeded();
   return {
     controller: ctl,
     status: () => status.snapshot,
@@ -161,6 +205,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Mistra
       return status.snapshot;
     },
     setApiKey,
+    menu: () => status.menu(ctl.offers(SERVER.reviewFile), context.extension.id),
+    legacySettings: legacy,
   };
 }
 

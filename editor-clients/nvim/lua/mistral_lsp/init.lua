@@ -7,12 +7,12 @@
 -- `setup()` the defaults below apply as soon as the server attaches.
 
 local cli = require('mistral_lsp.cli')
+local ui = require('mistral_lsp.ui')
 
 local M = {}
 
 M.NAME = cli.NAME
 local SERVER_NAME = 'mistral-lsp' -- the serverInfo.name the server reports
-local PREFIX = 'mistral-lsp: '
 
 ---@class mistral_lsp.Options
 M.defaults = {
@@ -36,6 +36,10 @@ M.defaults = {
     enable = 'auto', ---@type boolean|'auto'
     -- Open the menu by itself after the server's trigger characters (. ( , = :).
     autotrigger = false,
+    -- 'completeopt' for the buffers the server attaches to, set only while the global value is
+    -- Neovim's default ('menu,popup', which inserts a single item unseen): a menu even for the
+    -- one AI item, nothing inserted until <C-y>. false: leave 'completeopt' alone.
+    completeopt = 'menu,menuone,noinsert,popup', ---@type string|false
   },
   -- Buffer-local keymaps, set when the server attaches: false (none), true (the defaults below) or
   -- a table overriding them (a key set to false is not mapped).
@@ -56,14 +60,13 @@ M.default_keymaps = {
 ---@type mistral_lsp.Options
 M.options = vim.deepcopy(M.defaults)
 
-local function notify(msg, level)
-  vim.notify(PREFIX .. msg, level or vim.log.levels.INFO, { title = SERVER_NAME })
-end
+--- The last status each client's server reported (client id -> `mistral-lsp.status` answer): pushed
+--- by the server as `mistral-lsp/status` whenever it changes, and refreshed by :MistralLsp status.
+---@type table<integer, table>
+M.statuses = {}
 
-local function plural(n, word)
-  n = tonumber(n) or 0
-  return ('%d %s%s'):format(n, word, n == 1 and '' or 's')
-end
+local notify = ui.notify
+local plural = ui.plural
 
 ---@return boolean
 function M.has_inline_completion()
@@ -134,13 +137,12 @@ end
 
 -- -- Results shown to the user --------------------------------------------------------------------
 
-local function show_status(status, client)
-  if type(status) ~= 'table' then
-    return notify('status: ' .. vim.inspect(status))
-  end
-  local state = status.state or '?'
+--- The lines of a `mistral-lsp.status` answer (also pushed as `mistral-lsp/status`).
+---@param status table
+---@return string[]
+function M.status_lines(status)
   local reason = type(status.reason) == 'string' and status.reason ~= '' and (' (' .. status.reason .. ')') or ''
-  local lines = { ('%s: model %s%s'):format(server_label(client), state, reason) }
+  local lines = { ('model server: %s%s'):format(status.state or '?', reason) }
   if status.endpoint then
     lines[#lines + 1] = ('endpoint: %s'):format(status.endpoint)
   end
@@ -149,15 +151,15 @@ local function show_status(status, client)
   end
   if status.completionsEnabled ~= nil then
     local latency = type(status.lastCompletionLatencyMs) == 'number'
-        and (', last completion %d ms'):format(math.floor(status.lastCompletionLatencyMs + 0.5))
+        and (', last one %d ms'):format(math.floor(status.lastCompletionLatencyMs + 0.5))
       or ''
-    lines[#lines + 1] = ('completions: %s%s; %d requests, %d model calls, %d cache hits, %d errors'):format(
+    lines[#lines + 1] = ('completions: %s%s; %s, %s, %s, %s'):format(
       status.completionsEnabled and 'on' or 'off',
       latency,
-      tonumber(status.requests) or 0,
-      tonumber(status.modelCalls) or 0,
-      tonumber(status.cacheHits) or 0,
-      tonumber(status.errors) or 0
+      plural(status.requests, 'request'),
+      plural(status.modelCalls, 'model call'),
+      plural(status.cacheHits, 'cache hit'),
+      plural(status.errors, 'error')
     )
   end
   local review = status.review
@@ -170,12 +172,60 @@ local function show_status(status, client)
       plural(review.modelCalls, 'model call')
     )
   end
-  local level = state == 'unavailable' and vim.log.levels.WARN or vim.log.levels.INFO
-  notify(table.concat(lines, '\n'), level)
+  local index = status.index
+  if type(index) == 'table' and index.enabled then
+    lines[#lines + 1] = index.ready and ('index: %s, %s'):format(plural(index.files, 'file'), plural(index.symbols, 'symbol'))
+      or 'index: being built'
+  end
+  return lines
 end
 
-local function show_toggle(result)
+local function show_status(status, client)
+  if type(status) ~= 'table' then
+    return notify('status: ' .. vim.inspect(status))
+  end
+  M.statuses[client.id] = status
+  local level = status.state == 'unavailable' and vim.log.levels.WARN or vim.log.levels.INFO
+  ui.float(server_label(client), M.status_lines(status), level)
+end
+
+--- The `mistral-lsp/status` notification (lsp/mistral_lsp.lua asks the server for it).
+---@param result table
+---@param ctx lsp.HandlerContext
+function M.on_status(_, result, ctx)
+  if type(result) == 'table' and ctx and ctx.client_id then
+    M.statuses[ctx.client_id] = result
+    vim.api.nvim_exec_autocmds('User', { pattern = 'MistralLspStatus', modeline = false, data = { client_id = ctx.client_id } })
+  end
+end
+
+--- A short state for 'statusline' / 'winbar': "Mistral: ready", "Mistral: unreachable",
+--- "Mistral: completions off"; '' where the server is not attached.
+---@param bufnr? integer
+---@return string
+function M.statusline(bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local state = vim.b[bufnr].mistral_lsp
+  if not state then
+    return ''
+  end
+  local status = M.statuses[state.client_id]
+  if not status then
+    return 'Mistral: starting'
+  end
+  local label = ({ ready = 'ready', unavailable = 'unreachable', unknown = 'not checked yet' })[status.state]
+    or tostring(status.state or '?')
+  if status.completionsEnabled == false and label == 'ready' then
+    label = 'completions off'
+  end
+  return 'Mistral: ' .. label
+end
+
+local function show_toggle(result, client)
   local enabled = type(result) == 'table' and result.completionsEnabled
+  if client and M.statuses[client.id] then
+    M.statuses[client.id].completionsEnabled = enabled == true
+  end
   if enabled then
     notify('automatic AI completions are on')
   else
@@ -187,6 +237,10 @@ local function show_review_file(result, _, bufnr)
   local name = vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ':~:.')
   if type(result) ~= 'table' then
     return notify(('reviewed %s'):format(name))
+  end
+  if type(result.message) == 'string' then -- the server's own words (the same in every editor)
+    local problem = result.reviewed == false or (type(result.errors) == 'table' and #result.errors > 0)
+    return notify(result.message, problem and vim.log.levels.WARN or vim.log.levels.INFO)
   end
   if result.reviewed == false then
     local reason = tostring(result.reason or 'no reason given')
@@ -216,11 +270,14 @@ local function show_review_workspace(result)
   if type(result) ~= 'table' then
     return notify('workspace review started')
   end
+  if type(result.message) == 'string' then
+    return notify(result.message, result.started == false and vim.log.levels.WARN or vim.log.levels.INFO)
+  end
   if result.started == false then
     local reason = tostring(result.reason or 'no reason given')
     return notify(('workspace review not started: %s'):format(reason), vim.log.levels.WARN)
   end
-  local skipped = tonumber(result.skipped) or 0
+  local skipped = type(result.skipped) == 'table' and #result.skipped or tonumber(result.skipped) or 0
   notify(
     ('reviewing %s in the background%s; findings appear as diagnostics (:lua vim.diagnostic.setqflist())'):format(
       plural(result.files, 'file'),
@@ -251,7 +308,7 @@ local function run_check(bufnr)
     vim.schedule(function()
       local out = vim.trim((result.stdout or '') .. '\n' .. (result.stderr or ''))
       local level = result.code == 0 and vim.log.levels.INFO or vim.log.levels.ERROR
-      notify(('check (%s):\n%s'):format(root, out), level)
+      ui.float(('mistral-lsp check: %s'):format(vim.fn.fnamemodify(root, ':~')), vim.split(out, '\n', { plain = true }), level)
     end)
   end)
   if not ok then
@@ -329,9 +386,10 @@ local function is_unknown_command_error(err)
 end
 
 local function unknown_command(client, spec)
+  local version = (client.server_info or {}).version
   notify(
-    ('%s has no `%s` command, so "%s" is not available with it yet. Update mistral-lsp, then :MistralLsp restart.'):format(
-      server_label(client),
+    ('the running server%s has no `%s` command, so "%s" is not available with it yet. Update mistral-lsp, then :MistralLsp restart.'):format(
+      version and (' (version %s)'):format(version) or '',
       spec.server,
       spec.desc
     ),
@@ -552,11 +610,14 @@ function M.attach(client, bufnr)
     want_items = not inline
   end
   local items = false
+  local completeopt = before.completeopt
   if want_items and client:supports_method('textDocument/completion', bufnr) then
     vim.lsp.completion.enable(true, client.id, bufnr, { autotrigger = opts.completion.autotrigger, convert = M.convert })
     items = true
+    completeopt = M.set_completeopt(bufnr, opts.completion.completeopt, completeopt)
   elseif before.completion then -- setup() turned it off
     vim.lsp.completion.enable(false, client.id, bufnr)
+    completeopt = M.set_completeopt(bufnr, false, completeopt)
   end
   local group = vim.api.nvim_create_augroup(('mistral_lsp.buffer.%d'):format(bufnr), { clear = true })
   vim.api.nvim_create_autocmd('CompleteDone', {
@@ -568,7 +629,7 @@ function M.attach(client, bufnr)
     end,
   })
   set_keymaps(bufnr, inline)
-  vim.b[bufnr].mistral_lsp = { client_id = client.id, inline = inline, completion = items }
+  vim.b[bufnr].mistral_lsp = { client_id = client.id, inline = inline, completion = items, completeopt = completeopt }
 end
 
 ---@param client vim.lsp.Client
@@ -580,7 +641,31 @@ function M.detach(client, bufnr)
   end
   pcall(vim.api.nvim_del_augroup_by_name, ('mistral_lsp.buffer.%d'):format(bufnr))
   clear_keymaps(bufnr)
+  M.set_completeopt(bufnr, false, state.completeopt)
   vim.b[bufnr].mistral_lsp = nil
+end
+
+--- Set (or with `wanted` false, undo) the buffer-local 'completeopt' for the AI item. Only while the
+--- global value is Neovim's default and the buffer has none of its own: a user's choice wins.
+--- Returns the value set, or nil.
+---@param bufnr integer
+---@param wanted string|false
+---@param ours? string the value set earlier, if any
+---@return string?
+function M.set_completeopt(bufnr, wanted, ours)
+  local current = vim.api.nvim_get_option_value('completeopt', { buf = bufnr }) -- the buffer's own value ('' if none)
+  if not wanted then
+    if ours and current == ours then
+      vim.bo[bufnr].completeopt = '' -- back to the global value
+    end
+    return nil
+  end
+  local default = vim.api.nvim_get_option_info2('completeopt', {}).default
+  if (current ~= '' and current ~= ours) or vim.go.completeopt ~= default then
+    return nil
+  end
+  vim.bo[bufnr].completeopt = wanted
+  return wanted
 end
 
 --- Merge options, pass the server options to vim.lsp.config and (by default) enable the server.

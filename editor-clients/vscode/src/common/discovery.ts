@@ -1,5 +1,5 @@
 /**
- * Finding the language server: the `mistralLsp.server.path` setting, then the Python
+ * Finding the language server: the `mistralLSP.server.path` setting, then the Python
  * extension's selected interpreter (`python -m lsp_server`), then `mistral-lsp` on PATH.
  *
  * Pure logic over injected effects (no `vscode` import), so it is unit tested with node:test.
@@ -39,7 +39,7 @@ export interface NotFound {
 export type Discovery = Found | NotFound;
 
 export interface DiscoveryDeps {
-  /** `mistralLsp.server.path` as set (may be empty). */
+  /** `mistralLSP.server.path` as set (may be empty). */
   settingPath: string;
   /** The first workspace folder, for `${workspaceFolder}` and relative paths. */
   workspaceFolder?: string;
@@ -115,8 +115,8 @@ export async function discoverServer(deps: DiscoveryDeps): Promise<Discovery> {
       return {
         ok: false,
         settingFailed: true,
-        tried: [`setting mistralLsp.server.path: ${file} is not an executable file`],
-        problem: `mistralLsp.server.path is "${deps.settingPath}", which is not an executable file.`,
+        tried: [`setting mistralLSP.server.path: ${file} is not an executable file`],
+        problem: `mistralLSP.server.path is "${deps.settingPath}", which is not an executable file.`,
         fix: `Point it at the mistral-lsp executable or at a Python interpreter that has the package, or clear it to search automatically.`,
       };
     }
@@ -126,8 +126,8 @@ export async function discoverServer(deps: DiscoveryDeps): Promise<Discovery> {
         return {
           ok: false,
           settingFailed: true,
-          tried: [`setting mistralLsp.server.path: ${file} cannot import lsp_server (${check.detail})`],
-          problem: `mistralLsp.server.path is the Python interpreter ${file}, which cannot import lsp_server.`,
+          tried: [`setting mistralLSP.server.path: ${file} cannot import lsp_server (${check.detail})`],
+          problem: `mistralLSP.server.path is the Python interpreter ${file}, which cannot import lsp_server.`,
           fix: `In that environment, ${INSTALL_HINT}, or point the setting at another interpreter.`,
         };
       }
@@ -135,7 +135,7 @@ export async function discoverServer(deps: DiscoveryDeps): Promise<Discovery> {
     }
     return { ok: true, tried, server: executable(file, 'setting') };
   }
-  tried.push('setting mistralLsp.server.path: not set');
+  tried.push('setting mistralLSP.server.path: not set');
 
   // 2. The Python extension's interpreter, if it has the package.
   let interpreter: string | undefined;
@@ -167,6 +167,6 @@ export async function discoverServer(deps: DiscoveryDeps): Promise<Discovery> {
     settingFailed: false,
     tried,
     problem: 'The mistral-lsp language server was not found (not in the Python extension\'s interpreter, not on PATH).',
-    fix: `In ${where}, ${INSTALL_HINT}; or select an interpreter that has it; or set mistralLsp.server.path.`,
+    fix: `In ${where}, ${INSTALL_HINT}; or select an interpreter that has it; or set mistralLSP.server.path.`,
   };
 }

@@ -1,7 +1,9 @@
 /**
- * The language client's lifecycle: find the server, start it with the user's explicit
- * settings and the API key (environment), restart it once when a setting that shapes the
- * process changes, push other setting changes, and refresh the status item.
+ * The language client's lifecycle: find the server once a document it serves is open (not
+ * before: a window without such files never starts it, nor reports it missing), start it with
+ * the user's explicit settings and the API key (environment), restart it once when a setting
+ * that shapes the process changes, push other setting changes, and keep the status item
+ * current (the server pushes `mistral-lsp/status`; the item also asks after completions).
  */
 import { createHash } from 'crypto';
 import * as os from 'os';
@@ -15,13 +17,14 @@ import {
   RevealOutputChannelOn,
   ServerOptions,
   State,
+  StaticFeature,
   TransportKind,
 } from 'vscode-languageclient/node';
 import { discoverServer, Discovery, ServerCommand } from './discovery';
 import { canImport, isExecutable, run } from './process';
 import { onInterpreterChanged, pythonInterpreter } from './python';
-import { documentSelector, explicitServerSettings, LaunchSettings, launchSettings, RESTART_SETTINGS, SECTION } from './settings';
-import { StatusView } from './status';
+import { documentSelector, explicitServerSettings, LaunchSettings, launchSettings, RESTART_SETTINGS, SECTION, SERVER_SECTION } from './settings';
+import { ServerStatus, StatusView } from './status';
 
 export const API_KEY_SECRET = 'mistralLsp.apiKey';
 export const API_KEY_ENV = 'MISTRAL_LSP_API_KEY';
@@ -35,7 +38,25 @@ export const SERVER = {
   reviewWorkspace: 'mistral-lsp.reviewWorkspace',
 };
 
-const RESTART_DEBOUNCE_MS = 400;
+/** The server's status notification, asked for with `experimental.mistralLsp.statusNotification`. */
+export const STATUS_NOTIFICATION = 'mistral-lsp/status';
+
+/** Declares the client capability that makes the server push its status. */
+const statusNotificationFeature: StaticFeature = {
+  fillClientCapabilities(capabilities) {
+    const experimental = (capabilities.experimental ?? {}) as Record<string, unknown>;
+    capabilities.experimental = { ...experimental, mistralLsp: { statusNotification: true } };
+  },
+  initialize() {},
+  getState() {
+    return { kind: 'static' };
+  },
+  clear() {},
+};
+
+// Long enough for a burst of settings writes (VS Code applies them one after the other; each can take
+// several hundred ms on a busy machine) to restart the server once.
+const RESTART_DEBOUNCE_MS = 1000;
 const CONFIG_DEBOUNCE_MS = 200;
 const REFRESH_DEBOUNCE_MS = 400;
 
@@ -58,6 +79,7 @@ export class ServerController implements vscode.Disposable {
   private shownProblem?: string;
   private disposed = false;
   private watchingInterpreter = false;
+  private wanted = false; // a served document was opened, or a command needs the server
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -77,25 +99,58 @@ export class ServerController implements vscode.Disposable {
           this.scheduleRefresh();
         }
       }),
+      vscode.workspace.onDidOpenTextDocument((document) => {
+        if (!this.wanted && this.serves(document)) {
+          void this.start();
+        }
+      }),
     );
+    this.updateLanguageContext();
     this.schedulePoll();
+  }
+
+  /** Is `document` one the server gets (mistralLSP.languages, file or untitled)? */
+  serves(document: vscode.TextDocument): boolean {
+    return vscode.languages.match(documentSelector(), document) > 0;
+  }
+
+  /** Start when a served document is open; otherwise wait for one (onDidOpenTextDocument). */
+  startWhenNeeded(): Promise<void> {
+    if (vscode.workspace.textDocuments.some((document) => this.serves(document))) {
+      return this.start();
+    }
+    this.log.info('waiting for a file of mistralLSP.languages before starting the server');
+    return Promise.resolve();
+  }
+
+  /** Start the server if it was never started (a command that needs it). */
+  async ensureStarted(): Promise<void> {
+    if (!this.wanted) {
+      await this.start();
+    }
+    await this.idle();
   }
 
   // -- lifecycle ------------------------------------------------------------------------
 
   /** Start (or restart) now, after whatever is queued. */
   start(): Promise<void> {
+    this.wanted = true;
     return this.enqueue(() => this.restartNow('start', true));
   }
 
   /** Restart now, even if nothing changed (the Restart Server command). */
   restart(): Promise<void> {
     clearTimeout(this.restartTimer);
+    this.wanted = true;
     return this.enqueue(() => this.restartNow('restart requested', true));
   }
 
   /** Restart soon, once for a burst of changes, and only if the launch really changed. */
   requestRestart(reason: string): void {
+    if (!this.wanted) {
+      return; // not started yet: the first start will use the new settings
+    }
     clearTimeout(this.restartTimer);
     this.restartTimer = setTimeout(() => {
       void this.enqueue(() => this.restartNow(reason, false));
@@ -197,8 +252,14 @@ export class ServerController implements vscode.Disposable {
       transport: TransportKind.stdio,
       options: { env, cwd: folder?.uri.scheme === 'file' ? folder.uri.fsPath : os.homedir() },
     };
-    const client = new LanguageClient('mistralLsp', 'Mistral LSP', serverOptions, this.clientOptions());
+    const client = new LanguageClient(SECTION, 'Mistral LSP', serverOptions, this.clientOptions());
     client.registerProposedFeatures();
+    client.registerFeature(statusNotificationFeature);
+    client.onNotification(STATUS_NOTIFICATION, (status: ServerStatus) => {
+      if (client === this.client && client.isRunning()) {
+        this.status.setServerStatus(status);
+      }
+    });
     client.onDidChangeState((event) => {
       if (client !== this.client) {
         return;
@@ -233,17 +294,17 @@ export class ServerController implements vscode.Disposable {
   private clientOptions(): LanguageClientOptions {
     const packageJSON = this.context.extension.packageJSON;
     const selector = documentSelector();
-    this.status.setSelector(selector);
     return {
       documentSelector: selector,
+      // The explicit settings go in initializationOptions too, so the server starts with them
+      // (its log and status never show defaults that are not in use). It pulls them again after
+      // `initialized`; that answer replaces these options, so a setting removed later is gone.
+      initializationOptions: () => ({ [SERVER_SECTION]: explicitServerSettings(packageJSON) }),
       outputChannel: this.log,
       // The server logs "time LEVEL logger: message" on stderr: keep the level, drop the time.
       stdioOptions: { stdout: (input) => this.pipeLog(input), stderr: (input) => this.pipeLog(input) },
       traceOutputChannel: this.log,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      // No settings in initializationOptions: the server pulls `mistralLsp` right after
-      // `initialized` (answered below), and it merges initializationOptions under every later
-      // pull, so a setting removed later would otherwise stick until a restart.
       middleware: {
         workspace: {
           // Answer the server's pull with explicit values only (never the UI defaults).
@@ -254,12 +315,12 @@ export class ServerController implements vscode.Disposable {
             }
             return params.items.map((item, index) => {
               const section = item.section ?? '';
-              if (section !== SECTION && !section.startsWith(`${SECTION}.`)) {
+              if (section !== SERVER_SECTION && !section.startsWith(`${SERVER_SECTION}.`)) {
                 return answer[index];
               }
               const scope = item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined;
               const explicit = explicitServerSettings(packageJSON, scope);
-              return section === SECTION ? explicit : (getDotted(explicit, section.slice(SECTION.length + 1)) ?? null);
+              return section === SERVER_SECTION ? explicit : (getDotted(explicit, section.slice(SERVER_SECTION.length + 1)) ?? null);
             });
           },
         },
@@ -325,6 +386,13 @@ export class ServerController implements vscode.Disposable {
   // -- settings ---------------------------------------------------------------------------
 
   private onConfigurationChanged(event: vscode.ConfigurationChangeEvent): void {
+    if (event.affectsConfiguration(`${SECTION}.languages`)) {
+      this.updateLanguageContext();
+      if (!this.wanted && vscode.workspace.textDocuments.some((document) => this.serves(document))) {
+        void this.start();
+        return;
+      }
+    }
     if (RESTART_SETTINGS.some((key) => event.affectsConfiguration(key))) {
       this.requestRestart('server settings changed');
       return; // the new process gets the current settings at initialize
@@ -348,7 +416,7 @@ export class ServerController implements vscode.Disposable {
       return;
     }
     const settings = explicitServerSettings(this.context.extension.packageJSON);
-    await client.sendNotification(DidChangeConfigurationNotification.type, { settings: { [SECTION]: settings } });
+    await client.sendNotification(DidChangeConfigurationNotification.type, { settings: { [SERVER_SECTION]: settings } });
     this.scheduleRefresh();
   }
 
@@ -362,13 +430,21 @@ export class ServerController implements vscode.Disposable {
     return this.serverCommands().includes(command);
   }
 
+  /** Context keys for `when` clauses: the languages the server gets (the editor context menu). */
+  private updateLanguageContext(): void {
+    const languages = vscode.workspace.getConfiguration(SECTION).get<string[]>('languages') ?? ['*'];
+    const all = languages.length === 0 || languages.includes('*');
+    void vscode.commands.executeCommand('setContext', 'mistralLsp.allLanguages', all);
+    void vscode.commands.executeCommand('setContext', 'mistralLsp.servedLanguages', all ? [] : languages);
+  }
+
   private updateContext(): void {
     const review = this.offers(SERVER.reviewFile) || this.offers(SERVER.reviewWorkspace);
     void vscode.commands.executeCommand('setContext', 'mistralLsp.reviewAvailable', review);
   }
 
   async executeServerCommand<T = unknown>(command: string, args: unknown[] = []): Promise<T> {
-    await this.idle();
+    await this.ensureStarted();
     const client = this.client;
     if (!client?.isRunning()) {
       throw new Error('the Mistral LSP server is not running');

@@ -8,22 +8,15 @@
  * defaults shown in the Settings UI.
  */
 import * as vscode from 'vscode';
+import { contributedKeys, SECTION, SERVER_SECTION } from './manifest';
 
-export const SECTION = 'mistralLsp';
+export { SECTION, SERVER_SECTION };
 
 /** Settings read by the extension itself: never sent to the server. */
 const CLIENT_ONLY_PREFIXES = ['server.', 'trace.', 'statusPollSeconds', 'languages'];
 
 /** Settings whose change restarts the server (they shape the process, not the session). */
 export const RESTART_SETTINGS = ['server.path', 'server.args', 'server.env', 'languages'].map((key) => `${SECTION}.${key}`);
-
-/** The contributed keys (without the section prefix), read from package.json. */
-export function contributedKeys(packageJSON: any): string[] {
-  const props = packageJSON?.contributes?.configuration?.properties ?? {};
-  return Object.keys(props)
-    .filter((key) => key.startsWith(`${SECTION}.`))
-    .map((key) => key.slice(SECTION.length + 1));
-}
 
 /** The keys sent to the server (contributed keys minus the client-only ones). */
 export function serverKeys(packageJSON: any): string[] {
@@ -69,6 +62,20 @@ export function explicitServerSettings(packageJSON: any, scope?: vscode.Configur
   return out;
 }
 
+/** The settings' old prefix (it read "Mistral Lsp" in the Settings UI); such settings are ignored now. */
+const LEGACY_SECTION = 'mistralLsp';
+
+/** Settings the user still has under the old `mistralLsp.` prefix (to tell them once). */
+export function legacySettings(packageJSON: any): string[] {
+  const root = vscode.workspace.getConfiguration();
+  return contributedKeys(packageJSON)
+    .map((key) => `${LEGACY_SECTION}.${key}`)
+    .filter((key) => {
+      const seen = root.inspect(key);
+      return !!seen && (seen.globalValue !== undefined || seen.workspaceValue !== undefined || seen.workspaceFolderValue !== undefined);
+    });
+}
+
 /** The client-side settings that decide how the server process is launched. */
 export interface LaunchSettings {
   path: string;
@@ -103,7 +110,7 @@ export function checkEnvironment(explicit: Record<string, any>): Record<string, 
   return env;
 }
 
-/** The documents the server gets: `mistralLsp.languages` (`*`: all) in files and untitled editors. */
+/** The documents the server gets: `mistralLSP.languages` (`*`: all) in files and untitled editors. */
 export function documentSelector(): { scheme: string; language?: string }[] {
   const languages = vscode.workspace.getConfiguration(SECTION).get<string[]>('languages') ?? ['*'];
   if (languages.length === 0 || languages.includes('*')) {

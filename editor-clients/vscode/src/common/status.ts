@@ -1,31 +1,23 @@
 /**
- * The language status item: the model's state (ready / unreachable / busy / ...) and the last
- * completion latency, from the server's `mistral-lsp.status` command. Refreshed after
- * completions (debounced) and polled modestly while the window is focused.
+ * The status bar item "Mistral: ready · 42 ms": the model's state from the server (its pushed
+ * `mistral-lsp/status` notifications and the `mistral-lsp.status` command), the client's own
+ * state (starting, server not found, ...), a tooltip with the whole story, and a menu on click
+ * (enable/disable completions, review, check setup, logs, restart, settings). The words come
+ * from presentation.ts.
  */
 import * as vscode from 'vscode';
+import { ClientPhase, menuEntries, present, Presentation, ServerStatus } from './presentation';
 
-/** What `mistral-lsp.status` answers (the fields the item uses). */
-export interface ServerStatus {
-  state?: string; // "ready" | "unavailable" | "unknown" | "starting"
-  reason?: string;
-  endpoint?: string;
-  model?: string;
-  completionsEnabled?: boolean;
-  lastCompletionLatencyMs?: number | null;
-  [key: string]: unknown;
-}
-
-/** The client-side situation, which wins over the server's answer when not "running". */
-export type ClientPhase = 'starting' | 'running' | 'notFound' | 'failed' | 'stopped';
+export type { ClientPhase, ServerStatus };
 
 /** What the item shows, also handed to tests. */
 export interface StatusSnapshot {
   phase: ClientPhase;
-  /** ready | unreachable | busy | checking | starting | not found | stopped | failed */
   label: string;
   text: string;
-  detail: string;
+  /** The tooltip as plain lines (Markdown source). */
+  tooltip: string[];
+  severity: Presentation['severity'];
   latencyMs?: number;
   completionsEnabled?: boolean;
   server?: ServerStatus;
@@ -34,24 +26,23 @@ export interface StatusSnapshot {
 const BUSY_AFTER_MS = 300;
 
 export class StatusView implements vscode.Disposable {
-  private readonly item: vscode.LanguageStatusItem;
+  private readonly item: vscode.StatusBarItem;
   private phase: ClientPhase = 'starting';
   private phaseDetail = '';
   private server?: ServerStatus;
   private inFlight = 0;
   private busyTimer?: NodeJS.Timeout;
   private showBusy = false;
+  private presentation: Presentation;
   snapshot: StatusSnapshot;
 
-  constructor(selector: vscode.DocumentSelector) {
-    this.item = vscode.languages.createLanguageStatusItem('mistralLsp.status', selector);
+  constructor() {
+    this.item = vscode.window.createStatusBarItem('mistralLsp.status', vscode.StatusBarAlignment.Right, 100);
     this.item.name = 'Mistral LSP';
-    this.item.command = { title: 'Logs', command: 'mistralLsp.showLogs', tooltip: 'Show the Mistral LSP log' };
+    this.item.command = 'mistralLsp.showMenu';
+    this.presentation = present({ phase: this.phase });
     this.snapshot = this.render();
-  }
-
-  setSelector(selector: vscode.DocumentSelector): void {
-    this.item.selector = selector;
+    this.item.show();
   }
 
   setPhase(phase: ClientPhase, detail = ''): void {
@@ -83,86 +74,66 @@ export class StatusView implements vscode.Disposable {
       this.busyTimer = undefined;
       this.showBusy = false;
     }
-    this.item.busy = this.inFlight > 0;
     this.snapshot = this.render();
   }
 
+  /** The menu's entries for the current state (the Quick Pick of showMenu). */
+  menu(reviewAvailable: boolean, extensionId: string): ReturnType<typeof menuEntries> {
+    const editor = vscode.window.activeTextEditor;
+    const uri = editor?.document.uri;
+    const fileName = uri && (uri.scheme === 'file' || uri.scheme === 'untitled') ? uri.path.split('/').pop() : undefined;
+    return menuEntries({
+      phase: this.phase,
+      presentation: this.presentation,
+      completionsEnabled: this.server?.completionsEnabled,
+      reviewAvailable,
+      fileName,
+      extensionId,
+    });
+  }
+
+  /** Show the menu; runs the picked entry's command. Returns the picked command, if any. */
+  async showMenu(reviewAvailable: boolean, extensionId: string): Promise<string | undefined> {
+    const entries = this.menu(reviewAvailable, extensionId);
+    const pick = vscode.window.createQuickPick<vscode.QuickPickItem & { command: string; args?: unknown[] }>();
+    pick.title = `Mistral LSP: ${this.presentation.label}`;
+    pick.placeholder = this.presentation.reason ?? 'Choose an action';
+    pick.items = entries;
+    pick.matchOnDescription = true;
+    const chosen = await new Promise<(typeof entries)[number] | undefined>((resolve) => {
+      pick.onDidAccept(() => resolve(pick.selectedItems[0]));
+      pick.onDidHide(() => resolve(undefined));
+      pick.show();
+    });
+    pick.dispose();
+    if (chosen) {
+      await vscode.commands.executeCommand(chosen.command, ...(chosen.args ?? []));
+    }
+    return chosen?.command;
+  }
+
   private render(): StatusSnapshot {
-    const item = this.item;
     const status = this.server;
-    const latency = typeof status?.lastCompletionLatencyMs === 'number' ? status.lastCompletionLatencyMs : undefined;
-    let label: string;
-    let severity = vscode.LanguageStatusSeverity.Information;
-    const details: string[] = [];
-    switch (this.phase) {
-      case 'starting':
-        label = 'starting';
-        break;
-      case 'notFound':
-        label = 'server not found';
-        severity = vscode.LanguageStatusSeverity.Error;
-        details.push(this.phaseDetail || 'Run "Mistral LSP: Check Setup"');
-        break;
-      case 'failed':
-        label = 'server failed';
-        severity = vscode.LanguageStatusSeverity.Error;
-        details.push(this.phaseDetail || 'See the log');
-        break;
-      case 'stopped':
-        label = 'stopped';
-        severity = vscode.LanguageStatusSeverity.Warning;
-        break;
-      default:
-        if (status?.state === 'unavailable') {
-          label = 'unreachable';
-          severity = vscode.LanguageStatusSeverity.Warning;
-          if (status.reason) {
-            details.push(status.reason);
-          }
-        } else if (status?.state === 'ready') {
-          label = 'ready';
-        } else if (status?.state === 'starting') {
-          label = 'starting';
-        } else {
-          label = 'not checked yet';
-        }
-        const reviewing = (status?.review as { running?: unknown } | undefined)?.running;
-        if ((this.showBusy || (typeof reviewing === 'number' ? reviewing > 0 : Boolean(reviewing))) && label !== 'unreachable') {
-          label = 'busy';
-        }
-    }
-    let text = `$(sparkle) Mistral: ${label}`;
-    if (this.phase === 'running' && latency !== undefined) {
-      text += ` · ${Math.round(latency)} ms`;
-    }
-    if (this.phase === 'running' && status?.completionsEnabled === false) {
-      text += ' · completions off';
-    }
-    if (status?.model) {
-      const model = status.model.split('/').pop() ?? status.model;
-      let host = status.endpoint ?? '';
-      try {
-        host = new URL(host).host;
-      } catch {
-        // keep it as it is
-      }
-      details.push(host ? `${model} at ${host}` : model);
-    }
-    const index = status?.index as { enabled?: boolean; ready?: boolean; files?: number } | undefined;
-    if (this.phase === 'running' && index?.enabled && Array.isArray((index as { roots?: unknown }).roots)
-        && ((index as { roots: unknown[] }).roots.length > 0)) {
-      details.push(index.ready ? `index: ${index.files ?? 0} files` : 'indexing the workspace…');
-    }
-    item.text = text;
-    item.detail = details.join(' · ');
-    item.severity = severity;
-    item.accessibilityInformation = { label: `Mistral LSP: ${label}` };
+    const presentation = present({ phase: this.phase, phaseDetail: this.phaseDetail, server: status, busy: this.showBusy });
+    this.presentation = presentation;
+    const item = this.item;
+    item.text = presentation.text;
+    const tooltip = new vscode.MarkdownString(presentation.tooltip.join('\n\n'), true);
+    item.tooltip = tooltip;
+    item.backgroundColor =
+      presentation.severity === 'error'
+        ? new vscode.ThemeColor('statusBarItem.errorBackground')
+        : presentation.severity === 'warning'
+          ? new vscode.ThemeColor('statusBarItem.warningBackground')
+          : undefined;
+    item.accessibilityInformation = { label: `Mistral LSP: ${presentation.label}${presentation.reason ? `: ${presentation.reason}` : ''}` };
     return {
       phase: this.phase,
-      label,
-      text,
-      detail: item.detail,
-      latencyMs: latency,
+      label: presentation.label,
+      text: presentation.text,
+      tooltip: presentation.tooltip,
+      severity: presentation.severity,
+      latencyMs: presentation.latencyMs,
       completionsEnabled: status?.completionsEnabled,
       server: status,
     };

@@ -9,7 +9,11 @@
  * 3. the API suite (out/test/suite/index.js) inside the real extension host, through the
  *    workbench `payload` (extensionDevelopmentPath + extensionTestsPath); exit code from
  *    window.codeAutomationExit;
- * 4. one UI run: type in a Python file, ghost text appears, Tab accepts it; screenshots.
+ * 4. the UI runs, with screenshots: a window without code files stays quiet and a missing
+ *    server is reported once when a Python file opens; ghost text appears and Tab accepts it;
+ *    the status bar item and its menu (completions toggled twice, no stacked toasts); the
+ *    Settings UI's order and labels; Review File from the editor's context menu says its
+ *    result; the review finding in Problems and its quick fix.
  * Prints "vscode: N passed, N failed, N skipped" and exits non-zero on any failure.
  */
 'use strict';
@@ -122,7 +126,7 @@ async function main() {
 
     // -- code-server profile and workspaces ----------------------------------------------------
     const dirs = {};
-    for (const name of ['user-data', 'extensions', 'xdg-config', 'xdg-data', 'xdg-cache', 'xdg-state', 'tmp', 'server-cache', 'api-ws', 'ui-ws', 'dev-ext']) {
+    for (const name of ['user-data', 'extensions', 'xdg-config', 'xdg-data', 'xdg-cache', 'xdg-state', 'tmp', 'server-cache', 'api-ws', 'ui-ws', 'quiet-ws', 'dev-ext']) {
       dirs[name] = path.join(work, name);
       fs.mkdirSync(dirs[name], { recursive: true });
     }
@@ -132,8 +136,8 @@ async function main() {
     // The server.* settings are machine-overridable: in code-server (a remote window) they live in
     // the Remote ("Machine") settings, where VS Code also writes them (ConfigurationTarget.Global).
     const machineSettings = {
-      'mistralLsp.server.path': opts.python,
-      'mistralLsp.server.env': { PYTHONPATH: opts.root },
+      'mistralLSP.server.path': opts.python,
+      'mistralLSP.server.env': { PYTHONPATH: opts.root },
     };
     fs.mkdirSync(path.join(dirs['user-data'], 'Machine'), { recursive: true });
     fs.writeFileSync(path.join(dirs['user-data'], 'Machine', 'settings.json'), JSON.stringify(machineSettings, null, 2));
@@ -156,10 +160,29 @@ async function main() {
     // The UI workspace: a Python file to type in; no word-based suggest widget over the ghost text.
     fs.writeFileSync(path.join(dirs['ui-ws'], 'main.py'), 'def add(a, b):\n');
     fs.writeFileSync(path.join(dirs['ui-ws'], 'review.py'), REVIEW_FIXTURE);
+    fs.writeFileSync(path.join(dirs['ui-ws'], 'clean.py'), 'def double(x):\n    return 2 * x\n');
+    // The API workspace keeps a setting under the old prefix: the extension must notice it.
+    fs.mkdirSync(path.join(dirs['api-ws'], '.vscode'));
+    fs.writeFileSync(path.join(dirs['api-ws'], '.vscode', 'settings.json'), JSON.stringify({ 'mistralLsp.logLevel': 'debug' }, null, 2));
+    // The quiet workspace: no code file at first, and a server path that does not exist.
+    fs.writeFileSync(path.join(dirs['quiet-ws'], 'README.md'), '# Notes\n\nNo code here.\n');
+    fs.writeFileSync(path.join(dirs['quiet-ws'], 'main.py'), 'print("hello")\n');
+    fs.writeFileSync(path.join(dirs['quiet-ws'], 'util.py'), 'X = 1\n');
+    fs.mkdirSync(path.join(dirs['quiet-ws'], '.vscode'));
+    fs.writeFileSync(
+      path.join(dirs['quiet-ws'], '.vscode', 'settings.json'),
+      JSON.stringify({ 'mistralLSP.server.path': '/nonexistent/mistral-lsp', 'editor.fontSize': 16 }, null, 2),
+    );
     fs.mkdirSync(path.join(dirs['ui-ws'], '.vscode'));
     fs.writeFileSync(
       path.join(dirs['ui-ws'], '.vscode', 'settings.json'),
-      JSON.stringify({ 'editor.quickSuggestions': { other: false, comments: false, strings: false }, 'editor.suggestOnTriggerCharacters': false, 'editor.fontSize': 16 }, null, 2),
+      JSON.stringify({
+        'editor.quickSuggestions': { other: false, comments: false, strings: false },
+        'editor.suggestOnTriggerCharacters': false,
+        'editor.fontSize': 16,
+        // the server's own log, kept with the artifacts
+        'mistralLSP.server.args': ['--log-file', path.join(logs, 'server-ui.log')],
+      }, null, 2),
     );
 
     const env = {
@@ -177,7 +200,7 @@ async function main() {
     };
     delete env.MISTRAL_LSP_API_KEY;
     delete env.MISTRAL_LSP_MODEL;
-    for (const stale of ['api-results.json', 'api-results.json.log']) fs.rmSync(path.join(logs, stale), { force: true });
+    for (const stale of ['api-results.json', 'api-results.json.log', 'server-ui.log']) fs.rmSync(path.join(logs, stale), { force: true });
     const csArgs = ['--config', config, '--user-data-dir', dirs['user-data'], '--extensions-dir', dirs.extensions];
 
     say('installing the .vsix into code-server');
@@ -213,38 +236,56 @@ async function main() {
         skipped += outcome.skipped;
         reviewAvailable = (outcome.results || []).some((r) => r.name.startsWith('review') && r.outcome === 'passed');
       }
-      // -- UI: ghost text accepted with Tab; review in Problems and its quick fix ---------------
+      // -- UI ------------------------------------------------------------------------------
       if (opts.ui) {
+        const outcome = { passed: 0, failed: 0, skipped: 0 };
+        const step = async (page, name, fn, wanted = true) => {
+          if (!wanted) {
+            outcome.skipped += 1;
+            say(`SKIP ${name}: TODO: the server does not offer review (or its API test did not pass)`);
+            return;
+          }
+          try {
+            await fn();
+            outcome.passed += 1;
+            say(`PASS ${name}`);
+          } catch (err) {
+            outcome.failed += 1;
+            say(`FAIL ${name}: ${err && err.stack ? err.stack : err}`);
+            await page.screenshot({ path: path.join(shots, `vscode-failure-${outcome.passed + outcome.failed}.png`) }).catch(() => undefined);
+          }
+        };
+        // A window without code files: not activated, nothing said; a Python file: said once.
+        const quiet = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+        const quietPage = await quiet.newPage();
+        try {
+          await openWorkbench(quietPage, base, dirs['quiet-ws']);
+          await step(quietPage, 'ui: quiet until a served file opens, then "server not found" once', () => uiQuietStartup(quietPage, shots));
+        } catch (err) {
+          outcome.failed += 1;
+          say(`FAIL ui (quiet workspace): ${err && err.stack ? err.stack : err}`);
+        } finally {
+          await quiet.close();
+        }
         const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
         const page = await context.newPage();
         try {
           await openWorkbench(page, base, dirs['ui-ws']);
-          for (const [name, step, wanted] of [
-            ['ui: ghost text shown and accepted with Tab', () => uiGhostText(page, shots, controlUrl), true],
-            ['ui: review diagnostic in Problems, quick fix applied', () => uiReview(page, shots), reviewAvailable],
-          ]) {
-            if (!wanted) {
-              skipped += 1;
-              say(`SKIP ${name}: TODO: the server does not offer review (or its API test did not pass)`);
-              continue;
-            }
-            try {
-              await step();
-              passed += 1;
-              say(`PASS ${name}`);
-            } catch (err) {
-              failed += 1;
-              say(`FAIL ${name}: ${err && err.stack ? err.stack : err}`);
-              await page.screenshot({ path: path.join(shots, `vscode-failure-${passed + failed}.png`) }).catch(() => undefined);
-            }
-          }
+          await step(page, 'ui: ghost text shown and accepted with Tab', () => uiGhostText(page, shots, controlUrl));
+          await step(page, 'ui: status bar item, its menu, completions toggled twice without stacked toasts', () => uiStatusMenu(page, shots));
+          await step(page, 'ui: Review File from the context menu says "no findings" for a clean file', () => uiReviewClean(page, shots), reviewAvailable);
+          await step(page, 'ui: review diagnostic in Problems, quick fix applied', () => uiReview(page, shots), reviewAvailable);
+          await step(page, 'ui: settings ordered, endpoint first, no "Mistral Lsp" labels', () => uiSettings(page, shots));
         } catch (err) {
-          failed += 1;
+          outcome.failed += 1;
           say(`FAIL ui: ${err && err.stack ? err.stack : err}`);
           await page.screenshot({ path: path.join(shots, 'vscode-failure-workbench.png') }).catch(() => undefined);
         } finally {
           await context.close();
         }
+        passed += outcome.passed;
+        failed += outcome.failed;
+        skipped += outcome.skipped;
       }
     } finally {
       await browser.close();
@@ -333,20 +374,87 @@ async function openWorkbench(page, base, folder) {
 }
 
 async function quickOpen(page, file, firstLine) {
-  await page.keyboard.press('Control+P');
+  // Wait for the file among the results before Enter (a busy machine shows them late).
+  for (let attempt = 1; ; attempt += 1) {
+    await page.keyboard.press('Control+P');
+    await page.waitForSelector('.quick-input-widget input', { timeout: 15000 });
+    await page.keyboard.type(file, { delay: 20 });
+    try {
+      await waitFor(`${file} among the Quick Open results`, async () => {
+        const rows = await page.$$eval('.quick-input-list .monaco-list-row', (els) => els.map((e) => e.textContent || ''));
+        return rows.some((row) => row.includes(file));
+      }, 10000);
+      await page.keyboard.press('Enter');
+      await waitFor(`${file} in the editor`, async () => (await lineText(page, 1)) === firstLine, 15000);
+      return;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await page.keyboard.press('Escape');
+      await sleep(500);
+    }
+  }
+}
+
+/** The texts of the notification toasts on screen. */
+async function toasts(page) {
+  return page.$$eval('.notifications-toasts .notification-toast', (els) =>
+    els.filter((el) => el.offsetParent !== null).map((el) => (el.innerText || '').replace(/\u00a0/g, ' ')));
+}
+
+// The Mistral status bar item (by its accessible name: a status bar *message* may say "Mistral:" too).
+const STATUS_ITEM = '.statusbar-item:has(a[aria-label^="Mistral LSP:"])';
+
+/** The text of the Mistral status bar item, or undefined when there is none. */
+async function statusItemText(page) {
+  const texts = await page.$$eval(STATUS_ITEM, (els) => els.map((el) => (el.textContent || '').trim()));
+  return texts[0];
+}
+
+async function runCommand(page, title) {
+  await page.keyboard.press('F1');
   await page.waitForSelector('.quick-input-widget input', { timeout: 15000 });
-  await page.keyboard.type(file, { delay: 20 });
-  await sleep(400);
+  await page.keyboard.type(title, { delay: 15 });
+  await waitFor(`the command "${title}"`, async () => {
+    const rows = await page.$$eval('.quick-input-list .monaco-list-row', (els) => els.map((e) => e.textContent || ''));
+    return rows.some((row) => row.includes(title));
+  }, 10000);
   await page.keyboard.press('Enter');
-  await waitFor(`${file} in the editor`, async () => (await lineText(page, 1)) === firstLine, 20000);
+}
+
+async function uiQuietStartup(page, shots) {
+  // Give activation every chance to happen (it did, with onStartupFinished): nothing may show.
+  await sleep(5000);
+  const mistralToasts = async () => (await toasts(page)).filter((text) => text.includes('Mistral'));
+  if ((await mistralToasts()).length) throw new Error(`a message before any code file: ${await mistralToasts()}`);
+  if (await statusItemText(page)) throw new Error(`a status item before any code file: ${await statusItemText(page)}`);
+  await quickOpen(page, 'README.md', '# Notes');
+  await sleep(3000);
+  if ((await mistralToasts()).length) throw new Error(`a message for a Markdown file: ${await mistralToasts()}`);
+  say('UI: no message and no status item with no code file, nor with a Markdown file');
+  await quickOpen(page, 'main.py', 'print("hello")');
+  const said = await waitFor('the "server not found" message', async () => {
+    const found = await mistralToasts();
+    return found.length ? found : undefined;
+  }, 30000);
+  const item = await waitFor('the status item saying so', async () => {
+    const text = await statusItemText(page);
+    return text && text.includes('server not found') ? text : undefined;
+  }, 10000);
+  say(`UI: a Python file: ${JSON.stringify(said[0].slice(0, 160))}; status item ${JSON.stringify(item)}`);
+  await page.screenshot({ path: path.join(shots, 'vscode-server-not-found.png') });
+  await quickOpen(page, 'util.py', 'X = 1');
+  await sleep(3000);
+  const after = await mistralToasts();
+  if (after.length !== 1) throw new Error(`the problem must be said once, got ${after.length}: ${JSON.stringify(after)}`);
 }
 
 async function uiGhostText(page, shots, controlUrl) {
   await fetch(`${controlUrl}/completion`, { method: 'POST', body: JSON.stringify({ text: 'a + b' }) });
   await quickOpen(page, 'main.py', 'def add(a, b):');
+  // Opening the Python file activates the extension, which starts its server: wait for it.
+  await waitFor('the status item to say ready', async () => /Mistral: ready/.test((await statusItemText(page)) || ''), 60000);
   await page.click('.monaco-editor .view-lines');
   await page.keyboard.press('Control+End');
-  await sleep(2000); // let the extension start its server
   await page.keyboard.type('    return ', { delay: 60 });
   let ghost;
   try {
@@ -362,30 +470,128 @@ async function uiGhostText(page, shots, controlUrl) {
   await page.keyboard.press('Tab');
   await waitFor('the accepted completion on line 2', async () => (await lineText(page, 2)) === '    return a + b', 10000);
   say('UI: Tab accepted it: line 2 is "    return a + b"');
+  // Nothing more to suggest from here on (the stand-in would offer "a + b" again after it).
+  await fetch(`${controlUrl}/completion`, { method: 'POST', body: JSON.stringify({ text: '' }) });
   await sleep(300);
   await page.screenshot({ path: path.join(shots, 'vscode-2-accepted.png') });
-  // The language status item (model state and last latency), in its hover over the {} entry.
-  // The status refreshes after a completion or on its poll: reopen the hover until it shows the
-  // model state with a latency (a busy machine can still show "not checked yet" at first).
-  const readStatus = () =>
-    page.evaluate(() => {
-      const hovers = Array.from(document.querySelectorAll('.workbench-hover, .monaco-hover, .context-view'));
-      const hit = hovers.map((el) => el.textContent || '').find((text) => text.includes('Mistral:'));
-      return hit || undefined;
-    });
-  let status;
-  for (let attempt = 0; attempt < 15; attempt += 1) {
-    await page.click('[id="status.languageStatus"] a', { timeout: 10000 });
-    status = await waitFor('the Mistral language status item', readStatus, 10000);
-    if (/Mistral: (ready|busy) · \d+ ms/.test(status)) break;
-    await page.keyboard.press('Escape');
-    await sleep(1000);
-  }
-  say(`UI: language status: ${JSON.stringify(status.slice(0, 200))}`);
-  if (!/Mistral: (ready|busy) · \d+ ms/.test(status)) throw new Error(`unexpected language status: ${status}`);
+  await waitFor('the status item with the latency', async () => {
+    const text = await statusItemText(page);
+    return text && /Mistral: (ready|busy) · \d+ ms/.test(text) ? text : undefined;
+  }, 20000);
+}
+
+async function quickPickRows(page) {
+  return page.$$eval('.quick-input-widget .quick-input-list .monaco-list-row', (els) =>
+    els.filter((el) => el.offsetParent !== null).map((el) => (el.textContent || '').trim()));
+}
+
+async function pickFromStatusMenu(page, label) {
+  await page.locator(STATUS_ITEM).first().click();
+  await waitFor('the status menu', async () => ((await quickPickRows(page)).some((row) => row.includes(label)) ? true : undefined), 10000);
+  await page.keyboard.type(label, { delay: 15 });
   await sleep(300);
-  await page.screenshot({ path: path.join(shots, 'vscode-3-language-status.png') });
+  await page.keyboard.press('Enter');
+}
+
+async function uiStatusMenu(page, shots) {
+  const text = await waitFor('the status item', () => statusItemText(page), 10000);
+  say(`UI: status item ${JSON.stringify(text)}`);
+  // The tooltip: the whole story, wrapped, never clipped.
+  await page.keyboard.press('Escape'); // no ghost text in the picture
+  await page.locator(STATUS_ITEM).first().hover();
+  const tooltip = await waitFor('the status tooltip', async () => {
+    const hovers = await page.$$eval('.workbench-hover, .monaco-hover', (els) => els.map((el) => el.textContent || ''));
+    return hovers.find((t) => t.includes('Mistral LSP: ready'));
+  }, 10000);
+  if (!/Model: Mistral-Small-3\.2-24B-Instruct-2506 at 127\.0\.0\.1:\d+/.test(tooltip)) throw new Error(`tooltip: ${tooltip}`);
+  await sleep(300);
+  await page.screenshot({ path: path.join(shots, 'vscode-status-tooltip.png') });
+  await page.mouse.move(640, 300);
+  // The menu.
+  await page.locator(STATUS_ITEM).first().click();
+  const rows = await waitFor('the status menu', async () => {
+    const found = await quickPickRows(page);
+    return found.length >= 5 ? found : undefined;
+  }, 10000);
+  const title = await page.$eval('.quick-input-widget .quick-input-title', (el) => el.textContent || '').catch(() => '');
+  say(`UI: menu "${title}": ${JSON.stringify(rows)}`);
+  for (const wanted of ['Disable Automatic Completions', 'Review File', 'Check Setup', 'Show Logs', 'Restart Server', 'Open Settings']) {
+    if (!rows.some((row) => row.includes(wanted))) throw new Error(`the menu lacks ${wanted}: ${JSON.stringify(rows)}`);
+  }
+  if (!title.includes('Mistral LSP: ready')) throw new Error(`menu title ${JSON.stringify(title)}`);
+  await sleep(300);
+  await page.screenshot({ path: path.join(shots, 'vscode-status-menu.png') });
   await page.keyboard.press('Escape');
+  // Completions off and on again from the menu: the item says it, no toast piles up.
+  await pickFromStatusMenu(page, 'Disable Automatic Completions');
+  await waitFor('"completions off" in the status item', async () => ((await statusItemText(page)) || '').includes('completions off'), 10000);
+  await page.screenshot({ path: path.join(shots, 'vscode-completions-off.png') });
+  await pickFromStatusMenu(page, 'Enable Automatic Completions');
+  await waitFor('completions on again', async () => {
+    const now = await statusItemText(page);
+    return now && !now.includes('completions off') ? true : undefined;
+  }, 10000);
+  await sleep(1000);
+  const piled = (await toasts(page)).filter((t) => t.includes('Mistral'));
+  if (piled.length) throw new Error(`toggling left toasts: ${JSON.stringify(piled)}`);
+  say('UI: completions toggled off and on from the menu; no toast');
+}
+
+async function uiReviewClean(page, shots) {
+  await quickOpen(page, 'clean.py', 'def double(x):');
+  await page.click('.monaco-editor .view-lines', { button: 'right' });
+  const submenu = page.locator('.monaco-menu .action-label', { hasText: /^Mistral LSP$/ }).first();
+  await submenu.waitFor({ timeout: 10000 });
+  await submenu.hover();
+  const review = page.locator('.monaco-menu .action-label', { hasText: /^Review File$/ }).first();
+  await review.waitFor({ timeout: 10000 });
+  await sleep(300);
+  await page.screenshot({ path: path.join(shots, 'vscode-context-menu.png') });
+  await review.click();
+  const said = await waitFor('the review result', async () =>
+    (await toasts(page)).find((t) => t.includes('reviewed clean.py')), 30000);
+  if (!said.includes('Mistral LSP: reviewed clean.py: no findings')) throw new Error(`said: ${said}`);
+  say(`UI: ${JSON.stringify(said)}`);
+  await sleep(300);
+  await page.screenshot({ path: path.join(shots, 'vscode-review-clean.png') });
+  await page.keyboard.press('Escape');
+  // dismiss the toast so later steps see the editor
+  await page.$$eval('.notifications-toasts .notification-toast .codicon-notifications-clear', (els) => els.forEach((el) => el.click())).catch(() => undefined);
+}
+
+async function uiSettings(page, shots) {
+  await runCommand(page, 'View: Hide Panel').catch(() => page.keyboard.press('Escape'));
+  await sleep(500);
+  await runCommand(page, 'Preferences: Open Settings (UI)');
+  await page.waitForSelector('.settings-editor .settings-header .monaco-editor', { timeout: 20000 });
+  await sleep(1000);
+  // The search box is an editor of its own: click into it before typing.
+  await page.click('.settings-editor .settings-header .monaco-editor');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('@ext:mistral-lsp.mistral-lsp', { delay: 15 });
+  await waitFor('the search to apply', async () => {
+    const count = await page.$eval('.settings-editor .settings-count-widget', (el) => el.textContent || '').catch(() => '');
+    return /\d+ Settings? Found/.test(count) ? count : undefined;
+  }, 20000);
+  const rows = await waitFor('the extension settings', async () => {
+    const found = await page.$$eval('.settings-editor .setting-item-contents', (els) =>
+      els.filter((el) => el.offsetParent !== null).map((el) => ({
+        category: (el.querySelector('.setting-item-category')?.textContent || '').trim(),
+        label: (el.querySelector('.setting-item-label')?.textContent || '').trim(),
+      })));
+    return found.length >= 2 && found[0].label ? found : undefined;
+  }, 20000);
+  say(`UI: settings: ${JSON.stringify(rows.slice(0, 8))}`);
+  await sleep(500);
+  await page.screenshot({ path: path.join(shots, 'vscode-settings.png') });
+  if (rows[0].label !== 'Endpoint') throw new Error(`the first setting is ${JSON.stringify(rows[0])}, not Endpoint`);
+  if (rows[1].label !== 'Model') throw new Error(`the second setting is ${JSON.stringify(rows[1])}`);
+  // The category as the section says it ("Mistral LSP"), never "Mistral Lsp".
+  const bad = rows.filter((row) => !/^(Mistral LSP( › [A-Z][\w ]*)?: ?)?$/.test(row.category));
+  if (bad.length) throw new Error(`categories not reading "Mistral LSP": ${JSON.stringify(bad)}`);
+  const toc = await page.$$eval('.settings-toc-container .monaco-list-row', (els) => els.map((el) => (el.textContent || '').trim()));
+  say(`UI: settings table of contents: ${JSON.stringify(toc)}`);
+  if (!toc.some((entry) => entry.startsWith('Mistral LSP'))) throw new Error(`no "Mistral LSP" in ${JSON.stringify(toc)}`);
 }
 
 async function uiReview(page, shots) {

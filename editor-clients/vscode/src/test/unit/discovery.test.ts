@@ -75,7 +75,7 @@ test('nothing works: a clear problem and fix naming the interpreter', async () =
   assert.equal(found.settingFailed, false);
   assert.match(found.problem, /not found/);
   assert.match(found.fix, /\/venv\/bin\/python/);
-  assert.match(found.fix, /mistralLsp\.server\.path/);
+  assert.match(found.fix, /mistralLSP\.server\.path/);
   assert.equal(found.tried.length, 3);
 });
 
