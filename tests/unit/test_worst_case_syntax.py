@@ -313,3 +313,45 @@ async def test_one_settle_drives_a_document_at_a_time(registry: LanguageRegistry
     unfinished = [task for task, done in calls if not done]
     assert len(unfinished) > 3 and len(set(unfinished)) == 1  # one driver did all the slices
     assert not doc.driven
+
+
+async def test_the_store_task_stays_the_one_driver_and_hands_over_when_stopped(registry: LanguageRegistry,
+                                                                              monkeypatch) -> None:
+    """The server's case: the store's background task drives a document it just opened;
+    a completion and a review that wait for the same document (``settle``) run no slice
+    of their own while it drives. When the driver stops (the document is closed), a
+    waiting ``settle`` takes over and finishes; nothing is left marked as driven."""
+    store = DocumentStore(registry, max_parse_bytes=10**8, budget=SyntaxBudget(parse_s=0.0))
+    calls: list[tuple[object, bool]] = []
+    driving = asyncio.Event()
+    real = SyntaxDocument.settle_step
+
+    def step(self, seconds):
+        done = real(self, seconds)
+        calls.append((asyncio.current_task(), done))
+        driving.set()
+        return done
+
+    monkeypatch.setattr(SyntaxDocument, "settle_step", step)
+    doc = store.open("file:///w/soup.go", "go", 1, error_soup("go", 3000))
+    await driving.wait()  # the store's task has run its first slice
+    store_task = calls[0][0]
+    assert store_task is not asyncio.current_task() and doc.syntax.driven
+    waiters = [asyncio.ensure_future(settle(doc.syntax, timeout_s=60)) for _ in range(2)]
+    assert await asyncio.gather(*waiters) == [True, True]
+    unfinished = {task for task, done in calls if not done}
+    assert unfinished == {store_task}  # every slice that did work was the store's
+    assert not doc.syntax.driven and doc.syntax.outline.complete
+
+    calls.clear()
+    driving.clear()
+    other = store.open("file:///w/other.go", "go", 1, error_soup("go", 3000))
+    await driving.wait()
+    first_driver = calls[0][0]
+    waiter = asyncio.ensure_future(settle(other.syntax, timeout_s=60))
+    store.close(other.uri)  # cancels the store's task mid-drive
+    assert await waiter
+    assert other.syntax.tree is not None and other.syntax.outline.complete and not other.syntax.driven
+    drivers = {task for task, done in calls if not done}
+    assert first_driver in drivers and waiter in drivers  # the waiter took over the rest
+    await store.aclose()
