@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from lsp_server.cache import FindingsCache  # noqa: E402
 from lsp_server.config import DEFAULT_SECRET_GLOBS, Settings  # noqa: E402
 from lsp_server.core.secrets import SecretFilter  # noqa: E402
+from lsp_server.core.text import split_lines  # noqa: E402
 from lsp_server.engines.completion_plan import plan_completion  # noqa: E402
 from lsp_server.engines.documents import DocumentStore  # noqa: E402
 from lsp_server.engines.review import ReviewEngine  # noqa: E402
@@ -291,9 +292,9 @@ async def server_case(label: str, language: str, text: str) -> dict[str, object]
                 types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)))
             await status_of(client)
             open_s = time.perf_counter() - opened
-            lines = text.split("\n")
+            lines = split_lines(text)  # the rows the server counts
             row_, column = len(lines) - 1, len(lines[-1].encode("utf-16-le")) // 2
-            if text.endswith("\n"):
+            if not lines[-1] and len(lines) > 1:
                 row_ = max(0, len(lines) - 2)
                 column = len(lines[row_].encode("utf-16-le")) // 2
             pending = []
