@@ -21,6 +21,7 @@ from pytest_lsp import ClientServerConfig
 
 from tests.e2e.conftest import capabilities, stop_client
 from tests.local.test_server import local_env, status
+from tests.vllm.conftest import answer_errors
 from tests.vllm.test_review_cli import SOURCE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,10 +51,16 @@ def mistral_lsp(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.C
 
 
 def assert_clean_sarif(done: subprocess.CompletedProcess[str], out: Path) -> dict[str, Any]:
+    """A review that ran on the local model: exit 0 under ``--allow-partial``, and its only unit errors
+    (listed as "error ..." in the summary, each one an error notification in the SARIF) are about
+    what the random model answered (cut off by the short ``max-tokens``), never the backend's."""
     assert done.returncode == 0, done.stdout + done.stderr
     sarif = json.loads(out.read_text(encoding="utf-8"))
     assert sarif["version"] == "2.1.0" and sarif["runs"][0]["tool"]["driver"]["name"] == "mistral-lsp"
-    assert "error " not in done.stderr, done.stderr  # the summary lists failed units as "error ..."
+    failed = [line.split(": ", 2)[2] for line in done.stderr.splitlines() if line.startswith("  error ")]
+    assert answer_errors(failed), done.stderr
+    notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert len([n for n in notes if n["level"] == "error"]) == len(failed)
     return sarif
 
 
@@ -61,7 +68,7 @@ def test_review_with_backend_and_model_on_the_command_line(models: dict[str, Pat
     path = repo(tmp_path)
     out = tmp_path / "review.sarif"
     done = mistral_lsp(["review", "--backend", "transformers", "--model", str(models["mistral3"]), "--format",
-                        "sarif", "--output", str(out), "--fail-on", "never", "--no-cache"], path, clean_env(tmp_path))
+                        "sarif", "--output", str(out), "--fail-on", "never", "--allow-partial", "--no-cache"], path, clean_env(tmp_path))
     assert_clean_sarif(done, out)
     assert "requests: 0" not in done.stderr  # the units went to the model
 
@@ -70,7 +77,7 @@ def test_review_with_backend_and_model_from_the_environment(models: dict[str, Pa
     path = repo(tmp_path)
     out = tmp_path / "review.sarif"
     env = clean_env(tmp_path, MISTRAL_LSP_BACKEND="transformers", MISTRAL_LSP_MODEL=str(models["text"]))
-    done = mistral_lsp(["review", "--format", "sarif", "--output", str(out), "--fail-on", "never", "--no-cache"],
+    done = mistral_lsp(["review", "--format", "sarif", "--output", str(out), "--fail-on", "never", "--allow-partial", "--no-cache"],
                        path, env)
     assert_clean_sarif(done, out)
 
@@ -80,7 +87,7 @@ def test_review_with_backend_and_model_from_the_project_file(models: dict[str, P
                'review = { max-tokens = 64 }\n[tool.mistral-lsp.transformers]\ndevice = "cpu"\ndtype = "float32"\n')
     path = repo(tmp_path, project)
     out = tmp_path / "review.sarif"
-    done = mistral_lsp(["review", "--format", "sarif", "--output", str(out), "--fail-on", "never", "--no-cache"],
+    done = mistral_lsp(["review", "--format", "sarif", "--output", str(out), "--fail-on", "never", "--allow-partial", "--no-cache"],
                        path, clean_env(tmp_path))
     assert_clean_sarif(done, out)
 

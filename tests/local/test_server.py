@@ -2,7 +2,7 @@
 
 The same scenarios as the stand-in's and the real-vLLM tier's end-to-end tests where the answer
 does not depend on scripted text: inline completions answered and well-formed in several
-languages, a review (with the reviewer's tools) that ends without errors, a completion cancelled
+languages, a review (with the reviewer's tools) whose only errors are about the random model's answers, a completion cancelled
 mid-generation ($/cancelRequest) with the device free right after, and a settings change that
 does not reload the model. The server runs Mistral-Small-3.2's architecture
 (``Mistral3ForConditionalGeneration``), tiny and random.
@@ -23,6 +23,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from tests.e2e.conftest import capabilities, inline_params, open_doc, server_env, start_client, stop_client
+from tests.vllm.conftest import answer_errors
 from tests.vllm.samples import CASES, PYTHON, REVIEW_CASES, after
 from tests.vllm.test_completion import assert_well_formed
 
@@ -107,15 +108,21 @@ async def test_inline_completions_answered_and_well_formed(local: Any) -> None:
 
 async def test_a_review_runs_on_the_local_model(local: Any) -> None:
     client, root, _ = local
+    before = (await status(client))["review"]
+    answer_failures = 0
     for name, language, text in REVIEW_CASES[:3]:
         uri = (root / name).as_uri()
         open_doc(client, uri, text, language)
         result = await client.workspace_execute_command_async(
             types.ExecuteCommandParams(command="mistral-lsp.reviewFile", arguments=[uri]))
         assert result["reviewed"] is True, (name, result)
-        assert result["units"] >= 1 and result["errors"] == [], (name, result)
+        # A random model's answer may be cut off by the short maxTokens: that unit's error is about
+        # the answer; an error from the backend (load, generation, transport) fails the test.
+        assert result["units"] >= 1 and answer_errors(result["errors"]), (name, result)
+        answer_failures += len(result["errors"])
     review = (await status(client))["review"]
-    assert review["errors"] == 0 and review["modelCalls"] >= 3, review
+    assert review["errors"] - before["errors"] == answer_failures, review  # nothing failed besides those
+    assert review["modelCalls"] - before["modelCalls"] >= 3, review
 
 
 async def test_a_cancelled_completion_frees_the_device_at_once(local: Any) -> None:

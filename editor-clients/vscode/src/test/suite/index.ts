@@ -286,9 +286,7 @@ test('the status menu offers toggle, review, check, logs, restart, settings', as
 });
 
 test('Review File says what came of it, a clean file too', async () => {
-  if (!api.controller.offers('mistral-lsp.reviewFile')) {
-    throw new Skip('TODO: this server does not offer mistral-lsp.reviewFile yet');
-  }
+  assert.ok(api.controller.offers('mistral-lsp.reviewFile'), 'the server offers mistral-lsp.reviewFile');
   const editor = await openFresh('clean.py', 'def double(x):\n    return 2 * x\n');
   const outcome = await vscode.commands.executeCommand<{ message: string }>('mistralLsp.reviewFile', editor.document.uri);
   assert.equal(outcome?.message, 'Mistral LSP: reviewed clean.py: no findings');
@@ -373,10 +371,8 @@ test('server not found: clear state, then back after fixing the setting (one res
   assert.equal(api.status().phase, 'running');
 });
 
-test('review diagnostics in Problems and the quick fix (when the server offers review)', async () => {
-  if (!api.controller.offers('mistral-lsp.reviewFile')) {
-    throw new Skip('TODO: this server does not offer mistral-lsp.reviewFile yet (review is being built)');
-  }
+test('review diagnostics in Problems and the quick fix', async () => {
+  assert.ok(api.controller.offers('mistral-lsp.reviewFile'), 'the server offers mistral-lsp.reviewFile');
   const text = 'def total(items):\n    s = 0\n    for i in range(len(items) - 1):\n        s += items[i]\n    return s\n';
   const editor = await openFresh('review.py', text);
   const outcome = await vscode.commands.executeCommand<{ message: string }>('mistralLsp.reviewFile', editor.document.uri);
