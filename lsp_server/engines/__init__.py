@@ -1,3 +1,4 @@
 """Engines: completion, review (scheduling, planning, tools, workspace reviews), fixes and "Fix
-with AI", the documents they read, and the symbol index's feeding; free of any LSP types (they take
-and return plain values; ``protocol/`` converts)."""
+with AI", the AI actions (implement, optimise, explain, document, write tests, edit, the user's
+own; with the project's test layout), the documents they read, and the symbol index's feeding;
+free of any LSP types (they take and return plain values; ``protocol/`` converts)."""

@@ -1,2 +1,3 @@
-"""The model side: the backends (vLLM over HTTP, Transformers in-process), prompts, token
-counting, and reading what the model wrote (cleaning, echoes, repetition, findings)."""
+"""The model side: the backends (vLLM over HTTP, Transformers in-process), prompts (completion,
+review, fix, AI actions), token counting, and reading what the model wrote (cleaning, echoes,
+repetition, findings, action answers)."""
