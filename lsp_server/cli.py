@@ -23,11 +23,8 @@ import sys
 from pathlib import Path
 
 from lsp_server import __version__
+from lsp_server.core.exit_codes import ExitCode
 
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-EXIT_MODEL = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -173,7 +170,7 @@ def _serve(args: argparse.Namespace) -> int:
         host, _, port = args.tcp.rpartition(":")
         if not host or not port.isdigit():
             print(f"mistral-lsp: --tcp wants HOST:PORT, got {args.tcp!r}", file=sys.stderr)
-            return EXIT_USAGE
+            return ExitCode.USAGE
         server.start_tcp(host, int(port))
     else:
         server.start_io()
@@ -208,7 +205,7 @@ def _check(args: argparse.Namespace) -> int:
     else:
         for line in report.lines():
             print(line)
-    return EXIT_OK if report.usable else EXIT_MODEL
+    return ExitCode.OK if report.usable else ExitCode.INCOMPLETE
 
 
 def _languages(args: argparse.Namespace) -> int:
@@ -218,7 +215,7 @@ def _languages(args: argparse.Namespace) -> int:
         print(json.dumps(editor_languages.as_dict(), indent=2))
     else:
         print("\n".join(editor_languages.lines()))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _review(args: argparse.Namespace) -> int:
@@ -267,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         problem = _apply_backend_arguments(args)
         if problem is not None:
             print(f"mistral-lsp {args.command}: {problem}", file=sys.stderr)
-            return EXIT_USAGE
+            return ExitCode.USAGE
     if args.command == "serve":
         return _serve(args)
     if args.command == "check":
@@ -277,4 +274,4 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "languages":
         return _languages(args)
     parser.print_help(sys.stderr)
-    return EXIT_USAGE
+    return ExitCode.USAGE

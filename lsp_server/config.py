@@ -34,9 +34,12 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlparse
 
+from lsp_server.config_actions import ActionSpec, parse_custom, take_custom
+
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000/v1"
 DEFAULT_MODEL = "mistralai/Mistral-Small-3.2-24B-Instruct-2506"
 REVIEW_TRIGGERS = ("open", "save", "change", "manual")
+PERFORMANCE_LEVELS = ("off", "hint", "info", "warning")
 IF_UNREACHABLE = ("fail", "warn")
 BACKENDS = ("vllm", "transformers")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
@@ -104,6 +107,15 @@ class Settings:
     review_tool_calls: int = 6
     review_tool_tokens: int = 4000
     review_if_unreachable: str = "fail"
+    review_performance: str = "off"
+    actions_enabled: bool = True
+    actions_temperature: float = 0.15
+    actions_max_tokens: int = 2048
+    actions_context_tokens: int = 6144
+    actions_timeout_s: float = 120.0
+    actions_priority: int = 5
+    actions_tests_dir: str | None = None
+    actions_custom: tuple[ActionSpec, ...] = ()
     # setting name -> the layer that gave it ("environment", ".mistral-lsp.toml", ...); defaults absent
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -117,6 +129,7 @@ class Settings:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("api_key", "sources")}
         out["api_key"] = "set" if self.api_key else "unset"
         out["cache_dir"] = str(self.cache_dir)
+        out["actions_custom"] = [spec.name for spec in self.actions_custom]
         return out
 
 
@@ -235,6 +248,16 @@ def _choice(*allowed: str, upper: bool = False) -> Callable[[Any], str]:
 
 
 _backend = _choice(*BACKENDS)
+_performance = _choice(*PERFORMANCE_LEVELS)
+
+
+def _relative_dir(value: Any) -> str | None:
+    text = str(value).strip().replace("\\", "/").strip("/")
+    if not text:
+        return None
+    if text.startswith("~") or os.path.isabs(str(value).strip()) or ".." in text.split("/"):
+        raise ValueError("expected a folder inside the workspace, relative to it (such as tests)")
+    return text
 
 
 def _device(value: Any) -> str:
@@ -308,6 +331,14 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec("review_tool_tokens", ("review.maxToolTokens",), _int_range(0, 100_000)),
     _Spec("review_if_unreachable", ("review.ifUnreachable",), _choice(*IF_UNREACHABLE),
           "MISTRAL_LSP_REVIEW_IF_UNREACHABLE"),
+    _Spec("review_performance", ("review.performance",), _performance),
+    _Spec("actions_enabled", ("actions.enable", "actions.enabled"), _bool),
+    _Spec("actions_temperature", ("actions.temperature",), _float_range(0.0, 2.0)),
+    _Spec("actions_max_tokens", ("actions.maxTokens",), _int_range(64, 16_384)),
+    _Spec("actions_context_tokens", ("actions.contextTokens",), _int_range(512, 120_000)),
+    _Spec("actions_timeout_s", ("actions.timeoutSeconds",), _float_range(1.0, 600.0)),
+    _Spec("actions_priority", ("priority.actions",), _int_range(-1000, 1000)),
+    _Spec("actions_tests_dir", ("actions.testsDir",), _relative_dir),
 )
 
 
@@ -343,6 +374,7 @@ class Layer:
     name: str
     values: Mapping[str, Any]
     written: Mapping[str, str] = field(default_factory=dict)
+    custom: Any = None  # the layer's ``actions.custom`` (the user's AI actions), unparsed
 
     def key_as_written(self, key: str) -> str:
         return self.written.get(key, key)
@@ -356,8 +388,9 @@ class Layer:
             if _norm(str(key)) == "mistrallsp" and isinstance(options[key], Mapping):
                 options = options[key]
                 break
+        rest, custom = take_custom(options)
         names: dict[str, str] = {}
-        return cls(name, _flatten(options, names=names), names)
+        return cls(name, _flatten(rest, names=names), names, custom)
 
 
 def environment_layer(environ: Mapping[str, str]) -> Layer:
@@ -393,8 +426,9 @@ def project_layer(root: Path | None) -> tuple[Layer, list[str]]:
                 problems.append(f"{candidate.name}: [tool.mistral-lsp] is not a table")
                 continue
             data, name = section, f"{candidate.name} [tool.mistral-lsp]"
+        rest, custom = take_custom(data)
         names: dict[str, str] = {}
-        return Layer(name, _flatten(data, names=names), names), problems
+        return Layer(name, _flatten(rest, names=names), names, custom), problems
     return Layer("project file", {}), problems
 
 
@@ -459,12 +493,30 @@ def resolve(layers: list[Layer], base: Settings | None = None) -> tuple[Settings
                 near = _closest(key, known)
                 hint = f" (did you mean {near!r}?)" if near else ""
                 problems.append(f"{layer.name}: unknown setting {layer.key_as_written(key)!r}{hint}")
-    settings = replace(base, **chosen, sources=MappingProxyType(sources))
+    custom, more = _custom_actions(layers)
+    problems += more
+    settings = replace(base, **chosen, sources=MappingProxyType(sources), actions_custom=custom)
     if settings.max_tokens_block < settings.max_tokens_line:
         problems.append(f"completion.maxTokensBlock ({settings.max_tokens_block}) is below "
                         f"completion.maxTokensLine ({settings.max_tokens_line}): expected at least as many")
         settings = replace(settings, max_tokens_block=settings.max_tokens_line)
     return settings, problems
+
+
+def _custom_actions(layers: list[Layer]) -> tuple[tuple[ActionSpec, ...], list[str]]:
+    """The user's AI actions of every layer; a higher layer's action replaces a lower one's of the
+    same name."""
+    from lsp_server.editor_languages import nvim_filetypes, vscode_language_ids
+    from lsp_server.syntax.languages import LANGUAGE_IDS
+
+    known = frozenset([*LANGUAGE_IDS, *vscode_language_ids(), *nvim_filetypes()])
+    by_name: dict[str, ActionSpec] = {}
+    problems: list[str] = []
+    for layer in reversed(layers):
+        specs, found = parse_custom(layer.custom, layer.name, known)
+        problems += found
+        by_name.update((spec.name, spec) for spec in specs)
+    return tuple(by_name.values()), problems
 
 
 def load_settings(

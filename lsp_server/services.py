@@ -1,9 +1,9 @@
 """The engine room: settings and the objects built from them, free of LSP types.
 
 ``Services`` owns the model client, health tracker, token counter, document store,
-workspace knowledge (symbol indexes), completion engine, review engine (with its SQLite findings cache), review scheduler
-and AI fixer. The protocol layer holds one instance and asks it to rebuild when
-settings change (open documents and shown findings survive, and so do the review
+workspace knowledge (symbol indexes), completion engine, review engine (with its SQLite findings cache), review scheduler,
+AI fixer, the code actions' fixes engine and the AI actions engine. The protocol layer holds one
+instance and asks it to rebuild when settings change (open documents and shown findings survive, and so do the review
 concurrency limit and the completions in flight: the new engines share them with the
 old ones); the CLI's ``check`` uses the same pieces.
 """
@@ -18,8 +18,10 @@ import anyio
 from lsp_server.cache import FindingsCache
 from lsp_server.config import Settings
 from lsp_server.core.foreground import Foreground
+from lsp_server.engines.actions import ActionEngine
 from lsp_server.engines.completion import CompletionEngine
 from lsp_server.engines.documents import DocumentStore
+from lsp_server.engines.fix_actions import FixActions
 from lsp_server.engines.fixes_ai import AiFixer
 from lsp_server.engines.knowledge import WorkspaceKnowledge
 from lsp_server.index.tools import TOOL_SCHEMAS
@@ -62,6 +64,8 @@ class Services:
         self.review = ReviewScheduler(self.review_engine, self.documents, settings, index=self.knowledge)
         self.knowledge.on_ready.append(self.review.index_ready)  # redo reviews made before the index was ready
         self.fixer = AiFixer(settings, self.client, self.health)
+        self.fixes = FixActions(self.documents, self.fixer)  # what code actions offer and resolve
+        self.actions = self._make_actions(settings)
         self.served_models: list[str] = []
         self.completion_toggle: bool | None = None  # the user's toggle command wins over settings
 
@@ -87,6 +91,10 @@ class Services:
         return ReviewEngine(settings, self.client, self.health, self.findings_cache, registry=self.registry,
                             related=self.knowledge.related, tools_for=self.knowledge.tools_for,
                             tool_schemas=TOOL_SCHEMAS, limit=self.review_limit)
+
+    def _make_actions(self, settings: Settings) -> ActionEngine:
+        return ActionEngine(settings, self.client, self.health, self.tokens, self.documents, self.registry,
+                            related=self.knowledge.related, max_model_len=lambda: self.completion.max_model_len)
 
     def clear_caches(self) -> int:
         """Forget completions and cached review findings; returns review entries removed."""
@@ -114,6 +122,8 @@ class Services:
         self.review_engine = self._make_review_engine(settings)
         self.review.reconfigure(settings, self.review_engine)
         self.fixer = AiFixer(settings, self.client, self.health)
+        self.fixes = FixActions(self.documents, self.fixer)  # what code actions offer and resolve
+        self.actions = self._make_actions(settings)
         if reconnect:
             await old_client.aclose()
         return reconnect

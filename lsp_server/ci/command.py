@@ -22,13 +22,10 @@ from lsp_server.ci.output import append_step_summary, emit, stream_of
 from lsp_server.ci.progress import summary_lines
 from lsp_server.ci.runner import ModelFailure, ReviewRequest, UsageError, find_root, run_review
 from lsp_server.config import Settings, load_settings
+from lsp_server.core.exit_codes import ExitCode
 from lsp_server.core.findings import Severity
 from lsp_server.reporting.formats import render
 from lsp_server.reporting.report import Report
-
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
-EXIT_MODEL = EXIT_INCOMPLETE  # the model server was unreachable or failed: the review is incomplete
-
 
 @dataclasses.dataclass(frozen=True)
 class Output:
@@ -52,11 +49,11 @@ def exit_code(report: Report, fail_on: str, *, allow_partial: bool = False) -> i
     """3 if some unit could not be reviewed (unless ``allow_partial``), else 1 if a finding
     is at or above ``fail_on`` ("never": never 1), else 0."""
     if report.summary.errors and not allow_partial:
-        return EXIT_INCOMPLETE
+        return ExitCode.INCOMPLETE
     if fail_on == "never":
-        return EXIT_OK
+        return ExitCode.OK
     floor = Severity.parse(fail_on)
-    return EXIT_FINDINGS if any(f.severity.at_least(floor) for f in report.findings) else EXIT_OK
+    return ExitCode.FINDINGS if any(f.severity.at_least(floor) for f in report.findings) else ExitCode.OK
 
 
 def plan_outputs(formats: list[tuple[str, Path | None]] | None, output: Path | None) -> list[Output]:
@@ -123,20 +120,20 @@ def run_command(args: argparse.Namespace) -> int:
         for problem in problems:
             _say(f"configuration error: {problem}")
         _say("the review did not run: fix the setting(s) above (exit 2)")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     settings = _overrides(args, settings)
     try:
         outputs = plan_outputs(args.format, args.output)
     except UsageError as exc:
         _say(str(exc))
-        return EXIT_USAGE
+        return ExitCode.USAGE
     request = ReviewRequest(paths=args.paths or [Path(".")], diff=args.diff, staged=args.staged,
                             no_cache=args.no_cache, cwd=cwd, progress=not args.quiet)
     try:
         report = asyncio.run(run_review(request, settings))
     except UsageError as exc:
         _say(str(exc))
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except ModelFailure as exc:
         return _model_failure(exc, settings)
     floor = Severity.parse(settings.review_min_severity)
@@ -152,7 +149,7 @@ def run_command(args: argparse.Namespace) -> int:
                 append_step_summary(rendered.step_summary)
         except OSError as exc:
             _say(f"cannot write the {out.format} report: {exc}")
-            return EXIT_USAGE
+            return ExitCode.USAGE
     text_on_stdout = any(o.format == "text" and (o.path is None or stream_of(o.path) == 1) for o in outputs)
     if not args.quiet and not text_on_stdout:  # the text report ends with the same summary
         for line in summary_lines(report):
@@ -166,7 +163,7 @@ def run_command(args: argparse.Namespace) -> int:
 def _incomplete(report: Report, code: int) -> str:
     count = len(report.summary.errors)
     what = f"{count} error(s) while reviewing: the review is incomplete (the report lists them)"
-    if code == EXIT_INCOMPLETE:
+    if code == ExitCode.INCOMPLETE:
         return f"{what}; exit 3 (--allow-partial judges by the findings alone)"
     return f"{what}; --allow-partial: judged by the findings alone"
 
@@ -174,15 +171,15 @@ def _incomplete(report: Report, code: int) -> str:
 def _model_failure(exc: ModelFailure, settings: Settings) -> int:
     if settings.backend == "transformers":
         _say(f"the local model {settings.model} failed: {exc}; no report written")
-        return EXIT_INCOMPLETE
+        return ExitCode.INCOMPLETE
     where = f"the model server at {settings.endpoint}"
     if exc.unreachable and settings.review_if_unreachable == "warn":
         _say(f"warning: {where} is unreachable ({exc}); passing without a review "
              "(review.ifUnreachable = \"warn\")")
-        return EXIT_OK
+        return ExitCode.OK
     if exc.unreachable:
         _say(f"{where} is unreachable: {exc}. Start it (scripts/serve-vllm.sh), point MISTRAL_LSP_ENDPOINT at "
              "a running one, or set review.ifUnreachable = \"warn\" to pass without a review; no report written")
     else:
         _say(f"{where} failed: {exc}; no report written")
-    return EXIT_INCOMPLETE
+    return ExitCode.INCOMPLETE

@@ -226,10 +226,15 @@ class TextBuffer:
         return start + len(content[:chars].encode("utf-8", errors="surrogatepass"))
 
     def position_at(self, offset: int, encoding: Encoding) -> tuple[int, int]:
-        """Client position (line, character) of a byte offset."""
+        """Client position (line, character) of a byte offset, clamped like ``offset_at``:
+        into the text, to before its line's break, and back to the start of a character."""
         offset = max(0, min(offset, len(self._data)))
         row = self.row_of_byte(offset)
         start = self._line_starts[row]
+        offset = min(offset, self.line_end(row))
+        data = self._data
+        while start < offset < len(data) and (data[offset] & 0xC0) == 0x80:
+            offset -= 1
         if encoding == "utf-8":
             return row, offset - start
         head = self._data[start:offset].decode("utf-8", errors="replace")

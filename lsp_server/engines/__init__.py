@@ -1,1 +1,4 @@
-"""Engines: completion (and later review and fixes), free of any LSP types."""
+"""Engines: completion, review (scheduling, planning, tools, workspace reviews), fixes and "Fix
+with AI", the AI actions (implement, optimise, explain, document, write tests, edit, the user's
+own; with the project's test layout), the documents they read, and the symbol index's feeding;
+free of any LSP types (they take and return plain values; ``protocol/`` converts)."""

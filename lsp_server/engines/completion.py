@@ -16,13 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lsp_server.config import Settings
+from lsp_server.core.findings import Edit, Span
 from lsp_server.core.foreground import Foreground
 from lsp_server.core.secrets import SecretFilter
-from lsp_server.core.text import split_lines
+from lsp_server.core.text import TextBuffer, split_lines
 from lsp_server.engines.completion_cache import CachedCompletion, CompletionCache
 from lsp_server.engines.completion_plan import CompletionPlan, plan_completion
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.model.cleaning import StreamCleaner
+from lsp_server.model.echoes import word_start
 from lsp_server.model.backends.base import Backend
 from lsp_server.model.client import ChatOptions, ModelError
 from lsp_server.model.health import ModelHealth, context_limit, context_overflow
@@ -43,6 +45,17 @@ class CompletionResult:
     cursor_byte: int
     reason: str  # "model" | "typed-ahead" | "cached" | "empty" | "superseded" | "stale" | ...
     multiline: bool = False
+
+    def word_edit(self, buffer: TextBuffer) -> Edit:
+        """The completion as an edit of ``buffer`` that replaces the word being typed before
+        the cursor with that word plus ``text`` (clients filtering items by the typed word
+        keep it; ``text`` never repeats the word: the cleaner drops a model's "radius"
+        after a typed "rad" down to "ius")."""
+        row, column = buffer.point_of_byte(self.cursor_byte)
+        line_prefix = buffer.slice(buffer.line_start(row), self.cursor_byte)
+        start = word_start(line_prefix)
+        word_column = len(line_prefix[:start].encode("utf-8"))
+        return Edit(Span(row, word_column, row, column), line_prefix[start:] + self.text)
 
 
 @dataclass

@@ -197,9 +197,14 @@ def _related(doc: OpenDocument, cursor_byte: int, lookup: RelatedLookup | None, 
     names = foreign_names(doc.syntax, cursor_byte)
     if not names:
         return []
+    return within_budget(lookup(doc.path, names, doc.spec.comment_prefix), budget, count_tokens)
+
+
+def within_budget(blocks: list[str], budget: int, count_tokens: Callable[[str], int]) -> list[str]:
+    """The blocks, in order, that fit in ``budget`` tokens together (a block too big is skipped)."""
     kept: list[str] = []
     used = 0
-    for block in lookup(doc.path, names, doc.spec.comment_prefix):
+    for block in blocks:
         cost = count_tokens(block)
         if used + cost > budget:
             continue

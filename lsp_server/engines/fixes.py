@@ -8,12 +8,15 @@ would break the syntax is never offered. ``tidy_replacement`` repairs the common
 model slips in replacement text (lost indentation, stray fences, echoed line numbers,
 Windows line endings); ``answer_code`` says where a fenced answer's code starts and ends.
 
-A fix is offered on a diagnostic (``fix_data``, read back by ``OfferedFix.read``)
-together with the document version its line numbers belong to. ``lines_now`` moves
+A finding travels on a diagnostic as ``finding_data`` (its rule, the document version
+its line numbers belong to, and its fix as ``fix_data``), read back by
+``FindingData.read`` and ``OfferedFix.read``: this module owns that format. ``lines_now`` moves
 line numbers of an older version through the document's edits since (never by
 content alone: identical lines would let a fix land on the wrong one), and
 ``OfferedFix.now`` is the fix on the current text, or None when its lines were
-touched, moved out of reach, or read differently.
+touched, moved out of reach, or read differently. ``checked_edits`` is the last check
+every fix passes before it is offered (its lines unchanged, the result parses, it
+changes something).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lsp_server.core.findings import Edit, LineFix, Span, lines_hash
+from lsp_server.core.findings import Edit, Finding, LineFix, Span, lines_hash
 from lsp_server.core.secrets import MASK
 from lsp_server.core.text import TextBuffer, split_lines
 from lsp_server.engines.documents import OpenDocument
@@ -96,6 +99,28 @@ def fix_data(fix: LineFix, version: int | None) -> dict[str, Any]:
             "hash": fix.original_hash, "version": version}
 
 
+def finding_data(finding: Finding, version: int | None) -> dict[str, Any]:
+    """What a diagnostic for ``finding`` carries in its data, shown for the document at ``version``."""
+    return {"rule": finding.rule, "version": version,
+            "fix": fix_data(finding.fix, version) if finding.fix is not None else None}
+
+
+@dataclass(frozen=True)
+class FindingData:
+    """A diagnostic's data read back: the version its rows belong to, and its fix (if any)."""
+
+    version: int | None
+    fix: OfferedFix | None
+
+    @classmethod
+    def read(cls, data: object, current: int | None) -> FindingData:
+        """``data`` of a diagnostic; one without a recorded version counts as made for ``current``."""
+        fields = data if isinstance(data, dict) else {}
+        version = fields.get("version", current)
+        return cls(version if isinstance(version, int) and not isinstance(version, bool) else None,
+                   OfferedFix.read(fields.get("fix")))
+
+
 def lines_match(buffer: TextBuffer, fix: LineFix) -> bool:
     """Whether the fix's lines still read exactly what the fix was made against."""
     if fix.start_line < 0 or fix.end_line >= buffer.line_count:
@@ -147,6 +172,20 @@ def fix_adds_errors(parse: Parse, tree: object, buffer: TextBuffer, fix: LineFix
     return replacement_adds_errors(
         parse, tree, buffer.data, start, end, "".join(new), python=language == "python"  # type: ignore[arg-type]
     )
+
+
+def checked_edits(doc: OpenDocument, fix: LineFix) -> list[Edit] | str:
+    """The edits applying ``fix`` to ``doc`` as it is now, or why there are none: "changed"
+    (its lines no longer read what it was made against), "parse" (the result would add
+    syntax errors) or "nothing" (it changes nothing)."""
+    buffer = doc.syntax.buffer
+    if not lines_match(buffer, fix):
+        return "changed"
+    tree = doc.syntax.tree
+    if tree is not None and fix_adds_errors(doc.syntax.parse_bytes, tree, buffer, fix,
+                                            language=doc.spec.name if doc.spec else ""):
+        return "parse"
+    return fix_edits(buffer, fix) or "nothing"
 
 
 def usable_replacement(fix: LineFix) -> bool:

@@ -25,14 +25,7 @@ from lsp_server.core.findings import Edit, LineFix, lines_hash
 from lsp_server.core.secrets import MASK, SecretFilter
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.core.text import split_lines
-from lsp_server.engines.fixes import (
-    answer_code,
-    fix_adds_errors,
-    fix_edits,
-    lines_match,
-    lines_now,
-    tidy_replacement,
-)
+from lsp_server.engines.fixes import answer_code, checked_edits, lines_now, tidy_replacement
 from lsp_server.model.backends.base import Backend
 from lsp_server.model.client import ChatOptions, ModelError
 from lsp_server.model.health import ModelHealth
@@ -42,6 +35,8 @@ log = logging.getLogger(__name__)
 
 MAX_FIX_LINES = 40
 _AROUND = 30  # lines of context shown before and after the lines to rewrite
+_WHY_NOT = {"changed": "the lines changed meanwhile", "parse": "the model's code does not parse",
+            "nothing": "the model changed nothing"}
 
 
 def fix_lines(doc: OpenDocument, first: int, last: int) -> tuple[int, int]:
@@ -103,6 +98,11 @@ class AiFixer:
         self._client = client
         self._health = health
         self._secrets = SecretFilter(settings.secret_globs)
+
+    @property
+    def secrets(self) -> SecretFilter:
+        """The secret filter (and secret file patterns) every fix obeys."""
+        return self._secrets
 
     def plan(self, doc: OpenDocument, first: int, last: int, problem: str) -> FixPlan | None:
         """The request for rewriting rows ``first..last`` of ``doc`` (None if not allowed)."""
@@ -169,17 +169,9 @@ class AiFixer:
         rows = lines_now(doc, plan.version, plan.first, plan.last)  # the document may have moved on
         if rows is None:
             return FixOutcome(None, "the lines changed meanwhile")
-        fix = LineFix(rows[0], rows[1], replacement, "\n".join(plan.original))
-        buffer = doc.syntax.buffer
-        if not lines_match(buffer, fix):
-            return FixOutcome(None, "the lines changed meanwhile")
-        tree = doc.syntax.tree
-        if tree is not None and fix_adds_errors(doc.syntax.parse_bytes, tree, buffer, fix,
-                                                   language=doc.spec.name if doc.spec else ""):
-            return FixOutcome(None, "the model's code does not parse")
-        edits = fix_edits(buffer, fix)
-        if not edits:
-            return FixOutcome(None, "the model changed nothing")
+        edits = checked_edits(doc, LineFix(rows[0], rows[1], replacement, "\n".join(plan.original)))
+        if isinstance(edits, str):
+            return FixOutcome(None, _WHY_NOT[edits])
         return FixOutcome(edits, "ok")
 
 

@@ -11,6 +11,8 @@ JSON in it) is reported as that unit's error and never cached: "the model did no
 say" is not "no findings". Units with the same cache key (identical code in two
 places) share one request: while one is in flight the others wait for its answer,
 so a cold run and a warm run give the same findings.
+With ``review.performance`` on, the prompt also asks for performance problems (rules
+``performance-...``), shown at that setting's severity; when it is off they are dropped.
 Cancelling ``run`` cancels its in-flight requests (closing their HTTP connections).
 The limit is a ``CapacityLimiter`` the caller may own and share: the editor keeps one
 across settings changes (resized in place), so the units of an engine replaced
@@ -20,6 +22,7 @@ mid-review and those of its successor count against the same limit.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -30,7 +33,7 @@ import anyio
 
 from lsp_server.cache import FindingsCache
 from lsp_server.config import Settings
-from lsp_server.core.findings import Finding, sort_findings
+from lsp_server.core.findings import Finding, Severity, sort_findings
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.engines.fixes import fix_adds_errors
 from lsp_server.engines.review_anchor import Anchored, anchor_all
@@ -48,6 +51,7 @@ from lsp_server.model.backends.base import Backend
 from lsp_server.model.client import ChatOptions, ModelError
 from lsp_server.model.findings import parse_findings, response_format
 from lsp_server.model.health import ModelHealth, context_overflow, request_failure
+from lsp_server.model.review_prompts import review_system_prompt
 from lsp_server.model.tokens import estimate_tokens
 from lsp_server.syntax.context import RelatedLookup
 from lsp_server.syntax.document import SyntaxDocument
@@ -137,12 +141,13 @@ class ReviewEngine:
         # model requests at once; a shared limiter outlives this engine (``Services`` resizes it)
         self._limit = limit if limit is not None else anyio.CapacityLimiter(settings.review_concurrency)
         self._structured = True  # False once the server rejected response_format
+        self._system_prompt = review_system_prompt(settings.review_performance != "off")
         self._inflight: dict[str, asyncio.Future[_Answer]] = {}  # cache key -> the answer being fetched
         self.fingerprint = fingerprint_of(
-            settings.model, settings.review_max_tokens, settings.review_temperature, None
+            settings.model, settings.review_max_tokens, settings.review_temperature, self._system_prompt
         )
         self._tools_fingerprint = fingerprint_of(
-            settings.model, settings.review_max_tokens, settings.review_temperature, None,
+            settings.model, settings.review_max_tokens, settings.review_temperature, self._system_prompt,
             tools=(settings.review_tool_calls, settings.review_tool_tokens),
         )
 
@@ -169,7 +174,7 @@ class ReviewEngine:
         """Everything the review of ``syntax`` needs, taken now (synchronous)."""
         return plan_review(syntax, path, secrets=self._secrets, fingerprint=self.fingerprint_for(path),
                            display_path=display_path, version=version, uri=uri, known=self.cache.__contains__,
-                           related=self.related)
+                           related=self.related, system_prompt=self._system_prompt)
 
     def plan_text(self, path: str, text: str, *, language_id: str | None = None,
                   display_path: str | None = None, uri: str | None = None) -> ReviewPlan:
@@ -190,7 +195,7 @@ class ReviewEngine:
             data = syntax.buffer.data
             for unit in plan_units(syntax, secrets=self._secrets, fingerprint=self.fingerprint_for(path),
                                    display_path=display_path or path, known=self.cache.__contains__,
-                                   related=self.related, source_path=path):
+                                   related=self.related, source_path=path, system_prompt=self._system_prompt):
                 units.append(unit)
                 if len(units) % PLAN_SLICE == 0:
                     await asyncio.sleep(0)
@@ -367,8 +372,13 @@ class ReviewEngine:
     def _materialize(self, plan: ReviewPlan, unit: UnitPlan, anchored: list[Anchored]) -> tuple[Finding, ...]:
         """Findings at the plan's rows, with fixes that no longer parse removed."""
         out: list[Finding] = []
+        performance = self.settings.review_performance
         for item in anchored:
             finding = item.finding(plan.path, unit.rows, unit.lines, unit.unit.label)
+            if finding.rule.startswith("performance"):  # the optional category, at its own level
+                if performance == "off":
+                    continue
+                finding = dataclasses.replace(finding, severity=Severity.parse(performance))
             if finding.fix is not None and plan.parse is not None and plan.tree is not None:
                 if fix_adds_errors(plan.parse, plan.tree, plan.buffer, finding.fix,
                                    language=plan.language):

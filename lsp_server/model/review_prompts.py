@@ -50,6 +50,20 @@ REVIEW_SYSTEM_PROMPT = (
     "without a trailing newline. Give a fix only when it is small, certain and self-contained."
 )
 
+PERFORMANCE_NOTE = (
+    "\n\nAlso report performance problems, where the code clearly does more work than it needs for data "
+    "that can grow: a loop inside a loop over the same data (quadratic time), the same work repeated inside a "
+    "loop, needless copies of large values. Give each a rule that starts with performance- "
+    "(performance-quadratic-loop, performance-repeated-work, performance-needless-copy) and say in the message "
+    "what to do instead."
+)
+
+
+def review_system_prompt(performance: bool) -> str | None:
+    """The review's system prompt: the default (None), or with the performance category."""
+    return REVIEW_SYSTEM_PROMPT + PERFORMANCE_NOTE if performance else None
+
+
 FIX_SYSTEM_PROMPT = (
     "You are mistral-lsp, fixing code inside a code editor. You are shown part of a file with "
     "its line numbers and asked to rewrite some of its lines. Write only the new code for those "
@@ -88,11 +102,12 @@ class FixInput:
     header: str = ""
 
 
-def numbered(lines: Sequence[tuple[int, str]]) -> str:
-    """Lines as ``  12 | text``; a gap in the numbers is shown as a ``...`` line."""
+def numbered(lines: Sequence[tuple[int, str]], width: int = 0) -> str:
+    """Lines as ``  12 | text``, numbers right-aligned to ``width`` (0: the last number's
+    width); a gap in the numbers is shown as a ``...`` line."""
     if not lines:
         return ""
-    width = len(str(lines[-1][0]))
+    width = width or len(str(lines[-1][0]))
     out: list[str] = []
     previous: int | None = None
     for number, text in lines:

@@ -129,6 +129,22 @@ def status(ls: MistralServer) -> dict[str, Any]:
         "reasons": dict(stats.reasons),
         "review": review_status(ls),
         "index": _index_status(services),
+        "actions": _actions_status(services),
+    }
+
+
+def _actions_status(services: Any) -> dict[str, Any]:
+    engine = services.actions
+    stats = engine.stats
+    return {
+        "enabled": engine.settings.actions_enabled,
+        "available": [spec.name for spec in engine.actions()],
+        "runs": stats.runs,
+        "modelCalls": stats.model_calls,
+        "applied": stats.applied,
+        "refused": stats.refused,
+        "errors": stats.errors,
+        "lastRefusal": stats.last_refusal,
     }
 
 

@@ -1,6 +1,7 @@
 """textDocument/inlineCompletion (ghost text) and textDocument/completion (one AI item).
 
-Thin handlers: unpack, convert the position, call the CompletionEngine, convert back.
+Thin handlers: unpack, convert the position, call the CompletionEngine, convert back
+(``convert``: the result's place, or its ``word_edit``, as a client range).
 Every request gets exactly one answer: a list (possibly empty), or the cancelled
 error when the client cancelled it.
 """
@@ -14,9 +15,8 @@ from lsprotocol import types
 from lsp_server.core.text import split_lines
 from lsp_server.engines.completion import CompletionResult
 from lsp_server.engines.documents import OpenDocument
-from lsp_server.model.echoes import word_start
 from lsp_server.protocol.base import MistralServer
-from lsp_server.protocol.convert import to_byte, to_position
+from lsp_server.protocol.convert import byte_range, text_edit, to_byte
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,9 @@ def register(server: MistralServer) -> None:
         if answer is None or not answer[0].text:
             return types.InlineCompletionList(items=[])
         result, doc = answer
-        at = to_position(doc.syntax.buffer, result.cursor_byte, ls.encoding)  # clamped into the text
+        at = byte_range(doc.syntax.buffer, result.cursor_byte, result.cursor_byte, ls.encoding)
         return types.InlineCompletionList(
-            items=[types.InlineCompletionItem(insert_text=result.text, range=types.Range(start=at, end=at))]
+            items=[types.InlineCompletionItem(insert_text=result.text, range=at)]
         )
 
     @server.feature(
@@ -69,18 +69,8 @@ def register(server: MistralServer) -> None:
         if answer is None or not answer[0].text:
             return types.CompletionList(is_incomplete=True, items=[])
         result, doc = answer
-        buf = doc.syntax.buffer
-        row, _ = buf.point_of_byte(result.cursor_byte)
-        line_prefix = buf.slice(buf.line_start(row), result.cursor_byte)
-        # The item replaces the word being typed, so that clients filtering by that word keep
-        # it: its text is that word plus the completion (which never repeats the word: the
-        # cleaner drops a model's "radius" after a typed "rad" down to "ius").
-        start = word_start(line_prefix)
-        word = line_prefix[start:]
-        word_byte = buf.line_start(row) + len(line_prefix[:start].encode("utf-8"))
-        start_position = to_position(buf, word_byte, ls.encoding)
-        end_position = to_position(buf, result.cursor_byte, ls.encoding)
-        new_text = word + result.text
+        edit = text_edit(doc.syntax.buffer, result.word_edit(doc.syntax.buffer), ls.encoding)
+        new_text = edit.new_text
         first_line = next((line.strip() for line in split_lines(new_text) if line.strip()), "")
         label = first_line if len(first_line) <= _LABEL_WIDTH else first_line[: _LABEL_WIDTH - 1] + "…"
         item = types.CompletionItem(
@@ -95,8 +85,6 @@ def register(server: MistralServer) -> None:
             sort_text="0000",
             preselect=True,
             insert_text_format=types.InsertTextFormat.PlainText,
-            text_edit=types.TextEdit(
-                range=types.Range(start=start_position, end=end_position), new_text=new_text
-            ),
+            text_edit=edit,
         )
         return types.CompletionList(is_incomplete=True, items=[item])

@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from lsprotocol import types
 
 from lsp_server.core.findings import Finding, Severity
 from lsp_server.core.text import TextBuffer
-from lsp_server.engines.fixes import fix_data
+from lsp_server.engines.fixes import finding_data
 from lsp_server.engines.review_events import ProgressSink
 from lsp_server.engines.review_scheduler import ReviewScheduler
 from lsp_server.protocol.base import MistralServer
+from lsp_server.protocol.convert import span_range
 from lsp_server.protocol.progress import WorkDoneProgress
-from lsp_server.protocol.convert import to_position
 
 log = logging.getLogger(__name__)
 
@@ -51,26 +50,16 @@ def pulls(ls: MistralServer) -> bool:
     return bool(text and text.diagnostic is not None and refresh)
 
 
-def to_range(buf: TextBuffer, finding: Finding, encoding: str) -> types.Range:
-    span = finding.span
-    last = buf.line_count - 1
-    start = buf.line_start(min(span.start_line, last)) + span.start_col
-    end = buf.line_start(min(span.end_line, last)) + span.end_col
-    return types.Range(start=to_position(buf, start, encoding), end=to_position(buf, end, encoding))
-
-
 def to_diagnostic(buf: TextBuffer, finding: Finding, encoding: str, version: int | None = None) -> types.Diagnostic:
     """``finding`` on ``buf`` (the document at ``version``, which its data records: code
     actions follow its lines from there)."""
-    data: dict[str, Any] = {"rule": finding.rule, "version": version,
-                            "fix": fix_data(finding.fix, version) if finding.fix is not None else None}
     return types.Diagnostic(
-        range=to_range(buf, finding, encoding),
+        range=span_range(buf, finding.span, encoding),
         message=finding.message,
         severity=_SEVERITY[finding.severity],
         code=finding.rule,
         source=SOURCE,
-        data=data,
+        data=finding_data(finding, version),
     )
 
 

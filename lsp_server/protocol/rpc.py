@@ -14,7 +14,8 @@ that raised out of the read loop, leaving requests unanswered and popping up
   3, no ``true`` for 1, no string for an array); a mismatch is -32602 naming the
   fields (``params.position.line: ...``);
 - a handler's exception becomes -32603 and a cancelled request -32800, logged,
-  never shown to the user: protocol errors are the client's to show.
+  never shown to the user: protocol errors are the client's to show. Cancelling a
+  ``workspace/executeCommand`` cancels the command's coroutine too (pygls 2.1 leaves it running).
 
 Notifications get no response, whatever is wrong with them: bad ones are logged
 in one line. ``shutdown`` refuses new requests at once, cancels the ones in flight
@@ -28,6 +29,7 @@ import asyncio
 import collections.abc
 import contextvars
 import enum
+import functools
 import json
 import logging
 import typing
@@ -390,13 +392,32 @@ class RpcProtocol(LanguageServerProtocol):
         self._send_response(msg_id, error=error.to_response_error())
 
     def _run_generator(self, future: Any, *, gen: Generator[Any, Any, Any], result_future: Future[Any]) -> None:
-        """pygls's, but a cancelled step cancels the whole handler instead of raising in a callback."""
+        """pygls's, but a cancelled step cancels the whole handler instead of raising in a callback,
+        and cancelling the handler (``$/cancelRequest``, shutdown) cancels the step running now:
+        the coroutine of a ``workspace/executeCommand`` sees ``CancelledError``."""
         if future is not None and future.cancelled():
             gen.close()
             if not result_future.done():
                 result_future.cancel()
             return
-        super()._run_generator(future, gen=gen, result_future=result_future)
+        if result_future.cancelled():
+            gen.close()
+            return
+        try:
+            value = future.result() if future is not None else None
+            handler, args, kwargs = gen.send(value)
+        except StopIteration as result:
+            result_future.set_result(result.value)
+            return
+        except Exception as exc:  # noqa: BLE001 - the handler's failure is its answer
+            result_future.set_exception(exc)
+            return
+        step_id = f"step:{uuid.uuid4()}"
+        self._execute_handler(step_id, handler, args=args, kwargs=kwargs,
+                              callback=functools.partial(self._run_generator, gen=gen, result_future=result_future))
+        step = self._request_futures.get(step_id)
+        if step is not None and not step.done():
+            result_future.add_done_callback(lambda outer: step.cancel() if outer.cancelled() else None)
 
     def _notification_done(self, future: Future[Any], method: str) -> None:
         if future.cancelled() or (exc := future.exception()) is None:

@@ -1,1 +1,2 @@
-"""tree-sitter: language registry, incremental documents, context extraction."""
+"""tree-sitter: language registry, incremental documents, context extraction, and the functions
+and stub bodies the AI actions work on."""

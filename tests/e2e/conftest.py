@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import pytest
 from lsprotocol import types
@@ -76,6 +76,7 @@ async def start_client(
         server_env=env or server_env(standin, cache_dir),
     )
     client = await config.start()
+    fix_code_action_union(client)
     root = root or cache_dir
     result = await client.initialize_session(
         types.InitializeParams(
@@ -86,6 +87,19 @@ async def start_client(
         )
     )
     return client, result
+
+
+def fix_code_action_union(client: LanguageClient) -> None:
+    """lsprotocol reads any code action with a ``command`` field as a Command: tell them apart by
+    whether ``command`` is a string (a Command) or an object (a CodeAction's command)."""
+    converter = client.protocol._converter
+
+    def hook(value: Any, _: Any) -> Any:
+        if isinstance(value.get("command"), str):
+            return converter.structure(value, types.Command)
+        return converter.structure(value, types.CodeAction)
+
+    converter.register_structure_hook(Union[types.Command, types.CodeAction], hook)
 
 
 async def stop_client(client: LanguageClient) -> None:

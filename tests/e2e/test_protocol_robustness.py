@@ -164,17 +164,51 @@ def test_params_outside_the_schema_get_invalid_params_naming_the_field(server: R
 
 
 def test_in_schema_positions_past_the_document_are_clamped(server: RawServer, standin: StandIn) -> None:
-    standin.default = Reply(text="pass")
+    """Positions past the document clamp to its end, past a line's content to that line's end
+    (``protocol/convert.py``): the ghost text lands exactly there."""
+    standin.default = Reply(text="x = 1")
     uri = server.uri  # type: ignore[attr-defined]
-    for position in ({"line": 2 ** 31 - 1, "character": 2 ** 31 - 1}, {"line": 0, "character": 10_000}):
+    rows = TEXT.split("\n")
+    end = {"line": len(rows) - 1, "character": len(rows[-1])}
+    line_end = {"line": 0, "character": len(rows[0])}
+    for position, expected in (({"line": 2 ** 31 - 1, "character": 2 ** 31 - 1}, end),
+                               ({"line": len(rows), "character": 0}, end),
+                               ({"line": 0, "character": 10_000}, line_end)):
         answer = server.call("textDocument/inlineCompletion", _inline(uri, position=position))
-        assert "result" in answer, answer
-        for item in answer["result"]["items"]:
-            assert item["range"]["start"]["line"] <= TEXT.count("\n")
+        items = answer["result"]["items"]
+        assert items, answer
+        assert all(item["range"] == {"start": expected, "end": expected} for item in items), (position, items)
     at = {"line": 10_000, "character": 0}
     answer = server.call("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": {"start": at, "end": at},
                                                      "context": {"diagnostics": []}})
-    assert "result" in answer, answer
+    assert answer["result"] == [], answer  # an empty selection, wherever it is, gets no action
+
+
+def test_a_selection_past_the_document_is_clamped_to_its_lines(standin: StandIn, tmp_path: Path) -> None:
+    raw = _fresh(standin, tmp_path)
+    try:
+        raw.initialize(tmp_path, {"textDocument": {"codeAction": {"resolveSupport": {"properties": ["edit"]}}}})
+        uri = (tmp_path / "a.py").as_uri()
+        raw.open(uri, TEXT)
+        last = TEXT.count("\n") - 1  # the last line with content (the document ends with a line break)
+
+        def titles(start: dict, end: dict) -> list[str]:
+            answer = raw.call("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": {
+                "start": start, "end": end}, "context": {"diagnostics": []}})
+            return [action["title"] for action in answer["result"]]
+
+        far = {"line": 2 ** 31 - 1, "character": 2 ** 31 - 1}
+        span = f"lines 5-{last + 1}"
+        found = titles({"line": 4, "character": 0}, far)
+        assert f"Fix with AI: {span}" in found, found
+        assert f"Optimise with AI: {span}" in found, found  # the AI actions see the same clamped selection
+        assert all(title.endswith(f": {span}") for title in found), found  # every action: the clamped lines
+        assert "Fix with AI: line 1" in titles({"line": 0, "character": 3}, {"line": 0, "character": 10_000})
+        found = titles({"line": 10_000, "character": 0}, far)  # both ends at the document's end: empty
+        assert not any(title.startswith("Fix with AI") for title in found), found
+        assert raw.finish() == 0
+    finally:
+        raw.kill()
 
 
 @pytest.mark.parametrize("data", ["garbage", {"kind": "aiFix", "uri": 5}, [1, 2], None])

@@ -436,8 +436,7 @@ FINDINGS = {
 
 def test_review_diagnostic_shown_and_quick_fix_applied(nvim: Nvim, workspace: Path, standin: StandIn) -> None:
     _open(nvim, workspace, "probe.py", "x = 1\n")
-    if not _has_command(nvim, "mistral-lsp.reviewFile"):
-        pytest.skip("this server has no review yet (mistral-lsp.reviewFile): nothing to show in Neovim")
+    assert _has_command(nvim, "mistral-lsp.reviewFile"), "the server must offer mistral-lsp.reviewFile"
 
     def responder(body: dict) -> Reply:
         return Reply(text=json.dumps(FINDINGS)) if body.get("response_format") else Reply(text="")

@@ -138,3 +138,35 @@ def test_review_if_unreachable_setting(tmp_path: Path) -> None:
     assert warn.review_if_unreachable == "warn" and problems == []
     _, problems = load_settings({"review": {"ifUnreachable": "pass"}}, root=tmp_path, environ={})
     assert problems == ['editor settings: review.ifUnreachable = "pass": expected one of fail, warn']
+
+
+def test_vscode_setting_defaults_are_the_servers() -> None:
+    """Every setting the VS Code extension contributes that the server reads has the server's default
+    (``""`` for a text setting means "not set here": the server's own default or another layer applies),
+    so a user who never touched a setting gets the same behaviour from VS Code, Neovim and the CLI."""
+    import json
+    from dataclasses import fields
+    from pathlib import Path
+
+    from lsp_server.config import _SPECS, Settings, _wire_key
+
+    package = json.loads((Path(__file__).resolve().parents[2] / "editor-clients" / "vscode" / "package.json")
+                         .read_text(encoding="utf-8"))
+    sections = package["contributes"]["configuration"]
+    properties = {k: v for section in (sections if isinstance(sections, list) else [sections])
+                  for k, v in section["properties"].items()}
+    by_key = {_wire_key(key): spec for spec in _SPECS for key in spec.keys}
+    defaults = {f.name: f.default for f in fields(Settings)}
+    compared, wrong = 0, []
+    for name, prop in properties.items():
+        spec = by_key.get(_wire_key(name.removeprefix("mistralLSP.")))
+        if spec is None or "default" not in prop:
+            continue
+        compared += 1
+        theirs, ours = prop["default"], defaults[spec.name]
+        if theirs == "" and isinstance(ours, str):
+            continue
+        if spec.check(theirs) != ours:  # read as the server reads it (e.g. a log level's case)
+            wrong.append(f"{name}: package.json {prop['default']!r}, config.py {ours!r}")
+    assert wrong == []
+    assert compared >= 15  # the comparison ran over the extension's server settings

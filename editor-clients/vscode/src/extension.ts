@@ -9,6 +9,7 @@ import { checkEnvironment, explicitServerSettings, legacySettings, SECTION } fro
 import { API_KEY_SECRET, SERVER, ServerController } from './common/server';
 import { MenuEntry, reviewFileMessage, toggleMessage } from './common/presentation';
 import { StatusSnapshot, StatusView } from './common/status';
+import { ACTION_COMMANDS, ActionResult, Actions } from './common/actions';
 
 /** What activate() returns: used by the extension-host tests, stable enough for other extensions. */
 export interface MistralLspApi {
@@ -21,6 +22,8 @@ export interface MistralLspApi {
   menu(): MenuEntry[];
   /** Settings found under the old `mistralLsp.` prefix (reported once at activation). */
   legacySettings: string[];
+  /** The AI actions (the tests read the last explanation shown). */
+  actions: Actions;
 }
 
 /** What the review commands return to their callers (the tests): the server's answer and what was said. */
@@ -71,6 +74,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<Mistra
 
   const register = (id: string, handler: (...args: any[]) => unknown) =>
     context.subscriptions.push(vscode.commands.registerCommand(id, handler));
+
+  const actions = new Actions(ctl);
+  context.subscriptions.push(actions);
+  ctl.commandMiddleware = actions.middleware;
+  for (const [command, name] of Object.entries(ACTION_COMMANDS)) {
+    // An instruction may be given by a caller (a keybinding's args, another extension, the tests).
+    register(command, (instruction?: unknown): Promise<ActionResult | undefined> =>
+      actions.run(name, typeof instruction === 'string' ? instruction : undefined));
+  }
+  register('mistralLsp.runAction', (name?: unknown, instruction?: unknown): Promise<ActionResult | undefined> =>
+    actions.pick(typeof name === 'string' ? name : undefined, typeof instruction === 'string' ? instruction : undefined));
 
   register('mistralLsp.reviewFile', async (uri?: vscode.Uri): Promise<ReviewOutcome | undefined> => {
     const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
@@ -207,6 +221,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Mistra
     setApiKey,
     menu: () => status.menu(ctl.offers(SERVER.reviewFile), context.extension.id),
     legacySettings: legacy,
+    actions,
   };
 }
 

@@ -29,12 +29,13 @@ end
 ---@param title string
 ---@param lines string[]
 ---@param level? integer vim.log.levels: WARN and ERROR colour the border
+---@param syntax? string the float's filetype ('text' when nil; 'markdown' for an explanation)
 ---@return integer? winid
-function M.float(title, lines, level)
+function M.float(title, lines, level, syntax)
   local border_hl = (level == vim.log.levels.ERROR and 'DiagnosticError')
     or (level == vim.log.levels.WARN and 'DiagnosticWarn')
     or 'FloatBorder'
-  local ok, _, win = pcall(vim.lsp.util.open_floating_preview, lines, 'text', {
+  local ok, _, win = pcall(vim.lsp.util.open_floating_preview, lines, syntax or 'text', {
     border = 'rounded',
     title = ' ' .. title .. ' ',
     title_pos = 'center',

@@ -12,6 +12,7 @@ import * as vscode from 'vscode';
 import {
   DidChangeConfigurationNotification,
   ExecuteCommandRequest,
+  ExecuteCommandSignature,
   LanguageClient,
   LanguageClientOptions,
   RevealOutputChannelOn,
@@ -36,6 +37,7 @@ export const SERVER = {
   clearCache: 'mistral-lsp.clearCache',
   reviewFile: 'mistral-lsp.reviewFile',
   reviewWorkspace: 'mistral-lsp.reviewWorkspace',
+  runAction: 'mistral-lsp.runAction',
 };
 
 /** The server's status notification, asked for with `experimental.mistralLsp.statusNotification`. */
@@ -81,6 +83,8 @@ export class ServerController implements vscode.Disposable {
   private watchingInterpreter = false;
   private wanted = false; // a served document was opened, or a command needs the server
   private readonly disposables: vscode.Disposable[] = [];
+  /** Sees the server commands the client runs for code actions (the AI actions set it). */
+  commandMiddleware?: (command: string, args: any[], next: ExecuteCommandSignature) => Promise<unknown>;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -306,6 +310,8 @@ export class ServerController implements vscode.Disposable {
       traceOutputChannel: this.log,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       middleware: {
+        executeCommand: (command, args, next) =>
+          this.commandMiddleware ? this.commandMiddleware(command, args, next) : next(command, args),
         workspace: {
           // Answer the server's pull with explicit values only (never the UI defaults).
           configuration: async (params, token, next) => {
@@ -366,6 +372,7 @@ export class ServerController implements vscode.Disposable {
     const client = this.client;
     this.client = undefined;
     void vscode.commands.executeCommand('setContext', 'mistralLsp.reviewAvailable', false);
+    void vscode.commands.executeCommand('setContext', 'mistralLsp.actionsAvailable', false);
     if (!client) {
       return;
     }
@@ -441,6 +448,7 @@ export class ServerController implements vscode.Disposable {
   private updateContext(): void {
     const review = this.offers(SERVER.reviewFile) || this.offers(SERVER.reviewWorkspace);
     void vscode.commands.executeCommand('setContext', 'mistralLsp.reviewAvailable', review);
+    void vscode.commands.executeCommand('setContext', 'mistralLsp.actionsAvailable', this.offers(SERVER.runAction));
   }
 
   async executeServerCommand<T = unknown>(command: string, args: unknown[] = []): Promise<T> {

@@ -13,7 +13,8 @@
  *    server is reported once when a Python file opens; ghost text appears and Tab accepts it;
  *    the status bar item and its menu (completions toggled twice, no stacked toasts); the
  *    Settings UI's order and labels; Review File from the editor's context menu says its
- *    result; the review finding in Problems and its quick fix.
+ *    result; the review finding in Problems and its quick fix; the AI actions (the light bulb's
+ *    Implement, Edit with AI… from its keybinding, Explain's Markdown beside the code).
  * Prints "vscode: N passed, N failed, N skipped" and exits non-zero on any failure.
  */
 'use strict';
@@ -27,6 +28,8 @@ const readline = require('readline');
 const EXT_ROOT = path.resolve(__dirname, '..', '..');
 // The stand-in's scripted review finding (standin_control.py) is the off-by-one on line 3.
 const REVIEW_FIXTURE = 'def total(items):\n    s = 0\n    for i in range(len(items) - 1):\n        s += items[i]\n    return s\n';
+// The AI actions fixture (shapes.py): a stub to implement, a loop to edit, a function to explain.
+const ACTIONS_FIXTURE = 'import math\n\n\ndef circle_area(radius: float) -> float:\n    """Return the area of a circle."""\n    raise NotImplementedError\n\n\ndef total_area(radii: list[float]) -> float:\n    total = 0.0\n    for r in radii:\n        total += circle_area(r)\n    return total\n';
 
 function parseArgs(argv) {
   const out = { ui: true };
@@ -161,6 +164,12 @@ async function main() {
     fs.writeFileSync(path.join(dirs['ui-ws'], 'main.py'), 'def add(a, b):\n');
     fs.writeFileSync(path.join(dirs['ui-ws'], 'review.py'), REVIEW_FIXTURE);
     fs.writeFileSync(path.join(dirs['ui-ws'], 'clean.py'), 'def double(x):\n    return 2 * x\n');
+    fs.writeFileSync(path.join(dirs['ui-ws'], 'shapes.py'), ACTIONS_FIXTURE);
+    // The API workspace has a tests folder (Write Tests) and an AI action of the user's own.
+    fs.mkdirSync(path.join(dirs['api-ws'], 'tests'));
+    fs.writeFileSync(path.join(dirs['api-ws'], 'tests', 'test_nothing.py'), 'def test_nothing():\n    assert True\n');
+    fs.writeFileSync(path.join(dirs['api-ws'], '.mistral-lsp.toml'),
+      '[[actions.custom]]\nname = "shout"\ntitle = "Shout"\nprompt = "Make the strings upper case:\\n{code}"\nscope = "selection"\n');
     // The API workspace keeps a setting under the old prefix: the extension must notice it.
     fs.mkdirSync(path.join(dirs['api-ws'], '.vscode'));
     fs.writeFileSync(path.join(dirs['api-ws'], '.vscode', 'settings.json'), JSON.stringify({ 'mistralLsp.logLevel': 'debug' }, null, 2));
@@ -275,6 +284,9 @@ async function main() {
           await step(page, 'ui: status bar item, its menu, completions toggled twice without stacked toasts', () => uiStatusMenu(page, shots));
           await step(page, 'ui: Review File from the context menu says "no findings" for a clean file', () => uiReviewClean(page, shots), reviewAvailable);
           await step(page, 'ui: review diagnostic in Problems, quick fix applied', () => uiReview(page, shots), reviewAvailable);
+          await step(page, 'ui: AI actions in the light bulb; Implement with AI applied', () => uiImplement(page, shots, controlUrl));
+          await step(page, 'ui: Edit with AI… from its keybinding asks for the instruction', () => uiEditInstruction(page, shots, controlUrl));
+          await step(page, 'ui: Explain with AI opens the explanation beside the code', () => uiExplain(page, shots, controlUrl));
           await step(page, 'ui: settings ordered, endpoint first, no "Mistral Lsp" labels', () => uiSettings(page, shots));
         } catch (err) {
           outcome.failed += 1;
@@ -636,6 +648,93 @@ async function uiReview(page, shots) {
   say('UI: quick fix applied: line 3 is "    for i in range(len(items)):"');
   await sleep(1500); // the diagnostic goes away when the lines change
   await page.screenshot({ path: path.join(shots, 'vscode-6-fixed.png') });
+}
+
+/** The editor's rendered lines (whatever is scrolled into view), top to bottom. */
+async function shownLines(page) {
+  return page.evaluate(() => {
+    const lines = Array.from(document.querySelectorAll('.monaco-editor .view-lines .view-line'));
+    lines.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));
+    return lines.map((line) => line.innerText.replace(/\u00a0/g, ' '));
+  });
+}
+
+async function scriptAction(controlUrl, name, text) {
+  await fetch(`${controlUrl}/action`, { method: 'POST', body: JSON.stringify({ name, text }) });
+}
+
+async function gotoLine(page, line) {
+  await page.keyboard.press('Control+G');
+  await page.waitForSelector('.quick-input-widget input', { timeout: 10000 });
+  await page.keyboard.type(String(line), { delay: 20 });
+  await page.keyboard.press('Enter');
+  await sleep(300);
+}
+
+async function uiImplement(page, shots, controlUrl) {
+  await scriptAction(controlUrl, 'implement', '    return math.pi * radius ** 2\n```');
+  await quickOpen(page, 'shapes.py', 'import math');
+  await page.click('.monaco-editor .view-lines');
+  await gotoLine(page, 6);
+  await page.keyboard.press('End');
+  await page.keyboard.press('Control+.');
+  const rows = await waitFor('the AI actions in the action widget', async () => {
+    const found = await page.$$eval('.action-widget .monaco-list-row', (els) => els.map((e) => (e.textContent || '').trim()));
+    return found.some((row) => row.includes('Implement with AI: circle_area')) ? found : undefined;
+  }, 20000);
+  say(`UI: the light bulb offers ${JSON.stringify(rows)}`);
+  await sleep(300);
+  await page.screenshot({ path: path.join(shots, 'vscode-actions-lightbulb.png') });
+  for (let i = 0; i < rows.length + 1; i += 1) {
+    const focused = await page.$eval('.action-widget .monaco-list-row.focused', (el) => el.textContent || '').catch(() => '');
+    if (focused.includes('Implement with AI')) break;
+    await page.keyboard.press('ArrowDown');
+    await sleep(100);
+  }
+  await page.keyboard.press('Enter');
+  await waitFor('the implementation on line 6', async () => (await shownLines(page)).includes('    return math.pi * radius ** 2'), 30000);
+  say('UI: Implement with AI replaced the stub: line 6 is "    return math.pi * radius ** 2"');
+  await sleep(500);
+  await page.screenshot({ path: path.join(shots, 'vscode-actions-implemented.png') });
+}
+
+async function uiEditInstruction(page, shots, controlUrl) {
+  await scriptAction(controlUrl, 'edit', '    return sum(circle_area(r) for r in radii)\n```');
+  await page.click('.monaco-editor .view-lines');
+  await gotoLine(page, 10);
+  await page.keyboard.press('Home');
+  await page.keyboard.press('Shift+ArrowDown');
+  await page.keyboard.press('Shift+ArrowDown');
+  await page.keyboard.press('Shift+ArrowDown');
+  await page.keyboard.press('Shift+End');
+  await page.keyboard.press('Control+Alt+E');
+  await page.waitForSelector('.quick-input-widget input', { timeout: 15000 });
+  await page.keyboard.type('use sum() with a generator', { delay: 20 });
+  await sleep(300);
+  await page.screenshot({ path: path.join(shots, 'vscode-actions-instruction.png') });
+  await page.keyboard.press('Enter');
+  await waitFor('the edited function', async () => {
+    const lines = await shownLines(page);
+    return lines.includes('    return sum(circle_area(r) for r in radii)') && !lines.includes('    for r in radii:');
+  }, 30000);
+  say('UI: Edit with AI… rewrote lines 10-13 into one line');
+  await sleep(500);
+  await page.screenshot({ path: path.join(shots, 'vscode-actions-edited.png') });
+}
+
+async function uiExplain(page, shots, controlUrl) {
+  await scriptAction(controlUrl, 'explain', '`circle_area` returns **π r²**, the area of a circle of radius `radius`.\n\n'
+    + '- It takes the radius as a `float`.\n- A negative radius gives the same area as its absolute value.');
+  await page.click('.monaco-editor .view-lines');
+  await gotoLine(page, 6);
+  await runCommand(page, 'Mistral LSP: Explain with AI');
+  await waitFor('the explanation preview', async () => {
+    const tabs = await page.$$eval('.tabs-container .tab', (els) => els.map((e) => e.textContent || ''));
+    return tabs.some((t) => t.includes('Explain with AI')) ? tabs : undefined;
+  }, 30000);
+  await sleep(1500);
+  await page.screenshot({ path: path.join(shots, 'vscode-actions-explain.png') });
+  say('UI: the explanation opened beside the code');
 }
 
 process.on('SIGTERM', () => {

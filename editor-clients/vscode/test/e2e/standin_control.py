@@ -7,7 +7,9 @@ The extension-host tests (which cannot import Python) use the control API:
 
     GET  /requests        every request the stand-in saw: path, method, authorization, model, has_response_format
     POST /completion      {"text": "..."}: the assistant text of every completion answer from now on
-    POST /reset           forget the recorded requests
+    POST /action          {"name": "implement", "text": "..."}: the answer of that AI action ("other": the
+                          user's own actions) from now on
+    POST /reset           forget the recorded requests (and the scripted actions)
 
 Review requests (those with ``response_format``) get the scripted findings of REVIEW_FINDINGS.
 Runs until SIGTERM/SIGINT.
@@ -22,6 +24,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.action_markers import action_of
 from tests.standin import Reply, StandIn
 
 # The review fixture (review.py in the test workspace): line 3 has an off-by-one; the
@@ -43,6 +46,7 @@ REVIEW_FINDINGS = {
 class Harness:
     def __init__(self) -> None:
         self.completion_text = "return a + b"
+        self.action_texts: dict[str, str] = {}
         self.standin = StandIn(default=Reply(text=self.completion_text))
         self.standin.responder = self.respond
         self.standin.start()
@@ -50,6 +54,9 @@ class Harness:
     def respond(self, body: dict[str, Any]) -> Reply:
         if body.get("response_format"):
             return Reply(text=json.dumps(REVIEW_FINDINGS))
+        action = action_of(body)
+        if action:
+            return Reply(text=self.action_texts.get(action, ""))
         return Reply(text=self.completion_text)
 
     def requests(self) -> list[dict[str, Any]]:
@@ -64,11 +71,14 @@ class Harness:
                     "authorization": headers.get("authorization"),
                     "model": body.get("model"),
                     "has_response_format": bool(body.get("response_format")),
+                    "action": action_of(body) if body else "",
+                    "messages": body.get("messages") if action_of(body) else None,
                 }
             )
         return out
 
     def reset(self) -> None:
+        self.action_texts.clear()
         self.standin.reset()  # also clears the responder and the default
         self.standin.responder = self.respond
 
@@ -97,6 +107,9 @@ def control_server(harness: Harness) -> ThreadingHTTPServer:
             body = json.loads(self.rfile.read(length) or b"{}")
             if self.path == "/completion":
                 harness.completion_text = str(body.get("text", ""))
+                self._answer({"ok": True})
+            elif self.path == "/action":
+                harness.action_texts[str(body.get("name", ""))] = str(body.get("text", ""))
                 self._answer({"ok": True})
             elif self.path == "/reset":
                 harness.reset()

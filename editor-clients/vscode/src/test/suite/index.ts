@@ -142,7 +142,7 @@ test('activates, finds the server through the setting and starts it', async () =
   const caps = api.controller.client?.initializeResult?.capabilities as any;
   assert.ok(caps.inlineCompletionProvider, 'the server advertises inline completions');
   const ours = await vscode.commands.getCommands(true);
-  for (const command of ['mistralLsp.reviewFile', 'mistralLsp.reviewWorkspace', 'mistralLsp.toggleCompletions', 'mistralLsp.restartServer', 'mistralLsp.showLogs', 'mistralLsp.checkSetup', 'mistralLsp.setApiKey']) {
+  for (const command of ['mistralLsp.reviewFile', 'mistralLsp.reviewWorkspace', 'mistralLsp.toggleCompletions', 'mistralLsp.restartServer', 'mistralLsp.showLogs', 'mistralLsp.checkSetup', 'mistralLsp.setApiKey', 'mistralLsp.implement', 'mistralLsp.editWithInstruction', 'mistralLsp.runAction']) {
     assert.ok(ours.includes(command), `command ${command} is registered`);
   }
 });
@@ -286,9 +286,7 @@ test('the status menu offers toggle, review, check, logs, restart, settings', as
 });
 
 test('Review File says what came of it, a clean file too', async () => {
-  if (!api.controller.offers('mistral-lsp.reviewFile')) {
-    throw new Skip('TODO: this server does not offer mistral-lsp.reviewFile yet');
-  }
+  assert.ok(api.controller.offers('mistral-lsp.reviewFile'), 'the server offers mistral-lsp.reviewFile');
   const editor = await openFresh('clean.py', 'def double(x):\n    return 2 * x\n');
   const outcome = await vscode.commands.executeCommand<{ message: string }>('mistralLsp.reviewFile', editor.document.uri);
   assert.equal(outcome?.message, 'Mistral LSP: reviewed clean.py: no findings');
@@ -373,10 +371,8 @@ test('server not found: clear state, then back after fixing the setting (one res
   assert.equal(api.status().phase, 'running');
 });
 
-test('review diagnostics in Problems and the quick fix (when the server offers review)', async () => {
-  if (!api.controller.offers('mistral-lsp.reviewFile')) {
-    throw new Skip('TODO: this server does not offer mistral-lsp.reviewFile yet (review is being built)');
-  }
+test('review diagnostics in Problems and the quick fix', async () => {
+  assert.ok(api.controller.offers('mistral-lsp.reviewFile'), 'the server offers mistral-lsp.reviewFile');
   const text = 'def total(items):\n    s = 0\n    for i in range(len(items) - 1):\n        s += items[i]\n    return s\n';
   const editor = await openFresh('review.py', text);
   const outcome = await vscode.commands.executeCommand<{ message: string }>('mistralLsp.reviewFile', editor.document.uri);
@@ -391,6 +387,108 @@ test('review diagnostics in Problems and the quick fix (when the server offers r
   assert.ok(fix?.edit, `a quick fix with an edit (got ${actions.map((a) => a.title).join(', ')})`);
   assert.ok(await vscode.workspace.applyEdit(fix.edit));
   assert.equal(editor.document.lineAt(2).text, '    for i in range(len(items)):');
+}, 45000);
+
+// -- AI actions ----------------------------------------------------------------------------
+
+async function scriptAction(name: string, text: string): Promise<void> {
+  await control('/action', { name, text });
+}
+
+async function actionRequests(name: string): Promise<any[]> {
+  return (await control('/requests')).filter((r: any) => r.action === name);
+}
+
+async function codeActions(doc: vscode.TextDocument, range: vscode.Range, resolve = 0): Promise<vscode.CodeAction[]> {
+  return (await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', doc.uri, range, undefined, resolve)) ?? [];
+}
+
+test('AI actions: the light bulb lists them; Implement resolves to an edit of the stub only', async () => {
+  await running();
+  await scriptAction('implement', '    return a + b\n```');
+  const text = 'def add(a, b):\n    """Return the sum of a and b."""\n    raise NotImplementedError\n\n\ndef twice(x):\n    return x + x\n';
+  const editor = await openFresh('impl.py', text);
+  const at = new vscode.Range(2, 6, 2, 6);
+  const listed = await eventually('the AI actions', async () => {
+    const found = await codeActions(editor.document, at);
+    return found.some((a) => a.title === 'Implement with AI: add') ? found : undefined;
+  });
+  const titles = listed.map((a) => a.title);
+  assert.ok(titles.includes('Document with AI: add'), titles.join(', '));
+  assert.ok(!titles.some((t) => t.startsWith('Optimise')), `no Optimise on a stub: ${titles.join(', ')}`);
+  assert.equal((await actionRequests('implement')).length, 0, 'listing made no model request');
+  const resolved = await codeActions(editor.document, at, 20);
+  const implement = resolved.find((a) => a.title === 'Implement with AI: add');
+  assert.ok(implement?.edit, 'Implement resolved to an edit');
+  assert.ok(await vscode.workspace.applyEdit(implement.edit));
+  assert.equal(editor.document.getText(), text.replace('    raise NotImplementedError\n', '    return a + b\n'));
+  assert.equal((await actionRequests('implement')).length, 1);
+}, 45000);
+
+test('AI actions: palette commands edit in one undo step; Optimise says why', async () => {
+  await scriptAction('optimise', ' `x + x` is one addition; `2 * x` reads better and is as fast.\n```python\ndef twice(x):\n    return 2 * x\n```');
+  const editor = vscode.window.activeTextEditor;
+  assert.ok(editor && editor.document.fileName.endsWith('impl.py'));
+  const before = editor.document.getText();
+  editor.selection = new vscode.Selection(6, 8, 6, 8);
+  const result = await vscode.commands.executeCommand<any>('mistralLsp.optimise');
+  assert.equal(result?.ok, true, JSON.stringify(result));
+  assert.equal(result.note, 'Optimise with AI: `x + x` is one addition; `2 * x` reads better and is as fast.');
+  await eventually('the edit applied', () => (editor.document.getText().includes('return 2 * x') ? true : undefined));
+  assert.equal(editor.document.getText(), before.replace('    return x + x\n', '    return 2 * x\n'));
+  await vscode.commands.executeCommand('undo');
+  assert.equal(editor.document.getText(), before, 'one undo step takes the action back');
+}, 45000);
+
+test('AI actions: Explain shows the Markdown; Edit with an instruction; Document; Write Tests creates the file', async () => {
+  const editor = await openFresh('explain.py', 'def mean(xs):\n    return sum(xs) / len(xs)\n');
+  editor.selection = new vscode.Selection(1, 4, 1, 4);
+  await scriptAction('explain', '`mean` returns the **average** of `xs`; an empty list raises `ZeroDivisionError`.');
+  const explained = await vscode.commands.executeCommand<any>('mistralLsp.explain');
+  assert.equal(explained?.markdown, '`mean` returns the **average** of `xs`; an empty list raises `ZeroDivisionError`.');
+  assert.equal(api.actions.view.last?.title, 'Explain with AI: mean');
+  const shown = await vscode.workspace.openTextDocument(api.actions.view.last!.uri);
+  assert.match(shown.getText(), /^# Explain with AI: mean\n\n`mean` returns the \*\*average\*\*/);
+  await eventually('the cursor back in the code after the explanation opened', () =>
+    vscode.window.activeTextEditor?.document.uri.toString() === editor.document.uri.toString() ? true : undefined);
+  assert.ok(vscode.window.tabGroups.all.some((group) => group.tabs.some((tab) => tab.label.includes('Explain with AI'))),
+    'the explanation is open beside the code');
+  const active = vscode.window.activeTextEditor!;
+  active.selection = new vscode.Selection(1, 0, 1, 28);
+  await scriptAction('edit', '    return sum(xs) / len(xs) if xs else 0.0\n```');
+  const edited = await vscode.commands.executeCommand<any>('mistralLsp.editWithInstruction', 'return 0.0 for an empty list');
+  assert.equal(edited?.ok, true, JSON.stringify(edited));
+  await eventually('the edit applied', () => (editor.document.lineAt(1).text.endsWith('else 0.0') ? true : undefined));
+  const sent = (await actionRequests('edit')).pop();
+  assert.ok(JSON.stringify(sent.messages).includes('Instruction: return 0.0 for an empty list'));
+  await scriptAction('document', 'Return the mean of xs (0.0 when empty)."""\n');
+  active.selection = new vscode.Selection(0, 5, 0, 5);
+  const documented = await vscode.commands.executeCommand<any>('mistralLsp.document');
+  assert.equal(documented?.ok, true, JSON.stringify(documented));
+  await eventually('the docstring', () => (editor.document.lineAt(1).text === '    """Return the mean of xs (0.0 when empty)."""' ? true : undefined));
+  await scriptAction('tests', 'from explain import mean\n\n\ndef test_mean_of_two():\n    assert mean([1, 3]) == 2\n```');
+  const tested = await vscode.commands.executeCommand<any>('mistralLsp.writeTests');
+  assert.equal(tested?.ok, true, JSON.stringify(tested));
+  const created = folderUri('tests/test_explain.py');
+  const testDoc = await eventually('the test file', async () => {
+    try {
+      return await vscode.workspace.openTextDocument(created);
+    } catch {
+      return undefined;
+    }
+  });
+  assert.equal(testDoc.getText(), 'from explain import mean\n\n\ndef test_mean_of_two():\n    assert mean([1, 3]) == 2\n');
+}, 60000);
+
+test('AI actions: a user action from .mistral-lsp.toml appears and runs (Run AI Action…)', async () => {
+  const editor = await openFresh('shout.py', 'def greet():\n    return "hello"\n');
+  editor.selection = new vscode.Selection(1, 4, 1, 18);
+  const listed = await codeActions(editor.document, editor.selection);
+  assert.ok(listed.some((a) => a.title === 'Shout: line 2'), listed.map((a) => a.title).join(', '));
+  await scriptAction('other', '    return "HELLO"\n```');
+  const result = await vscode.commands.executeCommand<any>('mistralLsp.runAction', 'shout');
+  assert.equal(result?.ok, true, JSON.stringify(result));
+  await eventually('the user action applied', () => (editor.document.lineAt(1).text === '    return "HELLO"' ? true : undefined));
 }, 45000);
 
 // -- the runner ---------------------------------------------------------------------------
