@@ -8,7 +8,9 @@ would, so a server that rejects our request fields is caught too. Two more 1-tok
 requests then tell whether reviews will work as designed: one with the findings JSON
 schema (vLLM structured output) and one offering the reviewer's tools (a server
 without ``--enable-auto-tool-choice`` may refuse it; reviews then run without tools).
-Neither decides ``usable``, which is about completions.
+Neither decides ``usable``, which is about completions. A last one shows the model
+``vision.maxImagesPerRequest`` tiny images: whether the server accepts images at all (and if not,
+the flag that turns them on) and how many per request.
 
 When the server cannot be used, ``advice`` says what to do next: the endpoint
 setting, its current value and where that value came from, how to start a server
@@ -48,6 +50,8 @@ class CheckReport:
     completion_ms: float | None = None
     review_structured: bool | None = None  # None: not asked (completions failed first)
     review_tools: bool | None = None
+    images: bool | None = None  # None: not asked
+    image_limit: int | None = None  # images per request the server takes (when it said fewer)
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     settings_problems: list[str] = field(default_factory=list)
@@ -70,6 +74,8 @@ class CheckReport:
             "completionMs": self.completion_ms,
             "reviewStructuredOutput": self.review_structured,
             "reviewTools": self.review_tools,
+            "images": self.images,
+            "imageLimit": self.image_limit,
             "notes": self.notes,
             "usable": self.usable,
             "problems": self.problems,
@@ -93,7 +99,8 @@ class CheckReport:
                     out.append(f"completion:  works ({self.completion_ms:.0f} ms for a 1-token request)")
                 else:
                     out.append("completion:  FAILED")
-            for label, value in (("review json", self.review_structured), ("tool calls", self.review_tools)):
+            for label, value in (("review json", self.review_structured), ("tool calls", self.review_tools),
+                                 ("images", self.images)):
                 if value is not None:
                     out.append(f"{label + ':':<13}{'accepted' if value else 'refused (see the note)'}")
         out += [f"note:        {n}" for n in self.notes]
@@ -153,6 +160,7 @@ async def run_check(root: Path | None, *, timeout_s: float = 10.0) -> Any:
         report.completion_ok = True
         report.completion_ms = (time.perf_counter() - started) * 1000
         await _probe_review(client, report, timeout_s)
+        await _probe_images(client, report, timeout_s, settings.vision_max_images)
         return report
     finally:
         await client.aclose()
@@ -199,3 +207,36 @@ async def _probe_review(client: ModelClient, report: CheckReport, timeout_s: flo
         report.review_tools = False
         report.notes.append(f"tool calls refused ({exc.message}): start vLLM with --enable-auto-tool-choice "
                             "--tool-call-parser mistral, or reviews run without looking things up")
+
+
+async def _probe_images(client: ModelClient, report: CheckReport, timeout_s: float, wanted: int) -> None:
+    """A 1-token request showing ``wanted`` tiny images: does the server take images, how many?"""
+    import re
+
+    from lsp_server.engines.vision import IMAGE_FLAG
+    from lsp_server.model.images import ImageSettings, prepare_image
+    from lsp_server.model.vision_prompts import PROBE_PNG
+
+    image = prepare_image(PROBE_PNG, ImageSettings())
+    content: list[dict[str, Any]] = [{"type": "text", "text": "What colour are these?"}]
+    content += [image.part() for _ in range(max(1, wanted))]
+    options = ChatOptions(max_tokens=1, temperature=0.0, timeout_s=timeout_s)
+    try:
+        await client.chat_turn([{"role": "user", "content": content}], options)
+        report.images = True
+        return
+    except ModelError as exc:
+        message = exc.message
+    limit = re.search(r"At most (\d+) image\(s\) may be provided", message)
+    if limit is not None and int(limit.group(1)) > 0:
+        report.images, report.image_limit = True, int(limit.group(1))
+        report.notes.append(f"the server takes at most {limit.group(1)} image(s) per request (vision."
+                            f"maxImagesPerRequest is {wanted}); mistral-lsp sends no more than that")
+        return
+    report.images = False
+    if limit is not None:
+        report.notes.append(f"images refused ({message}): start vLLM with {IMAGE_FLAG} for image hovers, alt "
+                            "text and figure checks")
+    else:
+        report.notes.append(f"images refused ({message}): the served model may be text-only; image hovers, alt "
+                            f"text and figure checks need Mistral-Small-3.2 with its vision encoder and {IMAGE_FLAG}")

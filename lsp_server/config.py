@@ -118,6 +118,19 @@ class Settings:
     actions_custom: tuple[ActionSpec, ...] = ()
     # setting name -> the layer that gave it ("environment", ".mistral-lsp.toml", ...); defaults absent
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # vision (docs/vision.md): images in Markdown, HTML, JSX and reStructuredText
+    vision_enabled: bool = True
+    vision_diagnostics: bool = True
+    vision_figure_review: bool = True
+    vision_max_images: int = 10
+    vision_alt_max_chars: int = 125
+    vision_site_root: str | None = None
+    vision_patch_size: int = 14
+    vision_max_image_size: int = 1540
+    vision_spatial_merge: int = 2
+    vision_max_image_bytes: int = 20_000_000
+    vision_max_tokens: int = 400
+    vision_timeout_s: float = 60.0
 
     @property
     def given(self) -> frozenset[str]:
@@ -331,6 +344,18 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec("review_tool_tokens", ("review.maxToolTokens",), _int_range(0, 100_000)),
     _Spec("review_if_unreachable", ("review.ifUnreachable",), _choice(*IF_UNREACHABLE),
           "MISTRAL_LSP_REVIEW_IF_UNREACHABLE"),
+    _Spec("vision_enabled", ("vision.enable", "vision.enabled"), _bool, "MISTRAL_LSP_VISION"),
+    _Spec("vision_diagnostics", ("vision.diagnostics",), _bool),
+    _Spec("vision_figure_review", ("vision.figureReview",), _bool),
+    _Spec("vision_max_images", ("vision.maxImagesPerRequest",), _int_range(1, 64), "MISTRAL_LSP_VISION_MAX_IMAGES"),
+    _Spec("vision_alt_max_chars", ("vision.altTextMaxChars",), _int_range(20, 1000)),
+    _Spec("vision_site_root", ("vision.siteRoot",), _optional_text),
+    _Spec("vision_patch_size", ("vision.patchSize",), _int_range(1, 256)),
+    _Spec("vision_max_image_size", ("vision.maxImageSize",), _int_range(16, 16_384)),
+    _Spec("vision_spatial_merge", ("vision.spatialMergeSize",), _int_range(1, 8)),
+    _Spec("vision_max_image_bytes", ("vision.maxImageBytes",), _int_range(1_000, 500_000_000)),
+    _Spec("vision_max_tokens", ("vision.maxTokens",), _int_range(16, 4096)),
+    _Spec("vision_timeout_s", ("vision.timeoutSeconds",), _float_range(1.0, 600.0)),
     _Spec("review_performance", ("review.performance",), _performance),
     _Spec("actions_enabled", ("actions.enable", "actions.enabled"), _bool),
     _Spec("actions_temperature", ("actions.temperature",), _float_range(0.0, 2.0)),

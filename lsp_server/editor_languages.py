@@ -1,10 +1,15 @@
 """The languages the server serves, named as editors name them: the one list both clients use.
 
-Two kinds. A language with a tree-sitter grammar in the syntax registry gets everything:
-completions with syntax-aware context, review findings and fixes, the symbol index. The
-others listed here are code the server completes as plain text (the file name and the text
-around the cursor are the context; no review). VS Code names a language by its language id,
-Neovim by its filetype; each entry gives both.
+Three kinds. A language with a tree-sitter grammar in the syntax registry gets everything:
+completions with syntax-aware context, review findings and fixes, the symbol index. Code
+languages without a grammar here are completed as plain text (the file name and the text
+around the cursor are the context; no review). Documents (Markdown, HTML,
+reStructuredText) are served for their images (``syntax/images.py``): a hover describing
+an image, "Write alt text with AI", missing-alt and broken-link diagnostics, and for the
+prose ones (Markdown, reStructuredText) figure checks in reviews; HTML is completed as
+plain text like other code, prose only when a completion is asked for (never while
+typing). JSX/TSX images get the image features too. VS Code names a language by its
+language id, Neovim by its filetype; each entry gives both.
 
 ``mistral-lsp languages --json`` prints this list. The clients need it statically (VS Code's
 activation events and default ``mistralLSP.languages`` in package.json, Neovim's default
@@ -17,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lsp_server.syntax.images import PROSE_SYNTAXES, image_syntax, is_prose
 from lsp_server.syntax.languages import LANGUAGE_IDS
 
 
@@ -29,8 +35,23 @@ class EditorLanguage:
     grammar: str | None  # the syntax registry's language; None: plain text (completions only)
 
     @property
+    def images(self) -> str | None:
+        """The syntax its image references are read in (hover, alt text, diagnostics), if any."""
+        return image_syntax(self.vscode, "")
+
+    @property
     def features(self) -> tuple[str, ...]:
-        return ("completion", "review", "index") if self.grammar else ("completion",)
+        if self.grammar:
+            served: tuple[str, ...] = ("completion", "review", "index")
+        elif is_prose(self.vscode, ""):
+            served = ("completion-on-request",)
+        else:
+            served = ("completion",)
+        if self.images:
+            served += ("images",)
+        if self.images in PROSE_SYNTAXES:
+            served += ("figure-review",)
+        return served
 
 
 #: Editor names of the grammar languages (Neovim's filetypes are the same words).
@@ -52,11 +73,27 @@ _PLAIN_TEXT: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("sql", ("sql",)),
 )
 
+#: Documents served for their images (docs/vision.md): VS Code id -> Neovim filetypes.
+_DOCUMENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("markdown", ("markdown",)),
+    ("html", ("html",)),
+    ("restructuredtext", ("rst",)),
+)
+
+_FEATURE_WORDS = {
+    "completion": "completions",
+    "review": "review",
+    "index": "index",
+    "completion-on-request": "completions when asked",
+    "images": "images",
+    "figure-review": "figure checks",
+}
+
 
 def served_languages() -> list[EditorLanguage]:
-    """Every language the clients enable by default, grammar languages first."""
+    """Every language the clients enable by default: grammar languages, plain-text code, documents."""
     with_grammar = [EditorLanguage(name, (name,), LANGUAGE_IDS[name]) for name in _GRAMMAR_IDS]
-    plain = [EditorLanguage(vscode, nvim, None) for vscode, nvim in _PLAIN_TEXT]
+    plain = [EditorLanguage(vscode, nvim, None) for vscode, nvim in _PLAIN_TEXT + _DOCUMENTS]
     return with_grammar + plain
 
 
@@ -87,6 +124,8 @@ def lines() -> list[str]:
     out = []
     for lang in served_languages():
         names = lang.vscode if lang.nvim == (lang.vscode,) else f"{lang.vscode} (Neovim: {', '.join(lang.nvim)})"
-        what = "completions, review, index" if lang.grammar else "completions (plain text)"
-        out.append(f"{names}: {what}")
+        words = [_FEATURE_WORDS[feature] for feature in lang.features]
+        if not lang.grammar and "completion" in lang.features:
+            words[0] += " (plain text)"
+        out.append(f"{names}: {', '.join(words)}")
     return out

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from lsp_server import __version__, log_filters
-from lsp_server.protocol import ai_actions, code_actions, commands, completion, diagnostics, documents, lifecycle, workspace
+from lsp_server.protocol import (ai_actions, code_actions, commands, completion, diagnostics, documents, hover,
+                                  lifecycle, workspace)
 from lsp_server.protocol.base import MistralServer
 
 
@@ -16,6 +17,7 @@ def build_server() -> MistralServer:
     completion.register(server)
     diagnostics.register(server)
     code_actions.register(server)
+    hover.register(server)
     ai_actions.register(server)
     commands.register(server)
     workspace.register(server)

@@ -2,8 +2,10 @@
 
 ``Services`` owns the model client, health tracker, token counter, document store,
 workspace knowledge (symbol indexes), completion engine, review engine (with its SQLite findings cache), review scheduler,
-AI fixer, the code actions' fixes engine and the AI actions engine. The protocol layer holds one
-instance and asks it to rebuild when settings change (open documents and shown findings survive, and so do the review
+AI fixer, the code actions' fixes engine, the AI actions engine and the vision engine (images:
+diagnostics, hover, alt text; figure checks in review; its model calls go through the same
+backend). The protocol layer holds one instance and asks it to rebuild when settings change (open
+documents and shown findings survive, and so do the review
 concurrency limit and the completions in flight: the new engines share them with the
 old ones); the CLI's ``check`` uses the same pieces.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import anyio
 
@@ -21,8 +24,12 @@ from lsp_server.core.foreground import Foreground
 from lsp_server.engines.actions import ActionEngine
 from lsp_server.engines.completion import CompletionEngine
 from lsp_server.engines.documents import DocumentStore
+from lsp_server.core.secrets import SecretFilter
+from lsp_server.engines.figure_review import FigurePlanner
 from lsp_server.engines.fix_actions import FixActions
 from lsp_server.engines.fixes_ai import AiFixer
+from lsp_server.engines.image_store import ImageStore
+from lsp_server.engines.vision import VisionEngine
 from lsp_server.engines.knowledge import WorkspaceKnowledge
 from lsp_server.index.tools import TOOL_SCHEMAS
 from lsp_server.engines.review import ReviewEngine
@@ -31,6 +38,7 @@ from lsp_server.model.backends import Backend, backend_key, create_backend
 from lsp_server.model.client import ModelError
 from lsp_server.model.health import HealthChange, ModelHealth
 from lsp_server.model.tokens import TokenCounter
+from lsp_server.syntax.images import ImageScanner
 from lsp_server.syntax.languages import LanguageRegistry
 
 log = logging.getLogger(__name__)
@@ -48,6 +56,8 @@ class Services:
         tokens: TokenCounter | None = None,
     ) -> None:
         self.registry = registry or LanguageRegistry()
+        self.scanner = ImageScanner()  # Markdown/HTML/reStructuredText grammars, loaded on first use
+        self.roots: list[Path] = []  # the workspace folders (images are read only inside them)
         self.tokens = tokens or TokenCounter()
         self.documents = DocumentStore(self.registry, max_parse_bytes=settings.max_file_bytes)
         self._on_health = on_health
@@ -58,6 +68,7 @@ class Services:
         self.knowledge = WorkspaceKnowledge(settings, self.registry, foreground=self.foreground)
         self.completion = self._make_completion(settings)
         self.findings_cache = FindingsCache(settings.cache_dir)
+        self.images, self.vision = self._make_vision(settings)
         # one limit for every review engine: those of replaced settings still finishing count too
         self.review_limit = anyio.CapacityLimiter(settings.review_concurrency)
         self.review_engine = self._make_review_engine(settings)
@@ -88,9 +99,18 @@ class Services:
                                 foreground=self.foreground)
 
     def _make_review_engine(self, settings: Settings) -> ReviewEngine:
+        figures = FigurePlanner(settings, self.images, self.scanner, SecretFilter(settings.secret_globs),
+                                image_limit=lambda: self.vision.image_limit())
         return ReviewEngine(settings, self.client, self.health, self.findings_cache, registry=self.registry,
                             related=self.knowledge.related, tools_for=self.knowledge.tools_for,
-                            tool_schemas=TOOL_SCHEMAS, limit=self.review_limit)
+                            tool_schemas=TOOL_SCHEMAS, limit=self.review_limit, figures=figures)
+
+    def _make_vision(self, settings: Settings) -> tuple[ImageStore, VisionEngine]:
+        secrets = SecretFilter(settings.secret_globs)
+        images = ImageStore(settings, secrets, lambda: self.roots)
+        vision = VisionEngine(settings, self.client, self.health, self.findings_cache, self.tokens, images,
+                              self.scanner, secrets, context_length=lambda: self.completion.max_model_len)
+        return images, vision
 
     def _make_actions(self, settings: Settings) -> ActionEngine:
         return ActionEngine(settings, self.client, self.health, self.tokens, self.documents, self.registry,
@@ -118,6 +138,7 @@ class Services:
         if settings.cache_dir != self.findings_cache.path_dir:
             self.findings_cache.close()
             self.findings_cache = FindingsCache(settings.cache_dir)
+        self.images, self.vision = self._make_vision(settings)
         self.review_limit.total_tokens = settings.review_concurrency  # in place: held tokens stay counted
         self.review_engine = self._make_review_engine(settings)
         self.review.reconfigure(settings, self.review_engine)

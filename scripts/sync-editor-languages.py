@@ -12,6 +12,7 @@ tests/unit/test_editor_languages.py runs the check.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
@@ -46,7 +47,10 @@ def nvim_config(text: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    check = "--check" in argv
+    parser = argparse.ArgumentParser(description="Write the server's language list into the editor clients "
+                                     "(VS Code package.json, Neovim lsp/mistral_lsp.lua).")
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 and say which lists are stale")
+    check = parser.parse_args(argv).check
     stale = []
     for path, render in ((PACKAGE_JSON, package_json), (NVIM_CONFIG, nvim_config)):
         old = path.read_text(encoding="utf-8")

@@ -15,7 +15,8 @@
 # install fails, vLLM does not start) it says so loudly and exits 1, unless
 # MISTRAL_LSP_SKIP_VLLM_TIER=1, with which it reports the tier SKIPPED and exits 0. Failing tests
 # always fail. Logs: $MISTRAL_LSP_VLLM_TIER_DIR (default .cache/vllm-tier/ in the checkout).
-# Other knobs: MISTRAL_LSP_VLLM_TIER_START_TIMEOUT (s, default 300),
+# Then scripts/vllm/vision.sh (a second, short-lived vLLM on a tiny vision model; MISTRAL_LSP_VLLM_TIER_VISION=0
+# leaves it out). Other knobs: MISTRAL_LSP_VLLM_TIER_START_TIMEOUT (s, default 300),
 # MISTRAL_LSP_VLLM_TIER_MIN_MEM_GB (default 5), VLLM_TIER_LAYOUT (native|hf).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -134,6 +135,14 @@ if [ "$rc" != 0 ]; then
   echo "----"
 fi
 stop_server
+
+# -- 4. the vision part: a second, short-lived vLLM on a tiny vision model (scripts/vllm/vision.sh) ---
+VISION_RC=0
+if [ "${MISTRAL_LSP_VLLM_TIER_VISION:-1}" = 1 ]; then
+  scripts/vllm/vision.sh  # its own tests only (the extra pytest arguments are for the text tests)
+  VISION_RC=$?
+  [ "$rc" = 0 ] && [ "$VISION_RC" != 0 ] && rc=$VISION_RC
+fi
 
 peak_kb=$(cat "$WORK/peak-rss-kb" 2>/dev/null || echo 0)
 say "setup ${SETUP_S} s, vLLM start ${START_S} s, tests ${TESTS_S} s, whole tier $((SECONDS - TIER_STARTED)) s; vLLM peak RSS $((peak_kb / 1024)) MiB"

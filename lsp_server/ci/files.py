@@ -7,8 +7,10 @@ global excludes), elsewhere the walk with the same rules (nested ``.gitignore`` 
 included); hidden, dependency, virtualenv and cache folders are left out. A file named
 on the command line is taken as named. Then each candidate must pass the per-file rules
 (not a secret, no symbolic link out of the root, not above the size setting, readable,
-not binary) and, this module's own filter, be in a supported language. Unsupported files
-are noted per extension (a repository has many), the others one line each.
+not binary) and, this module's own filter, be in a supported language or, with
+``documents``, be a Markdown or reStructuredText file that shows an image (reviewed for
+its figures). Unsupported files are noted per extension (a repository has many), the
+others one line each; documents without images are left out silently unless named.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lsp_server.core.secrets import SecretFilter
+from lsp_server.engines.review_files import is_document, shows_images
 from lsp_server.index.project_files import WorkspaceFiles
 from lsp_server.syntax.languages import EXTENSIONS
 
@@ -40,8 +43,11 @@ def relative(root: Path, path: Path) -> str:
         return path.as_posix()
 
 
-def collect(root: Path, paths: Sequence[Path], secrets: SecretFilter, *, max_bytes: int) -> Candidates:
-    """The reviewable files under ``paths`` (files or folders, all inside ``root``)."""
+def collect(root: Path, paths: Sequence[Path], secrets: SecretFilter, *, max_bytes: int,
+            documents: bool = False) -> Candidates:
+    """The reviewable files under ``paths`` (files or folders, all inside ``root``); with
+    ``documents``, Markdown and reStructuredText files that show images too (their figures are
+    checked; one without images is no candidate, and says so only when named)."""
     out = Candidates()
     project = WorkspaceFiles(root, secrets, max_file_bytes=max_bytes, extensions=EXTENSIONS)
     named: list[str] = []
@@ -58,15 +64,21 @@ def collect(root: Path, paths: Sequence[Path], secrets: SecretFilter, *, max_byt
         if rel in seen:
             continue
         seen.add(rel)
-        if not project.supported(rel):
+        source = project.supported(rel)
+        if not source and not (documents and is_document(rel)):
             if rel in named:
                 out.skipped.append(f"{rel}: unsupported language")
             else:
                 suffix = os.path.splitext(rel)[1].lower()
                 unsupported[suffix or "(no extension)"] += 1
             continue
-        if project.reviewable(rel, out.skipped):
-            out.files.append(root / rel)
+        if not project.reviewable(rel, out.skipped):
+            continue
+        if not source and not shows_images(root / rel):  # documents are reviewed for their figures
+            if rel in named:
+                out.skipped.append(f"{rel}: no image, so no figure to check")
+            continue
+        out.files.append(root / rel)
     if unsupported:
         total = sum(unsupported.values())
         kinds = ", ".join(f"{ext} x{n}" for ext, n in sorted(unsupported.items(), key=lambda kv: (-kv[1], kv[0])))

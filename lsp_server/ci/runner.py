@@ -35,6 +35,7 @@ from lsp_server.config import Settings
 from lsp_server.core.findings import Finding, clean_text, sort_findings
 from lsp_server.core.text import looks_binary, split_lines
 from lsp_server.engines.knowledge import WorkspaceKnowledge
+from lsp_server.engines.figure_review import figure_planner
 from lsp_server.engines.review import ReviewEngine, UnitOutcome
 from lsp_server.index.tools import TOOL_SCHEMAS
 from lsp_server.model.backends import create_backend
@@ -125,13 +126,15 @@ async def run_review(request: ReviewRequest, settings: Settings) -> Report:
     registry = LanguageRegistry()
     knowledge = WorkspaceKnowledge(settings, registry, persistent=not request.no_cache)
     engine = ReviewEngine(settings, client, ModelHealth(), cache, registry=registry, related=knowledge.related,
-                          tools_for=knowledge.tools_for, tool_schemas=TOOL_SCHEMAS)
+                          tools_for=knowledge.tools_for, tool_schemas=TOOL_SCHEMAS,
+                          figures=figure_planner(settings, lambda: [root]))  # Markdown/rST figure checks
     try:
         # the symbol index gives each unit the definitions it uses from other files (as in the
         # editor, so both share cache entries); stored under the cache dir, a rebuild is cheap
         knowledge.start([root], client_watches=True)  # no watcher: the tree does not change meanwhile
         await knowledge.ready()
-        candidates = collect(root, paths, engine.secrets, max_bytes=settings.max_file_bytes)
+        candidates = collect(root, paths, engine.secrets, max_bytes=settings.max_file_bytes,
+                             documents=engine.figures is not None)
         files = _narrow(root, candidates, changed)
         run = _Run(root, engine, changed, Progress(len(files), enabled=request.progress),
                    skipped=list(candidates.skipped))
@@ -145,6 +148,8 @@ async def run_review(request: ReviewRequest, settings: Settings) -> Report:
         cache.close()
     if run.failure:
         raise ModelFailure(run.failure, unreachable=run.unreachable)
+    if engine.figures is not None and engine.figures.note():  # not checked is not "no findings": say so
+        run.skipped.append(engine.figures.note())
     summary = Summary(
         files=len(files), units=run.units, cached=run.cached, requests=engine.stats.model_calls,
         # sorted: workers finish in any order, and equal reviews must give equal reports

@@ -4,7 +4,9 @@ One call to ``complete`` is one editor request, and it always returns a result (
 empty text when there is nothing to offer); it raises only ``CancelledError`` when
 its own task is cancelled (``$/cancelRequest``). A newer request for the same
 document supersedes an older one: the older one's model stream is closed at once
-(vLLM aborts the generation) and it answers empty.
+(vLLM aborts the generation) and it answers empty. Prose documents (Markdown,
+reStructuredText: the editors send them for their images) get completions only when
+asked for, never while typing.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from lsp_server.model.client import ChatOptions, ModelError
 from lsp_server.model.health import ModelHealth, context_limit, context_overflow
 from lsp_server.model.tokens import TokenCounter
 from lsp_server.syntax.context import RelatedLookup, would_add_errors
+from lsp_server.syntax.images import is_prose
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +143,8 @@ class CompletionEngine:
     async def _complete(self, doc: OpenDocument, cursor_byte: int, invoked: bool) -> CompletionResult:
         if not self.enabled and not invoked:
             return CompletionResult("", cursor_byte, "disabled")
+        if not invoked and is_prose(doc.language_id, doc.path):  # served for its images: no ghost text in prose
+            return CompletionResult("", cursor_byte, "prose")
         if doc.binary or self._secrets.is_secret_path(doc.path):
             return CompletionResult("", cursor_byte, "not-sent")
         ticket = self._begin(doc.uri)

@@ -35,6 +35,8 @@ from lsp_server.cache import FindingsCache
 from lsp_server.config import Settings
 from lsp_server.core.findings import Finding, Severity, sort_findings
 from lsp_server.core.secrets import SecretFilter
+from lsp_server.core.text import TextBuffer
+from lsp_server.engines.figure_review import SECTION_KIND, FigurePlanner
 from lsp_server.engines.fixes import fix_adds_errors
 from lsp_server.engines.review_anchor import Anchored, anchor_all
 from lsp_server.engines.review_plan import (
@@ -127,8 +129,10 @@ class ReviewEngine:
         tools_for: Callable[[str], ToolExecutor | None] | None = None,
         tool_schemas: tuple[dict[str, Any], ...] = (),
         limit: anyio.CapacityLimiter | None = None,
+        figures: FigurePlanner | None = None,
     ) -> None:
         self.settings = settings
+        self.figures = figures  # Markdown/reStructuredText sections checked against their images
         self.related = related  # definitions from other files (the workspace index), if any
         self.tools_for = tools_for if settings.review_tools and settings.review_tool_calls > 0 else None
         self._tool_schemas = tool_schemas
@@ -176,19 +180,35 @@ class ReviewEngine:
                            display_path=display_path, version=version, uri=uri, known=self.cache.__contains__,
                            related=self.related, system_prompt=self._system_prompt)
 
+    def reviews_document(self, path: str, language_id: str | None = None) -> bool:
+        """Whether ``path`` is a document (Markdown, reStructuredText) reviewed for its figures."""
+        return self.figures is not None and self.figures.applies(path, language_id)
+
     def plan_text(self, path: str, text: str, *, language_id: str | None = None,
                   display_path: str | None = None, uri: str | None = None) -> ReviewPlan:
         """The plan for a file's text (no open document: a file on disk, the CI path)."""
         if self._secrets.is_secret_path(path):  # decided before anything is parsed
             return ReviewPlan(path, uri, None, "", (), skipped="secret file")
+        if self.figures is not None and self.reviews_document(path, language_id):
+            buffer = TextBuffer(text)
+            scan = self.figures.scan(buffer.data, path, language_id)
+            units = self.figures.plan_units(buffer, scan, path, display_path=display_path or path,
+                                            fingerprint=self.fingerprint, known=self.cache.__contains__)
+            return ReviewPlan(path, uri, None, scan.syntax, tuple(units), data=buffer.data)
         spec = self._registry.for_document(language_id, path)
         syntax = SyntaxDocument(text, spec, self._registry)
         return self.plan(syntax, path, display_path=display_path, uri=uri)
 
     async def plan_async(self, syntax: SyntaxDocument, path: str, *, display_path: str | None = None,
-                         version: int | None = None, uri: str | None = None) -> ReviewPlan | None:
+                         version: int | None = None, uri: str | None = None,
+                         language_id: str | None = None) -> ReviewPlan | None:
         """``plan`` in slices of ``PLAN_SLICE`` units with the event loop served in between;
-        None if the document changed meanwhile."""
+        None if the document changed meanwhile. A document (by ``language_id``, else extension)
+        gets its figure units."""
+        if self.figures is not None and syntax.spec is None and self.reviews_document(path, language_id) \
+                and not self._secrets.is_secret_path(path):
+            return await self._plan_figures(syntax, path, display_path=display_path, version=version, uri=uri,
+                                            language_id=language_id)
         skipped = skip_reason(syntax, path, self._secrets)
         units: list[UnitPlan] = []
         if not skipped:
@@ -202,6 +222,28 @@ class ReviewEngine:
                     if syntax.buffer.data is not data:
                         return None
         return finish_plan(syntax, path, units, version=version, uri=uri, skipped=skipped)
+
+    async def plan_text_async(self, path: str, text: str, *, display_path: str | None = None,
+                              uri: str | None = None) -> ReviewPlan:
+        """``plan_text`` with a document's images read in a worker thread (the editor's workspace review)."""
+        if self.figures is not None and self.reviews_document(path) and not self._secrets.is_secret_path(path):
+            await self.figures.prepare_async(self.figures.scan(text.encode("utf-8", errors="surrogatepass"), path),
+                                             path)  # then planning finds the images prepared
+        return self.plan_text(path, text, display_path=display_path, uri=uri)
+
+    async def _plan_figures(self, syntax: SyntaxDocument, path: str, *, display_path: str | None,
+                            version: int | None, uri: str | None, language_id: str | None) -> ReviewPlan | None:
+        """A document's figure units: its images prepared off the event loop, then planned."""
+        assert self.figures is not None
+        buffer = syntax.buffer
+        data = buffer.data
+        scan = self.figures.scan(data, path, language_id)
+        await self.figures.prepare_async(scan, path)
+        if syntax.buffer.data is not data:
+            return None
+        units = self.figures.plan_units(buffer, scan, path, display_path=display_path or path,
+                                        fingerprint=self.fingerprint, known=self.cache.__contains__)
+        return ReviewPlan(path, uri, version, scan.syntax, tuple(units), data=data)
 
     async def review_text(self, path: str, text: str, *, language_id: str | None = None,
                           display_path: str | None = None) -> ReviewResult:
@@ -285,6 +327,9 @@ class ReviewEngine:
             async with self._limit:
                 raw = await self._ask(unit, plan.path)
         except ModelError as exc:
+            if unit.unit.kind == SECTION_KIND and exc.status == 400 and self.figures is not None \
+                    and self.figures.refusal(exc.message):
+                return _Answer()  # the server takes no (or fewer) images: skipped (not cached), not failed
             self.stats.errors += 1
             self.stats.last_error = exc.message
             self._health.failed(exc, timeouts=False)  # a slow review is not an outage for completions
@@ -319,7 +364,7 @@ class ReviewEngine:
         )
         started = time.perf_counter()
         self.stats.model_calls += 1
-        tools = self.tools_for(path) if self.tools_for is not None else None
+        tools = self.tools_for(path) if self.tools_for is not None and unit.unit.kind != SECTION_KIND else None
         if tools is not None:
             try:
                 text = await self._ask_with_tools(unit, options, tools)

@@ -20,7 +20,8 @@ file opened at start-up) waits for it, at most ``INDEX_WAIT_S``; if the index is
 still not ready then, the review goes ahead without it (no tools, less cross-file
 context) and is made again, once, when the index is ready (``index_ready``). Results
 made without the index are cached under other keys, so they never stand in for a
-review made with it.
+review made with it. A document's figure checks (Markdown, reStructuredText) use no index
+and never wait for it.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ class ReviewScheduler:
 
     def _start(self, uri: str, reason: str) -> asyncio.Task[ReviewResult | None] | None:
         doc = self.documents.get(uri)
-        if doc is None or doc.binary or doc.spec is None:
+        if doc is None or doc.binary or (doc.spec is None and not self.engine.reviews_document(doc.path, doc.language_id)):
             return None
         self.stats.reviews += 1
         self.stats.reasons[reason] = self.stats.reasons.get(reason, 0) + 1
@@ -152,19 +153,20 @@ class ReviewScheduler:
         doc = self.documents.get(uri)
         if doc is None:
             return None
-        if self._index_pending(doc.path):
+        if self._index_pending(doc.path, doc.language_id):
             await self.wait_for_index(doc.path, INDEX_WAIT_S)
             doc = self.documents.get(uri)
             if doc is None:
                 return None
-        if self._index_pending(doc.path):
+        if self._index_pending(doc.path, doc.language_id):
             log.info("reviewing %s before the symbol index is ready; again once it is", doc.path)
             self._without_index.add(uri)
         else:
             self._without_index.discard(uri)
         started = time.perf_counter()
         name = Path(doc.path).name
-        plan = await self.engine.plan_async(doc.syntax, doc.path, display_path=name, version=doc.version, uri=uri)
+        plan = await self.engine.plan_async(doc.syntax, doc.path, display_path=name, version=doc.version, uri=uri,
+                                            language_id=doc.language_id)
         if plan is None or self.documents.get(uri) is not doc:
             return None  # the document changed or closed while it was being planned
         self._refresh(uri)  # bring earlier findings onto this version (and show them there)
@@ -266,8 +268,10 @@ class ReviewScheduler:
         self.publish_soon(uri)
 
     # -- the workspace index -------------------------------------------------------------------
-    def _index_pending(self, path: str) -> bool:
-        return self.index is not None and self.engine.uses_index and self.index.pending(path)
+    def _index_pending(self, path: str, language_id: str | None = None) -> bool:
+        # a document's figure checks use no index (no tools, no cross-file context): they never wait
+        return self.index is not None and self.engine.uses_index \
+            and not self.engine.reviews_document(path, language_id) and self.index.pending(path)
 
     async def wait_for_index(self, path: str, timeout_s: float) -> bool:
         """Wait (bounded) for the index holding ``path``, if reviews use it; whether it is ready."""
@@ -281,7 +285,7 @@ class ReviewScheduler:
             doc = self.documents.get(uri)
             if doc is None:
                 self._without_index.discard(uri)
-            elif not self._index_pending(doc.path):
+            elif not self._index_pending(doc.path, doc.language_id):
                 self._without_index.discard(uri)
                 self.review(uri, "index-ready")
 

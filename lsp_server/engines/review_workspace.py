@@ -32,7 +32,8 @@ def review_files(
     """The files to review under ``root``, notes on skipped ones, and the job reviewing them."""
     settings = scheduler.settings
     selection = select_files(
-        root, scheduler.engine.secrets, max_bytes=settings.max_file_bytes, limit=settings.review_max_workspace_files
+        root, scheduler.engine.secrets, max_bytes=settings.max_file_bytes, limit=settings.review_max_workspace_files,
+        documents=scheduler.engine.figures is not None,
     )
     skipped = list(selection.skipped)
     if selection.truncated:
@@ -75,13 +76,19 @@ async def _one(scheduler: ReviewScheduler, path: Path, shown: str) -> None:
     engine = scheduler.engine
     uri = path.as_uri()
     doc = scheduler.documents.get(uri)
-    if doc is not None:
+    if doc is not None and engine.reviews_document(doc.path, doc.language_id):
+        found = await engine.plan_async(doc.syntax, doc.path, display_path=shown, version=doc.version, uri=uri,
+                                        language_id=doc.language_id)
+        if found is None:
+            return  # it changed while its images were read
+        plan = found
+    elif doc is not None:
         plan = engine.plan(doc.syntax, doc.path, display_path=shown, version=doc.version, uri=uri)
     else:
         text = read_source(path)
         if text is None:
             return
-        plan = engine.plan_text(str(path), text, display_path=shown, uri=uri)
+        plan = await engine.plan_text_async(str(path), text, display_path=shown, uri=uri)
     result = await engine.run(plan)
     if result.errors and len(result.errors) == result.units:
         return  # nothing reviewed (model down): leave what the file showed

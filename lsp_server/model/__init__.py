@@ -1,3 +1,3 @@
 """The model side: the backends (vLLM over HTTP, Transformers in-process), prompts (completion,
-review, fix, AI actions), token counting, and reading what the model wrote (cleaning, echoes,
-repetition, findings, action answers)."""
+review, fix, AI actions, vision), token counting, images as the model takes them (``images``), and
+reading what the model wrote (cleaning, echoes, repetition, findings, action answers)."""

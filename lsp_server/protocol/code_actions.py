@@ -23,7 +23,7 @@ from lsprotocol import types
 from lsp_server.core.findings import Edit
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.engines.fix_actions import FindingRef, FixOffer
-from lsp_server.protocol import ai_actions
+from lsp_server.protocol import ai_actions, image_actions
 from lsp_server.protocol.base import MistralServer
 from lsp_server.protocol.convert import selected_rows, takes_document_changes, text_edits, workspace_edit
 from lsp_server.protocol.diagnostics import SOURCE
@@ -48,12 +48,16 @@ def code_actions(ls: MistralServer, params: types.CodeActionParams) -> list[type
     doc = services.documents.get(params.text_document.uri) if services is not None else None
     if services is None or doc is None:
         return []
+    lazy = _resolves_edits(ls)
+    actions: list[types.CodeAction] = []
+    if not doc.binary and not services.review_engine.secrets.is_secret_path(doc.path):
+        actions = image_actions.list_actions(ls, doc, params, lazy)  # "Write alt text with AI"
     ours = [d for d in params.context.diagnostics if d.source == SOURCE]
     # a diagnostic's range is the document's as it was at the version its data records
     findings = [FindingRef(d.range.start.line, d.range.end.line, d.message, d.data) for d in ours]
     selection = selected_rows(doc.syntax.buffer, params.range, ls.encoding)
-    offers = services.fixes.offer(doc, findings, selection, lazy=_resolves_edits(ls))
-    return _only([_action(ls, doc, offer, ours) for offer in offers], params)
+    offers = services.fixes.offer(doc, findings, selection, lazy=lazy)
+    return _only(actions + [_action(ls, doc, offer, ours) for offer in offers], params)
 
 
 def _only(actions: list[types.CodeAction], params: types.CodeActionParams) -> list[types.CodeAction]:
@@ -91,7 +95,10 @@ def _kind(kind: object) -> str:
 
 
 async def resolve(ls: MistralServer, action: types.CodeAction) -> types.CodeAction:
-    if isinstance(action.data, dict) and action.data.get("kind") == ai_actions.ACTION:
+    data = action.data if isinstance(action.data, dict) else {}
+    if data.get("kind") == image_actions.ALT_TEXT:
+        return await image_actions.resolve(ls, action)
+    if data.get("kind") == ai_actions.ACTION:
         return await ai_actions.resolve(ls, action)
     services = ls.services
     resolved = await services.fixes.resolve(action.data) if services is not None else None
@@ -102,6 +109,7 @@ async def resolve(ls: MistralServer, action: types.CodeAction) -> types.CodeActi
     if resolved.doc is not None and resolved.edits is not None:
         action.edit = _workspace_edit(ls, resolved.doc, resolved.edits)
     return action
+
 
 def _tell(ls: MistralServer, message: str) -> None:
     ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=f"mistral-lsp: {message}"))

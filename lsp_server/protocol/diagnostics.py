@@ -6,7 +6,8 @@ plus a refresh when a review lands; every other client gets
 ``textDocument/publishDiagnostics`` with the document version. Never both: a client
 that pulls without refresh support (Neovim 0.10/0.11) gets empty pull reports so it
 does not show every finding twice. Findings always come from
-``ReviewScheduler.current``, i.e. re-anchored onto the document's current text.
+``ReviewScheduler.current``, i.e. re-anchored onto the document's current text, plus the
+vision engine's model-free image diagnostics, computed from the current text.
 
 Progress is server-initiated work-done progress (``progress.py``); the token is created
 without awaiting (a cancelled review must not leave a pending server->client request).
@@ -75,6 +76,8 @@ def diagnostics_for(ls: MistralServer, uri: str) -> tuple[list[types.Diagnostic]
     buf = doc.syntax.buffer if doc is not None else (state.buffer if state is not None else None)
     if buf is None:
         return [], None
+    if doc is not None and not doc.binary:  # the model-free image diagnostics (missing alt, broken link)
+        findings = findings + services.vision.lint_document(doc)
     version = doc.version if doc is not None else None
     return [to_diagnostic(buf, f, ls.encoding, version) for f in findings], version
 

@@ -71,10 +71,16 @@ def register(server: MistralServer) -> None:
 
 
 def _review_event(ls: MistralServer, event: str, uri: str) -> None:
-    """Tell the review scheduler; a review problem never breaks document sync."""
+    """Tell the review scheduler; a review problem never breaks document sync. A document with
+    image references gets its (model-free) image diagnostics right away."""
     try:
         review = attach(ls)
         if review is not None:
             getattr(review, event)(uri)
+            doc = ls.services.documents.get(uri) if ls.services is not None else None
+            if event == "closed" and ls.services is not None:
+                ls.services.vision.forget(uri)
+            elif doc is not None and ls.services is not None and ls.services.vision.wants_publish(doc, event):
+                ls.services.vision.when_settled(doc, lambda: review.publish_soon(uri))
     except Exception:  # noqa: BLE001 - fail per feature
         log.exception("review %s event failed for %s", event, uri)

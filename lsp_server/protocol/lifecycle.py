@@ -89,6 +89,7 @@ def register(server: MistralServer) -> None:
         settings, problems = load_settings(session.editor_layer(), root=session.root)
         ls.apply_log_level(settings.log_level)
         ls.services = Services(settings, on_health=_health_notifier(ls))
+        ls.services.roots = list(session.roots)  # images are read only inside the workspace folders
         ls.services.knowledge.expect(session.roots)  # reviews of files opened meanwhile wait for it
         ls.pending_problems = problems
         log.info("settings: %s", settings.describe())

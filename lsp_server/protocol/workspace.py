@@ -114,6 +114,10 @@ def register(server: MistralServer) -> None:
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     async def did_change_workspace_folders(ls: MistralServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
         services = ls.services
+        if services is not None:  # images are read only inside the workspace folders
+            removed = {path.resolve() for path in _paths([folder.uri for folder in params.event.removed])}
+            services.roots = [root for root in services.roots if root.resolve() not in removed] + \
+                _paths([folder.uri for folder in params.event.added])
         if services is None or not services.knowledge.enabled:
             return
         knowledge = services.knowledge

@@ -15,3 +15,6 @@ VLLM_TIER_MODEL_ROOT="$VLLM_TIER_CACHE/model-$( { cat "$VLLM_TIER_HERE/make_tiny
 # --config-format mistral --load-format mistral like the real model; the HF layout is beside it.
 VLLM_TIER_MODEL_NATIVE="$VLLM_TIER_MODEL_ROOT/tiny-mistral-native"
 VLLM_TIER_MODEL_HF="$VLLM_TIER_MODEL_ROOT/tiny-mistral-hf"
+# The tier's vision model (scripts/vllm/make_tiny_vision_model.py, built by scripts/vllm/vision.sh):
+# the same tiny decoder with a tiny Pixtral vision encoder and Mistral-Small-3.2's image settings.
+VLLM_TIER_VISION_MODEL="$VLLM_TIER_CACHE/vision-$( { cat "$VLLM_TIER_HERE/make_tiny_vision_model.py" "$VLLM_TIER_HERE/make_tiny_model.py" "$VLLM_TIER_HERE/requirements.lock"; } | sha256sum | cut -c1-12)"

@@ -34,7 +34,9 @@ case "$LAYOUT" in
   # Mistral's own format, as the real model is served (--config_format/--load_format mistral).
   native) MODEL="$VLLM_TIER_MODEL_NATIVE"; FORMAT=(--config-format mistral --load-format mistral) ;;
   hf) MODEL="$VLLM_TIER_MODEL_HF"; FORMAT=() ;;
-  *) echo "serve.sh: --layout is native or hf" >&2; exit 2 ;;
+  # The tiny vision model (scripts/vllm/vision.sh builds it and passes --limit-mm-per-prompt).
+  vision) MODEL="$VLLM_TIER_VISION_MODEL/model"; FORMAT=(--config-format mistral --load-format mistral) ;;
+  *) echo "serve.sh: --layout is native, hf or vision" >&2; exit 2 ;;
 esac
 
 # KV cache in GiB (the CPU backend's equivalent of --gpu-memory-utilization): 1 GiB holds about
@@ -55,6 +57,9 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 VLLM_NO_USAGE_STATS=1 DO_NOT_TRAC
 export PYTHONUNBUFFERED=1  # the log is a file: lines must land when they happen (the tests read it live)
 # Anything the caller's Python environment would inject has no business here.
 unset PYTHONPATH PYTHONHOME VIRTUAL_ENV
+# The vision model's Pixtral module imports transformers' Pixtral image processor, which imports
+# torchvision (absent here, see vision-shim/sitecustomize.py): that one import is left out.
+if [ "$LAYOUT" = vision ]; then export PYTHONPATH="$HERE/vision-shim"; fi
 
 mkdir -p "$(dirname "$LOG")"
 # Flags, as in scripts/serve-vllm.sh where they apply:

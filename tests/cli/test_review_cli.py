@@ -65,7 +65,8 @@ def test_full_review_json_and_warm_run_makes_no_request(cli, repo: Path, standin
     assert not any("gen()" in content for content in _chat_contents(standin))
     assert "README.md" not in first.stdout
     assert "4 unit(s)" in first.stderr and "0 cached" in first.stderr
-    assert "file(s) in unsupported languages:" in first.stderr and ".md x1" in first.stderr
+    # README.md is a document whose figures are checked (it shows none: no request), not an unsupported file
+    assert "file(s) in unsupported languages:" in first.stderr and ".md" not in first.stderr
 
     standin.reset()
     standin.responder = None  # any request now would get an empty answer and change the findings

@@ -48,11 +48,25 @@ def test_check_usable(standin: StandIn, tmp_path: Path) -> None:
     out = run(["check"], standin, cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "32768 tokens" in out.stdout and "result:      usable" in out.stdout
-    completion, structured, tools = (r.body for r in standin.chat_requests())
+    completion, structured, tools, images = (r.body for r in standin.chat_requests())
     assert completion["continue_final_message"] is True and completion["max_tokens"] == 1
     assert structured["response_format"]["type"] == "json_schema" and structured["max_tokens"] == 1
     assert [t["function"]["name"] for t in tools["tools"]] == ["lookup_symbol", "read_lines"]
     assert "review json: accepted" in out.stdout and "tool calls:  accepted" in out.stdout
+    assert images["max_tokens"] == 1 and len(standin.chat_requests()[-1].images) == 10  # vision.maxImagesPerRequest
+    assert "images:      accepted" in out.stdout
+
+
+@pytest.mark.parametrize(("limit", "images", "words"), [
+    (0, False, "--limit-mm-per-prompt '{\"image\":10}'"),
+    (3, True, "at most 3 image(s) per request"),
+])
+def test_check_reports_the_servers_image_limit(tmp_path: Path, limit: int, images: bool, words: str) -> None:
+    with StandIn(image_limit=limit) as server:
+        out = run(["check", "--json"], server, cwd=tmp_path)
+    report = json.loads(out.stdout)
+    assert out.returncode == 0 and report["usable"] is True  # completions work either way
+    assert report["images"] is images and any(words in note for note in report["notes"]), report
 
 
 def test_check_reports_a_server_without_tool_calls(standin: StandIn, tmp_path: Path) -> None:

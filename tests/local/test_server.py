@@ -11,6 +11,7 @@ does not reload the model. The server runs Mistral-Small-3.2's architecture
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -162,3 +163,32 @@ async def test_a_cancelled_completion_frees_the_device_at_once(local: Any) -> No
         assert backend["generations"] > generations
         return
     pytest.fail("the completion finished before it could be cancelled, three times")
+
+
+async def test_an_image_hover_runs_on_the_local_vision_model(local: Any) -> None:
+    """The vision engine asks the backend the services hold: the image reaches Mistral3's vision
+    encoder in process, and the prompt it encodes to is the length the hover says it counted."""
+    from tests.imagegen import bar_chart
+    from tests.tiny_models import IMAGE
+
+    client, root, _ = local
+    # the tiny model's image encoder (16-pixel patches, at most 64 pixels), and a short answer
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"mistralLsp": {
+        **OPTIONS, "vision": {"patchSize": IMAGE["image_patch_size"], "maxImageSize": IMAGE["max_image_size"],
+                              "spatialMergeSize": IMAGE["spatial_merge_size"], "maxTokens": 24}}}))
+    await asyncio.sleep(0.5)
+    (root / "docs").mkdir(exist_ok=True)
+    (root / "docs" / "chart.png").write_bytes(bar_chart([10, 20, 30, 40]))
+    uri = (root / "CHART.md").as_uri()
+    open_doc(client, uri, "# Sales\n\n![Sales by quarter](docs/chart.png)\n", "markdown")
+    before = (await status(client))["backend"]
+    hover = await client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=2, character=4)))
+    assert hover is not None and isinstance(hover.contents, types.MarkupContent)
+    text = hover.contents.value
+    backend = (await status(client))["backend"]
+    assert backend["generations"] == before["generations"] + 1, (text, backend)
+    assert "sent as 64×40" in text, text  # downscaled to the encoder's largest side before sending
+    counted = re.search(r"\(([\d,]+) in the request\)", text)
+    assert counted is not None, text  # described (the random model's words), not refused
+    assert backend["lastPromptTokens"] == int(counted.group(1).replace(",", "")), (text, backend)

@@ -5,7 +5,8 @@ for the real ``openai`` SDK: ``/v1/models``, ``/v1/chat/completions`` (SSE
 streaming and plain JSON, tool calls, stop strings, ``max_tokens``, usage),
 ``/v1/completions``, ``/health``, ``/version``, ``/metrics`` and ``/tokenize``.
 It validates requests the way vLLM does for the fields mistral-lsp sends
-(model name, assistant prefill, ``priority``, ``response_format``...).
+(model name, assistant prefill, ``priority``, ``response_format``, image parts
+and the per-prompt image limit: ``images.py``).
 
 Replies are scripted with :class:`Reply` (text, chunking, delays, failure
 modes). Every request is recorded as a :class:`RecordedRequest`, including
@@ -36,6 +37,8 @@ from http import HTTPStatus
 from typing import Any, NoReturn
 
 from aiohttp import web
+
+from tests.standin.images import ImageRejected, RecordedImage, check_images
 
 DEFAULT_MODEL = "mistralai/Mistral-Small-3.2-24B-Instruct-2506"
 STANDIN_VERSION = "0.11.0-standin"
@@ -89,6 +92,7 @@ class RecordedRequest:
     disconnected_at: float | None = None  # time.monotonic() when the server noticed
     completed: bool = False  # the whole response (whatever its status) was written
     status: int = 0  # the HTTP status answered (0: none, e.g. mode="disconnect" without stream)
+    images: list[RecordedImage] = field(default_factory=list)  # the chat request's images, decoded
 
 
 class ClientGone(ConnectionResetError):
@@ -529,8 +533,12 @@ class StandIn:
         scheduling_priority: bool = False,
         default: Reply | None = None,
         port: int = 0,
+        image_limit: int = 10,
+        image_settings: tuple[int, int, int] = (14, 1540, 2),
     ) -> None:
         self.model = model
+        self.image_limit = image_limit  # vLLM's --limit-mm-per-prompt image count (0: a text-only server)
+        self.image_settings = image_settings  # (patch size, largest side, spatial merge) of the served model
         self.max_model_len = max_model_len
         self.scheduling_priority = scheduling_priority
         self.default: Reply = default if default is not None else Reply()
@@ -926,9 +934,15 @@ class StandIn:
         except _RequestError as err:
             return await self._send_error(exchange, err.message, err.status, err.param)
         assert body is not None
+        if chat:
+            try:
+                exchange.record.images = check_images(body, self.image_limit, self.image_settings)
+            except ImageRejected as err:
+                return await self._send_error(exchange, str(err), 400, "image")
         try:
             reply = self._next_reply(body)
             gen = shape_reply(reply, body)
+            gen.prompt_tokens += sum(image.tokens for image in exchange.record.images)
         except Exception as err:  # a broken responder is a test bug: say so loudly
             return await self._send_error(exchange, f"stand-in responder failed: {err!r}", 500)
         envelope = _Envelope(model=body.get("model") or self.model, chat=chat)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from lsp_server import editor_languages
 from lsp_server.cli import main
+from lsp_server.syntax.images import DOCUMENT_LANGUAGE_IDS, image_syntax
 from lsp_server.syntax.languages import LANGUAGE_IDS, SPECS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,12 +42,27 @@ def test_every_grammar_language_is_served_and_every_served_grammar_exists() -> N
     grammars = {lang.grammar for lang in served if lang.grammar}
     assert grammars == set(SPECS), "every language with a grammar is in the editors' list"
     for lang in served:
+        images = ("images",) if image_syntax(lang.vscode, "") else ()
         if lang.grammar:
             assert LANGUAGE_IDS[lang.vscode] == lang.grammar  # the server maps the editor's id to it
-            assert lang.features == ("completion", "review", "index")
+            assert lang.features == ("completion", "review", "index") + images
         else:
             assert lang.vscode not in LANGUAGE_IDS  # no grammar: completed as plain text
-            assert lang.features == ("completion",)
+            assert lang.features[0] in ("completion", "completion-on-request") and lang.features[1:2] == images[:1]
+
+
+def test_documents_are_served_for_their_images_and_prose_gets_no_ghost_text() -> None:
+    """Markdown, HTML and reStructuredText are in the list for their images (hover, alt text,
+    diagnostics); the prose ones have their figures reviewed and are completed only on request."""
+    features = {lang.vscode: lang.features for lang in editor_languages.served_languages()}
+    assert features["markdown"] == ("completion-on-request", "images", "figure-review")
+    assert features["restructuredtext"] == ("completion-on-request", "images", "figure-review")
+    assert features["html"] == ("completion", "images")
+    assert features["typescriptreact"] == ("completion", "review", "index", "images")  # JSX <img>
+    assert features["typescript"] == ("completion", "review", "index")
+    assert {"markdown", "html", "rst"} <= set(editor_languages.nvim_filetypes())
+    # every document language the image scanner reads is served
+    assert set(DOCUMENT_LANGUAGE_IDS) <= set(editor_languages.vscode_language_ids())
 
 
 def test_the_lists_have_no_duplicates() -> None:
@@ -96,3 +112,4 @@ def test_languages_command(capsys) -> None:
     assert main(["languages"]) == 0
     text = capsys.readouterr().out
     assert "shellscript (Neovim: sh, bash, zsh): completions (plain text)" in text
+    assert "restructuredtext (Neovim: rst): completions when asked, images, figure checks" in text

@@ -222,3 +222,33 @@ async def test_a_workspace_review_waits_for_the_folders_index(editor, standin: S
     services.knowledge.start([root], client_watches=True)
     await asyncio.wait_for(services.review.workspace_job, 20)
     assert _reviews(standin) and all("tools" in r.body for r in standin.chat_requests())
+
+
+@pytest.mark.parametrize(("name", "language_id", "text"), [
+    ("README.md", "markdown", "# Sales\n\n![Sales by quarter](chart.png)\n\nSales rose in every quarter.\n"),
+    ("guide.rst", "restructuredtext",
+     "Sales\n=====\n\n.. image:: chart.png\n   :alt: Sales by quarter\n\nSales rose in every quarter.\n"),
+    ("NOTES", "markdown",  # a document by its language id only (no extension)
+     "# Sales\r\n\r\n![Ventes 📈](chart.png)\r\n\r\nSales rose in every quarter.\r\n"),
+], ids=["markdown", "rst", "language-id-only"])
+async def test_a_documents_figure_check_never_waits_for_the_index(
+        editor, standin: StandIn, monkeypatch: pytest.MonkeyPatch, name: str, language_id: str, text: str) -> None:
+    """Figure units take nothing from the index (no tools, no cross-file context): a Markdown or
+    reStructuredText document opened while the index builds is checked at once, and not again
+    when the index is ready."""
+    from tests.imagegen import bar_chart
+
+    services, root = editor
+    monkeypatch.setattr(review_scheduler, "INDEX_WAIT_S", 600.0)  # waiting would outlast the timeout below
+    services.roots = [root]
+    (root / "chart.png").write_bytes(bar_chart([10, 20, 30, 40]))
+    uri = (root / name).as_uri()
+    services.documents.open(uri, language_id, 1, text)
+    assert services.knowledge.pending(str(root / name))
+    await asyncio.wait_for(services.review.review(uri, "open"), 60)  # the index never started
+    [figure] = [r for r in standin.chat_requests() if r.images]
+    assert "Sales rose in every quarter." in json.dumps(figure.body) and "tools" not in figure.body
+    services.knowledge.start([root], client_watches=True)
+    await asyncio.wait_for(services.knowledge.ready(), 20)  # its listeners have run: no redo was started
+    assert services.review.stats.reasons.get("index-ready") is None and services.review.running == 0
+    assert len([r for r in standin.chat_requests() if r.images]) == 1

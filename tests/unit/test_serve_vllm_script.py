@@ -75,3 +75,23 @@ def test_help_and_unknown_options(tmp_path: Path) -> None:
     assert done.returncode == 0 and "--api-key KEY" in done.stdout and "127.0.0.1" in done.stdout
     bad, seen = serve(tmp_path, "--gpus", "2")
     assert bad.returncode == 2 and "unknown option --gpus" in bad.stderr and seen is None
+
+
+def _images(args: list[str]) -> int:
+    return json.loads(_value(args, "--limit-mm-per-prompt"))["image"]
+
+
+def test_images_are_served_by_default_with_the_model_cards_limit(tmp_path: Path) -> None:
+    done, seen = serve(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert seen is not None and _images(seen["args"]) == 10
+    done, seen = serve(tmp_path, "--images", "3")
+    assert done.returncode == 0 and seen is not None and _images(seen["args"]) == 3
+
+
+def test_text_only_turns_images_off_and_a_bad_count_is_refused(tmp_path: Path) -> None:
+    done, seen = serve(tmp_path, "--text-only", "--host", "0.0.0.0", "--api-key", "k3y-value")
+    assert done.returncode == 0, done.stderr
+    assert seen is not None and _images(seen["args"]) == 0 and seen["key"] == "k3y-value"
+    bad, seen = serve(tmp_path, "--images", "ten")
+    assert bad.returncode == 2 and "--images takes a whole number" in bad.stderr and seen is None

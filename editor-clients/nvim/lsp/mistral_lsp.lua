@@ -37,6 +37,9 @@ return {
     'bash',
     'zsh',
     'sql',
+    'markdown',
+    'html',
+    'rst',
   },
   -- languages: end
   root_markers = { '.mistral-lsp.toml', 'pyproject.toml', 'package.json', 'go.mod', 'Cargo.toml', '.git' },

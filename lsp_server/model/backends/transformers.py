@@ -58,6 +58,7 @@ class BackendStats:
     cancelled: int = 0
     preemptions: int = 0
     last_tokens: int = 0
+    last_prompt_tokens: int = 0  # what the last generation's prompt encoded to (images included)
     last_finish: str = ""
 
     @property
@@ -148,7 +149,8 @@ class TransformersBackend:
         stats = self.stats
         out.update(generations=stats.generations, tokensPerSecond=round(rate, 1) if rate else None,
                    busy=self.busy, waiting=self.waiting, cancelled=stats.cancelled, preemptions=stats.preemptions,
-                   lastTokens=stats.last_tokens, lastFinish=stats.last_finish)
+                   lastTokens=stats.last_tokens, lastPromptTokens=stats.last_prompt_tokens,
+                   lastFinish=stats.last_finish)
         return out
 
     # -- the Backend interface ------------------------------------------------------------------
@@ -251,6 +253,7 @@ class TransformersBackend:
         stats.device_seconds += result.device_seconds
         stats.preemptions += result.preemptions
         stats.last_tokens, stats.last_finish = len(result.tokens), result.finish_reason
+        stats.last_prompt_tokens = result.prompt_tokens
         if result.finish_reason == "cancelled":
             stats.cancelled += 1
 

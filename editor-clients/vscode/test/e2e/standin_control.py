@@ -11,7 +11,8 @@ The extension-host tests (which cannot import Python) use the control API:
                           user's own actions) from now on
     POST /reset           forget the recorded requests (and the scripted actions)
 
-Review requests (those with ``response_format``) get the scripted findings of REVIEW_FINDINGS.
+Review requests (those with ``response_format``) get the scripted findings of REVIEW_FINDINGS; requests
+with images get IMAGE_DESCRIPTION (hover), IMAGE_ALT (alt text) or no findings (figure checks).
 Runs until SIGTERM/SIGINT.
 """
 
@@ -42,6 +43,13 @@ REVIEW_FINDINGS = {
     ]
 }
 
+# The image fixture (README.md with docs/chart.png): the hover's description and the alt text.
+IMAGE_DESCRIPTION = (
+    "A bar chart of four quarters: the y axis is sales (0-40), the x axis quarters Q1-Q4; the bars "
+    "rise steadily from 10 in Q1 to 40 in Q4."
+)
+IMAGE_ALT = "Quarterly sales rising from 10 to 40"
+
 
 class Harness:
     def __init__(self) -> None:
@@ -52,6 +60,14 @@ class Harness:
         self.standin.start()
 
     def respond(self, body: dict[str, Any]) -> Reply:
+        content = (body.get("messages") or [{}])[-1].get("content")
+        if isinstance(content, list):  # a request with images (docs/vision.md)
+            text = " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+            if "Describe this image" in text:
+                return Reply(text=IMAGE_DESCRIPTION)
+            if "Write the alt text" in text:
+                return Reply(text=IMAGE_ALT)
+            return Reply(text='{"findings": []}')  # a figure check: nothing contradicts
         if body.get("response_format"):
             return Reply(text=json.dumps(REVIEW_FINDINGS))
         action = action_of(body)

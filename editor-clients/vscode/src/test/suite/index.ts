@@ -118,10 +118,10 @@ test('activates on the languages the server serves, not at start-up nor on other
     .find(([key]: [string]) => key === 'mistralLSP.languages')[1].default;
   assert.deepEqual(events, languages.map((language) => `onLanguage:${language}`), 'one activation event per served language');
   assert.equal(ext.isActive, false, 'not active in a window with no file open');
-  const notes = (await openFresh('notes.md', '# Notes\n')).document;
+  const notes = (await openFresh('notes.txt', 'Notes\n')).document;
   await sleep(1500);
-  assert.equal(notes.languageId, 'markdown');
-  assert.equal(ext.isActive, false, 'not active for a Markdown file (not a served language)');
+  assert.equal(notes.languageId, 'plaintext');
+  assert.equal(ext.isActive, false, 'not active for a plain-text file (not a served language)');
   await openFresh('first.py', 'x = 1\n');
   await eventually('activation by the Python file', () => ext.isActive, 20000);
   api = ext.exports;
