@@ -38,6 +38,7 @@ from lsp_server.model.backends import Backend, backend_key, create_backend
 from lsp_server.model.client import ModelError
 from lsp_server.model.health import HealthChange, ModelHealth
 from lsp_server.model.tokens import TokenCounter
+from lsp_server.syntax.budget import SyntaxBudget
 from lsp_server.syntax.images import ImageScanner
 from lsp_server.syntax.languages import LanguageRegistry
 
@@ -59,7 +60,8 @@ class Services:
         self.scanner = ImageScanner()  # Markdown/HTML/reStructuredText grammars, loaded on first use
         self.roots: list[Path] = []  # the workspace folders (images are read only inside them)
         self.tokens = tokens or TokenCounter()
-        self.documents = DocumentStore(self.registry, max_parse_bytes=settings.max_file_bytes)
+        self.documents = DocumentStore(self.registry, max_parse_bytes=settings.max_file_bytes,
+                                       budget=SyntaxBudget())
         self._on_health = on_health
         self.settings = settings
         self.health = ModelHealth(on_change=on_health)
@@ -173,6 +175,7 @@ class Services:
 
     async def aclose(self) -> None:
         await self.review.aclose()
+        await self.documents.aclose()
         await self.knowledge.aclose()
         self.findings_cache.close()
         await self.client.aclose()

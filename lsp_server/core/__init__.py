@@ -1,7 +1,7 @@
 """Plain values and small mechanisms shared by every layer, with no LSP, model or parser types.
 
-Text and line breaks (``text``), findings (``findings``), the secret filter (``secrets`` and its
-``secret_*`` parts), owned background tasks (``tasks``), foreground gaps for background work
-(``foreground``), the SQLite opening both caches share (``sqlite``) and the process exit codes
-(``exit_codes``).
+Text and line breaks (``text``, and ``lines``: the line index in blocks), findings
+(``findings``), the secret filter (``secrets`` and its ``secret_*`` parts), owned background
+tasks (``tasks``), foreground gaps for background work (``foreground``), the SQLite opening both
+caches share (``sqlite``) and the process exit codes (``exit_codes``).
 """

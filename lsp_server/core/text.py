@@ -14,31 +14,18 @@ with the line index here, and so with every LSP position.
 
 from __future__ import annotations
 
-import bisect
 import re
 from dataclasses import dataclass
 from typing import Literal
 
+from .lines import LineIndex, line_starts
+
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
 
 BINARY_PROBE = 8192  # how much of a file's start ``looks_binary`` reads
-_BREAK = re.compile(rb"\r\n|\r|\n")
+_REINDEX_BYTES = 64 * 1024  # an edit inserting more than this rebuilds the line index lazily
 _LONE_CR = re.compile(rb"\r(?!\n)")
 _TEXT_BREAK = re.compile(r"\r\n|\r|\n")
-
-
-def line_starts(data: bytes, lo: int = 0, hi: int | None = None) -> list[int]:
-    """Offsets in ``(lo, hi]`` where a line starts: just after ``\\n``, ``\\r\\n`` or a lone ``\\r``."""
-    hi = len(data) if hi is None else hi
-    if data.find(b"\r", lo, hi) == -1:
-        starts = []
-        pos = data.find(b"\n", lo, hi)
-        while pos != -1:
-            starts.append(pos + 1)
-            pos = data.find(b"\n", pos + 1, hi)
-        return starts
-    # a "\r" at hi - 1 is judged by the byte after it, hence the one byte of look-ahead
-    return [m.end() for m in _BREAK.finditer(data, lo, min(hi + 1, len(data))) if m.end() <= hi]
 
 
 def tree_bytes(data: bytes) -> bytes:
@@ -83,30 +70,44 @@ class ByteEdit:
 
 
 def _units(text: str, encoding: Encoding) -> int:
-    """Length of ``text`` in the client's code units."""
+    """Length of ``text`` in the client's code units (codec work, no per-character loop)."""
     if encoding == "utf-8":
-        return len(text.encode("utf-8"))
-    if encoding == "utf-16":
-        return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+        return len(text.encode("utf-8", errors="surrogatepass"))
+    if encoding == "utf-16" and not text.isascii():
+        return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
     return len(text)
 
 
 def _chars_for_units(text: str, units: int, encoding: Encoding) -> int:
-    """How many code points of ``text`` cover ``units`` client code units (clamped)."""
-    if encoding == "utf-32":
+    """How many code points of ``text`` cover ``units`` client code units (clamped; a
+    position inside a character counts as before it). Codec work, no per-character loop,
+    so a megabyte-long line costs about a millisecond."""
+    if encoding == "utf-32" or text.isascii():
         return min(units, len(text))
-    if text.isascii():
-        return min(units, len(text))
+    if encoding == "utf-16":
+        try:
+            data = text.encode("utf-16-le")
+        except UnicodeEncodeError:  # lone surrogates (from undecodable bytes): one unit each
+            return _chars_for_units_slow(text, units)
+        end = min(max(units, 0) * 2, len(data))
+        if 0 < end < len(data) and 0xDC <= data[end + 1] <= 0xDF and 0xD8 <= data[end - 1] <= 0xDB:
+            end -= 2  # inside a surrogate pair
+        return len(data[:end].decode("utf-16-le", errors="surrogatepass"))
+    data = text.encode("utf-8", errors="surrogatepass")
+    end = min(max(units, 0), len(data))
+    while 0 < end < len(data) and (data[end] & 0xC0) == 0x80:
+        end -= 1  # inside a multi-byte character
+    return len(data[:end].decode("utf-8", errors="surrogatepass"))
+
+
+def _chars_for_units_slow(text: str, units: int) -> int:
+    """``_chars_for_units`` for UTF-16 one character at a time (text with lone surrogates)."""
     seen = 0
     for index, ch in enumerate(text):
         if seen >= units:
             return index
-        code = ord(ch)
-        if encoding == "utf-16":
-            seen += 2 if code > 0xFFFF else 1
-        else:
-            seen += 1 if code < 0x80 else 2 if code < 0x800 else 3 if code < 0x10000 else 4
-        if seen > units:  # a position inside a surrogate pair / multibyte char
+        seen += 2 if ord(ch) > 0xFFFF else 1
+        if seen > units:
             return index
     return len(text)
 
@@ -118,7 +119,7 @@ class TextBuffer:
 
     def __init__(self, text: str) -> None:
         self._data = text.encode("utf-8", errors="surrogatepass")
-        self._line_starts = [0, *line_starts(self._data)]
+        self._line_starts = LineIndex.of(self._data)
         self._newlines = self._data.count(b"\n")
         self._text_cache: str | None = text
         self._tree_cache: bytes | None = None
@@ -189,15 +190,7 @@ class TextBuffer:
     # -- conversions ---------------------------------------------------------------
     def row_of_byte(self, offset: int) -> int:
         """The 0-based line containing byte ``offset``."""
-        starts = self._line_starts
-        lo, hi = 0, len(starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo
+        return self._line_starts.row_of(offset)
 
     def point_of_byte(self, offset: int) -> tuple[int, int]:
         """Tree-sitter point (row, byte column) of a byte offset."""
@@ -253,15 +246,15 @@ class TextBuffer:
         self._text_cache = self._tree_cache = None
         delta = len(new) - (end_byte - start_byte)
         new_end_byte = start_byte + len(new)
-        starts = self._line_starts
-        # starts before the edit stand; those after the old end move by delta; in between,
-        # a "\r" just before the edit or at its end may now pair with a "\n" (or stop doing so)
-        first = max(1, bisect.bisect_left(starts, start_byte))  # line 0 starts at 0, always
-        after = bisect.bisect_right(starts, end_byte)
-        tail = starts[after:]
-        if delta:
-            tail = [s + delta for s in tail]
-        starts[first:] = line_starts(data, max(start_byte - 1, 0), new_end_byte) + tail
+        if len(new) > _REINDEX_BYTES:  # a big paste or a whole new text: count lines at C speed
+            self._line_starts = LineIndex.of(data)
+        else:
+            # starts before the edit stand; those after the old end move by delta; in between,
+            # a "\r" just before the edit or at its end may now pair with a "\n" (or stop doing so)
+            starts = self._line_starts
+            first = start_point[0] + (starts[start_point[0]] < start_byte or start_point[0] == 0)
+            after = old_end_point[0] + 1  # rows whose start is <= end_byte are recomputed
+            starts.splice(first, after, line_starts(data, max(start_byte - 1, 0), new_end_byte), delta)
         new_end_point = self.point_of_byte(new_end_byte)
         return ByteEdit(start_byte, end_byte, new_end_byte, start_point, old_end_point, new_end_point)
 

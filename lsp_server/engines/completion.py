@@ -31,7 +31,9 @@ from lsp_server.model.backends.base import Backend
 from lsp_server.model.client import ChatOptions, ModelError
 from lsp_server.model.health import ModelHealth, context_limit, context_overflow
 from lsp_server.model.tokens import TokenCounter
+from lsp_server.syntax.budget import SETTLE_WAIT_S
 from lsp_server.syntax.context import RelatedLookup, would_add_errors
+from lsp_server.syntax.document import settle
 from lsp_server.syntax.images import is_prose
 
 log = logging.getLogger(__name__)
@@ -167,6 +169,10 @@ class CompletionEngine:
             return CompletionResult("", cursor_byte, "stale")
         if self._health.should_skip():
             return CompletionResult("", cursor_byte, "model-unavailable")
+        if doc.syntax.parsing or not doc.syntax.outline.complete:  # a big or broken file: let it catch up a little
+            await settle(doc.syntax, timeout_s=SETTLE_WAIT_S)
+            if doc.version != version:
+                return CompletionResult("", cursor_byte, "stale")
 
         plan = plan_completion(
             doc,

@@ -6,17 +6,26 @@ documents synchronously and must not hold them across an ``await``: they take wh
 they need, remember ``version``, and re-check it after model I/O. Each document keeps
 the edits since recent versions (``history``), so a range computed for an older
 version (a finding, a fix) can be moved onto the current text, or known to be lost.
+
+The server's store gives its documents a ``SyntaxBudget``: after each open or
+change, a background task finishes the parse and the outline in short slices
+between turns of the event loop (``syntax.document.settle``), so a file that takes
+seconds to parse never holds the loop; until it is done, requests see plain-text
+context. (Without a budget, as in tests, documents parse in one go.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlparse
 
+from lsp_server.core.tasks import BackgroundTasks
 from lsp_server.core.text import ByteEdit, Encoding, looks_binary
 from lsp_server.engines.edit_history import EditHistory
-from lsp_server.syntax.document import SyntaxDocument
+from lsp_server.syntax.budget import SyntaxBudget
+from lsp_server.syntax.document import SyntaxDocument, settle
 from lsp_server.syntax.languages import LanguageRegistry, LanguageSpec
 
 log = logging.getLogger(__name__)
@@ -59,10 +68,14 @@ class OpenDocument:
 class DocumentStore:
     """URI -> OpenDocument, kept in step with the client's incremental changes."""
 
-    def __init__(self, registry: LanguageRegistry, *, max_parse_bytes: int) -> None:
+    def __init__(self, registry: LanguageRegistry, *, max_parse_bytes: int,
+                 budget: SyntaxBudget | None = None) -> None:
         self._registry = registry
         self._docs: dict[str, OpenDocument] = {}
         self._max_parse_bytes = max_parse_bytes
+        self._budget = budget if budget is not None else SyntaxBudget.unbounded()
+        self._tasks = BackgroundTasks("settling a document's syntax", log=log)
+        self._settling: dict[str, asyncio.Task[None]] = {}
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -88,11 +101,13 @@ class DocumentStore:
             path=path,
             language_id=language_id,
             version=version,
-            syntax=SyntaxDocument(text, spec, self._registry),
+            syntax=SyntaxDocument(text, spec, self._registry, budget=self._budget),
             too_large=too_large,
             binary=binary,
         )
+        self._stop_settling(uri)
         self._docs[uri] = doc
+        self._settle(doc)
         return doc
 
     def change(
@@ -117,7 +132,34 @@ class DocumentStore:
         doc.version = version
         doc.history.record(version, applied)
         doc.edits += len(changes)
+        self._settle(doc)
         return doc
 
     def close(self, uri: str) -> None:
         self._docs.pop(uri, None)
+        self._stop_settling(uri)
+
+    async def aclose(self) -> None:
+        """Stop the background syntax work."""
+        self._settling.clear()
+        await self._tasks.cancel_all()
+
+    def _settle(self, doc: OpenDocument) -> None:
+        """Finish ``doc``'s parse and outline in the background (one task per document)."""
+        if doc.spec is None or doc.uri in self._settling:
+            return
+        task = self._tasks.spawn(self._settle_task(doc))
+        if task is not None:
+            self._settling[doc.uri] = task
+
+    async def _settle_task(self, doc: OpenDocument) -> None:
+        try:
+            await settle(doc.syntax)
+        finally:
+            if self._settling.get(doc.uri) is asyncio.current_task():
+                del self._settling[doc.uri]
+
+    def _stop_settling(self, uri: str) -> None:
+        task = self._settling.pop(uri, None)
+        if task is not None:
+            task.cancel()

@@ -56,11 +56,12 @@ from lsp_server.model.health import ModelHealth, context_overflow, request_failu
 from lsp_server.model.review_prompts import review_system_prompt
 from lsp_server.model.tokens import estimate_tokens
 from lsp_server.syntax.context import RelatedLookup
-from lsp_server.syntax.document import SyntaxDocument
+from lsp_server.syntax.budget import Deadline, SyntaxBudget
+from lsp_server.syntax.document import SyntaxDocument, settle
 from lsp_server.syntax.languages import LanguageRegistry
 
 log = logging.getLogger(__name__)
-PLAN_SLICE = 16  # units planned between two turns of the event loop (editor path)
+PLAN_SLICE_S = 0.005  # planning work between two turns of the event loop (editor path)
 
 
 @dataclass
@@ -187,7 +188,8 @@ class ReviewEngine:
     def plan_text(self, path: str, text: str, *, language_id: str | None = None,
                   display_path: str | None = None, uri: str | None = None) -> ReviewPlan:
         """The plan for a file's text (no open document: a file on disk, the CI path)."""
-        if self._secrets.is_secret_path(path):  # decided before anything is parsed
+        syntax = self._text_syntax(path, text, language_id, None)
+        if syntax is None:
             return ReviewPlan(path, uri, None, "", (), skipped="secret file")
         if self.figures is not None and self.reviews_document(path, language_id):
             buffer = TextBuffer(text)
@@ -195,41 +197,57 @@ class ReviewEngine:
             units = self.figures.plan_units(buffer, scan, path, display_path=display_path or path,
                                             fingerprint=self.fingerprint, known=self.cache.__contains__)
             return ReviewPlan(path, uri, None, scan.syntax, tuple(units), data=buffer.data)
-        spec = self._registry.for_document(language_id, path)
-        syntax = SyntaxDocument(text, spec, self._registry)
         return self.plan(syntax, path, display_path=display_path, uri=uri)
+
+    async def plan_text_async(self, path: str, text: str, *, display_path: str | None = None,
+                              uri: str | None = None) -> ReviewPlan:
+        """``plan_text`` for the editor's workspace review (files on disk, on the event loop): a
+        document's images read in a worker thread, code planned in slices."""
+        if self.figures is not None and self.reviews_document(path) and not self._secrets.is_secret_path(path):
+            await self.figures.prepare_async(self.figures.scan(text.encode("utf-8", errors="surrogatepass"), path),
+                                             path)  # then planning finds the images prepared
+            return self.plan_text(path, text, display_path=display_path, uri=uri)
+        syntax = self._text_syntax(path, text, None, SyntaxBudget())
+        if syntax is None:
+            return ReviewPlan(path, uri, None, "", (), skipped="secret file")
+        plan = await self.plan_async(syntax, path, display_path=display_path, uri=uri)
+        return plan if plan is not None else self.plan(syntax, path, display_path=display_path, uri=uri)
+
+    def _text_syntax(self, path: str, text: str, language_id: str | None,
+                     budget: SyntaxBudget | None) -> SyntaxDocument | None:
+        """A document for a file's text; None for a secret file (decided before anything is parsed)."""
+        if self._secrets.is_secret_path(path):
+            return None
+        return SyntaxDocument(text, self._registry.for_document(language_id, path), self._registry, budget=budget)
 
     async def plan_async(self, syntax: SyntaxDocument, path: str, *, display_path: str | None = None,
                          version: int | None = None, uri: str | None = None,
                          language_id: str | None = None) -> ReviewPlan | None:
-        """``plan`` in slices of ``PLAN_SLICE`` units with the event loop served in between;
-        None if the document changed meanwhile. A document (by ``language_id``, else extension)
-        gets its figure units."""
+        """``plan`` in slices of about ``PLAN_SLICE_S`` (the parse and outline caught up
+        first, also in slices) with the event loop served in between; None if the
+        document changed meanwhile. A document (by ``language_id``, else extension) gets its
+        figure units."""
         if self.figures is not None and syntax.spec is None and self.reviews_document(path, language_id) \
                 and not self._secrets.is_secret_path(path):
             return await self._plan_figures(syntax, path, display_path=display_path, version=version, uri=uri,
                                             language_id=language_id)
+        await settle(syntax)
         skipped = skip_reason(syntax, path, self._secrets)
         units: list[UnitPlan] = []
         if not skipped:
             data = syntax.buffer.data
+            pause = Deadline(PLAN_SLICE_S)
             for unit in plan_units(syntax, secrets=self._secrets, fingerprint=self.fingerprint_for(path),
                                    display_path=display_path or path, known=self.cache.__contains__,
                                    related=self.related, source_path=path, system_prompt=self._system_prompt):
-                units.append(unit)
-                if len(units) % PLAN_SLICE == 0:
+                if unit is not None:
+                    units.append(unit)
+                if pause.expired():
                     await asyncio.sleep(0)
                     if syntax.buffer.data is not data:
                         return None
+                    pause = Deadline(PLAN_SLICE_S)
         return finish_plan(syntax, path, units, version=version, uri=uri, skipped=skipped)
-
-    async def plan_text_async(self, path: str, text: str, *, display_path: str | None = None,
-                              uri: str | None = None) -> ReviewPlan:
-        """``plan_text`` with a document's images read in a worker thread (the editor's workspace review)."""
-        if self.figures is not None and self.reviews_document(path) and not self._secrets.is_secret_path(path):
-            await self.figures.prepare_async(self.figures.scan(text.encode("utf-8", errors="surrogatepass"), path),
-                                             path)  # then planning finds the images prepared
-        return self.plan_text(path, text, display_path=display_path, uri=uri)
 
     async def _plan_figures(self, syntax: SyntaxDocument, path: str, *, display_path: str | None,
                             version: int | None, uri: str | None, language_id: str | None) -> ReviewPlan | None:

@@ -4,7 +4,8 @@
 ``await``: the units, their original lines (for anchoring), a cache key per unit,
 the masked chat messages, and a snapshot of the bytes and tree (for validating
 fixes later, whatever the live document does meanwhile). ``plan_units`` yields the
-same unit by unit, so the editor can plan a big file in slices between which the
+same unit by unit, with None at points where the caller may pause (the unit split of a
+big file takes several), so the editor can plan a big file in slices between which the
 event loop serves completions (``ReviewEngine.plan_async``).
 """
 
@@ -25,7 +26,7 @@ from lsp_server.model.review_prompts import REVIEW_PROMPT_VERSION, ReviewInput, 
 from lsp_server.syntax.document import SyntaxDocument
 from lsp_server.syntax.edits import Parse, snapshot_parser
 from lsp_server.syntax.context import RelatedLookup, names_defined_elsewhere
-from lsp_server.syntax.units import ReviewUnit, split_units, unit_context
+from lsp_server.syntax.units import ReviewUnit, unit_context, walk_units
 
 MAX_UNIT_CHARS = 24_000  # about 6-8k tokens: a unit's code in one prompt, at most
 MAX_RELATED_CHARS = 4_000  # definitions from other files shown with one unit, at most
@@ -87,8 +88,9 @@ def plan_units(
     known: Callable[[str], bool] | None = None,
     related: RelatedLookup | None = None,
     source_path: str = "",
-) -> Iterator[UnitPlan]:
-    """The unit requests of a parsed document, one at a time (the caller may pause between).
+) -> Iterator[UnitPlan | None]:
+    """The unit requests of a parsed document in file order, one at a time; a None is a
+    point where the caller may pause (the caller may pause after any item).
 
     A unit whose key ``known`` says is cached gets no messages: masking and context are
     the costly part of planning, and a cached unit never needs them. ``related`` (the
@@ -96,7 +98,14 @@ def plan_units(
     """
     language = syntax.spec.name if syntax.spec is not None else ""
     buffer = syntax.buffer
-    for whole in split_units(syntax):
+    found: list[ReviewUnit] = []
+    for item in walk_units(syntax):
+        if item is None:
+            yield None
+        else:
+            found.append(item)
+    found.sort(key=lambda unit: unit.rows[0])
+    for whole in found:
         for unit, lines in _fitted(whole, [buffer.line_text(row) for row in whole.rows]):
             blocks = _related(syntax, unit, related, source_path or display_path)
             key = unit_key(fingerprint, language, unit, lines, blocks)
@@ -205,10 +214,10 @@ def plan_review(
 ) -> ReviewPlan:
     """The review requests for ``syntax`` in one go (no units for secret files or plain text)."""
     skipped = skip_reason(syntax, path, secrets)
-    units = [] if skipped else list(plan_units(
+    units = [] if skipped else [unit for unit in plan_units(
         syntax, secrets=secrets, fingerprint=fingerprint, display_path=display_path or path,
         system_prompt=system_prompt, known=known, related=related, source_path=path,
-    ))
+    ) if unit is not None]
     return finish_plan(syntax, path, units, version=version, uri=uri, skipped=skipped)
 
 

@@ -76,14 +76,12 @@ async def _one(scheduler: ReviewScheduler, path: Path, shown: str) -> None:
     engine = scheduler.engine
     uri = path.as_uri()
     doc = scheduler.documents.get(uri)
-    if doc is not None and engine.reviews_document(doc.path, doc.language_id):
+    if doc is not None:  # planned in slices (a document's images read first), like every planning on the loop
         found = await engine.plan_async(doc.syntax, doc.path, display_path=shown, version=doc.version, uri=uri,
                                         language_id=doc.language_id)
         if found is None:
-            return  # it changed while its images were read
+            return  # the document changed meanwhile: its own review covers it
         plan = found
-    elif doc is not None:
-        plan = engine.plan(doc.syntax, doc.path, display_path=shown, version=doc.version, uri=uri)
     else:
         text = read_source(path)
         if text is None:

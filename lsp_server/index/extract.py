@@ -9,7 +9,9 @@ body are local and left out; methods carry their class (or ``impl``/receiver) as
 The work is a generator (``SymbolExtractor.steps``) that yields whenever its ``Pacer``
 slice is due: between parse slices (the parse is halted by its progress callback and
 resumed), between query chunks of ``_CHUNK_BYTES`` and between definitions. Run it
-with ``pacing.drive`` on the event loop or ``pacing.run`` synchronously.
+with ``pacing.drive`` on the event loop or ``pacing.run`` synchronously. Each chunk's
+queries run in pieces whose work grows with the chunk, not with the file
+(``definitions.run_query``), so one slice stays short even on pathological input.
 """
 
 from __future__ import annotations
@@ -23,18 +25,18 @@ import tree_sitter
 
 from ..core.secrets import SecretFilter
 from ..core.text import split_lines, tree_bytes
-from ..syntax.definitions import Definition, query_defs, query_imports
+from ..syntax.definitions import Definition, query_defs, query_imports, run_query
 from ..syntax.document import SyntaxDocument
 from ..syntax.languages import LanguageRegistry, LanguageSpec
 from .imports import read_imports
 from .nodes import container_of, is_local, leading_comment, python_docstring, widest_node
 from .pacing import Pacer, run
-from .patterns import EXTRA_PATTERNS, GO_TYPE_KINDS, KIND_BY_TYPE
+from .patterns import EXTRA_PATTERNS, GO_TYPE_KINDS, KIND_BY_TYPE, Pattern
 from .symbols import FileSymbols, Import, Symbol
 
 log = logging.getLogger(__name__)
 
-_CHUNK_BYTES = 8_192       # query range per slice (about 1 ms of queries)
+_CHUNK_BYTES = 4_096       # query range per step (well under a millisecond of queries on ordinary code)
 # Bytes per read callback. Small on purpose: a tree parsed from a callback has no source
 # of its own, so ``Node.text`` calls the callback again and copies what it returns.
 _READ_BYTES = 4096
@@ -44,7 +46,7 @@ _VALUE_CHARS = 160
 _UPPER = re.compile(r"^_*[A-Z][A-Z0-9_]*$")
 
 Steps = Generator[None, None, FileSymbols]
-_Extra = tuple[tree_sitter.Query | None, tuple[str, ...]]
+_Extra = tuple[tree_sitter.Query | None, tuple[Pattern, ...]]  # the query, its patterns by index
 
 
 class SymbolExtractor:
@@ -99,21 +101,23 @@ class SymbolExtractor:
         defs: dict[int, Definition] = {}
         extras: dict[int, tuple[str, tree_sitter.Node, tree_sitter.Node]] = {}
         spans: set[tuple[int, int]] = set()
-        extra_query, extra_kinds = self._extra_query(spec)
+        extra_query, extra_patterns = self._extra_query(spec)
         for span in _chunks(doc):
-            for found in query_defs(doc, root, span):
+            for found in query_defs(doc, root, span) or ():
                 known = defs.get(found.name_start)
                 if known is None or found.start < known.start:
                     defs[found.name_start] = found
-            spans.update((s.start, s.end) for s in query_imports(doc, root, span))
+            if pacer is not None and pacer.due():
+                yield
+            spans.update((s.start, s.end) for s in query_imports(doc, root, span) or ())
+            if pacer is not None and pacer.due():
+                yield
             if extra_query is not None:
-                cursor = tree_sitter.QueryCursor(extra_query)
-                if span is not None:
-                    cursor.set_byte_range(*span)
-                for index, captures in cursor.matches(root):
+                for index, captures in run_query(extra_query, root, span) or ():
                     node, name = captures.get("def", [None])[0], captures.get("name", [None])[0]
-                    if node is not None and name is not None:
-                        extras.setdefault(name.start_byte, (extra_kinds[index], node, name))
+                    kind, _pattern, parent = extra_patterns[index]
+                    if node is not None and name is not None and _under(captures, parent):
+                        extras.setdefault(name.start_byte, (kind, node, name))
             if pacer is not None and pacer.due():
                 yield
         symbols: list[Symbol] = []
@@ -203,21 +207,21 @@ class SymbolExtractor:
         if not patterns:
             return None, ()
         try:  # all patterns valid: one compile (validating each first would double the cost)
-            return tree_sitter.Query(language, "\n".join(p for _, p in patterns)), tuple(k for k, _ in patterns)
+            return tree_sitter.Query(language, "\n".join(p for _, p, _ in patterns)), patterns
         except Exception:  # noqa: BLE001 - find the patterns this grammar version rejects
             pass
-        valid: list[tuple[str, str]] = []
-        for kind, pattern in patterns:
+        valid: list[Pattern] = []
+        for entry in patterns:
             try:
-                tree_sitter.Query(language, pattern)
+                tree_sitter.Query(language, entry[1])
             except Exception as exc:  # noqa: BLE001 - grammar versions drift
-                log.debug("index: skipping %s pattern %r: %s", spec.name, pattern, exc)
+                log.debug("index: skipping %s pattern %r: %s", spec.name, entry[1], exc)
                 continue
-            valid.append((kind, pattern))
+            valid.append(entry)
         if not valid:
             return None, ()
-        query = tree_sitter.Query(language, "\n".join(p for _, p in valid))
-        return query, tuple(k for k, _ in valid)
+        query = tree_sitter.Query(language, "\n".join(p for _, p, _ in valid))
+        return query, tuple(valid)
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -252,7 +256,9 @@ def _parse(parser: tree_sitter.Parser | None, data: bytes,
 
 
 def _chunks(doc: SyntaxDocument) -> list[tuple[int, int] | None]:
-    """Line-aligned byte ranges of about ``_CHUNK_BYTES`` covering the file ([None]: one go)."""
+    """Byte ranges of about ``_CHUNK_BYTES`` covering the file, ending at line ends unless
+    a line is much longer than that ([None]: one go). Queries find the matches that
+    intersect a range, so a cut inside a line loses nothing."""
     buffer = doc.buffer
     size = len(buffer.data)
     if size <= _CHUNK_BYTES:
@@ -262,10 +268,20 @@ def _chunks(doc: SyntaxDocument) -> list[tuple[int, int] | None]:
     while start < size:
         end = min(size, start + _CHUNK_BYTES)
         if end < size:
-            end = buffer.line_end(buffer.row_of_byte(end), keep_newline=True)
+            line_end = buffer.line_end(buffer.row_of_byte(end), keep_newline=True)
+            end = line_end if line_end - start <= 2 * _CHUNK_BYTES else end
         spans.append((start, end))
         start = end
     return spans
+
+
+def _under(captures: dict[str, list[tree_sitter.Node]], parent: str) -> bool:
+    """Whether the match's ``@_top`` node sits right under a ``parent`` node ("" : anywhere)."""
+    if not parent:
+        return True
+    top = captures.get("_top")
+    outer = top[0].parent if top else None
+    return outer is not None and outer.type == parent
 
 
 def _keep_extra(kind: str, node: tree_sitter.Node, name: tree_sitter.Node, spec: LanguageSpec | None) -> bool:

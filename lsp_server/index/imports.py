@@ -17,6 +17,7 @@ import tree_sitter
 from .symbols import Import
 
 Node = tree_sitter.Node
+_MAX_USE_DEPTH = 64  # nested ``use a::{b::{...}}`` lists read, at most
 
 
 def read_imports(node: Node, language: str) -> list[Import]:
@@ -156,31 +157,37 @@ def _join(prefix: str, path: str) -> str:
     return f"{prefix}::{path}" if prefix and path else prefix or path
 
 
-def _use_tree(node: Node, prefix: str, found: list[Import]) -> None:
-    kind = node.type
-    if kind == "scoped_identifier":
-        module = _join(prefix, _text(node.child_by_field_name("path")))
-        found.append(Import(module, _text(node.child_by_field_name("name"))))
-    elif kind in ("identifier", "crate", "super"):
-        found.append(Import(prefix, _text(node)) if prefix else Import(_text(node)))
-    elif kind == "use_as_clause":
-        path, alias = node.child_by_field_name("path"), _text(node.child_by_field_name("alias")) or None
-        if path is not None and path.type == "scoped_identifier":
-            module = _join(prefix, _text(path.child_by_field_name("path")))
-            found.append(Import(module, _text(path.child_by_field_name("name")), alias))
-        elif path is not None:
-            found.append(Import(prefix, _text(path), alias) if prefix else Import(_text(path), None, alias))
-    elif kind == "use_list":
-        for child in node.named_children:
-            _use_tree(child, prefix, found)
-    elif kind == "scoped_use_list":
-        path = node.child_by_field_name("path")
-        inner = node.child_by_field_name("list")
-        if inner is not None:
-            _use_tree(inner, _join(prefix, _text(path)), found)
-    elif kind == "use_wildcard":
-        base = node.named_children[0] if node.named_child_count else None
-        found.append(Import(_join(prefix, _text(base)), "*"))
+def _use_tree(root: Node, prefix: str, found: list[Import]) -> None:
+    """The imports of a ``use`` tree, in order; walked with a stack (no recursion), at most
+    ``_MAX_USE_DEPTH`` lists deep."""
+    stack: list[tuple[Node, str, int]] = [(root, prefix, 0)]
+    while stack:
+        node, prefix, depth = stack.pop()
+        kind = node.type
+        if kind == "scoped_identifier":
+            module = _join(prefix, _text(node.child_by_field_name("path")))
+            found.append(Import(module, _text(node.child_by_field_name("name"))))
+        elif kind in ("identifier", "crate", "super"):
+            found.append(Import(prefix, _text(node)) if prefix else Import(_text(node)))
+        elif kind == "use_as_clause":
+            path, alias = node.child_by_field_name("path"), _text(node.child_by_field_name("alias")) or None
+            if path is not None and path.type == "scoped_identifier":
+                module = _join(prefix, _text(path.child_by_field_name("path")))
+                found.append(Import(module, _text(path.child_by_field_name("name")), alias))
+            elif path is not None:
+                found.append(Import(prefix, _text(path), alias) if prefix else Import(_text(path), None, alias))
+        elif depth >= _MAX_USE_DEPTH:
+            continue
+        elif kind == "use_list":
+            stack.extend((child, prefix, depth + 1) for child in reversed(node.named_children))
+        elif kind == "scoped_use_list":
+            path = node.child_by_field_name("path")
+            inner = node.child_by_field_name("list")
+            if inner is not None:
+                stack.append((inner, _join(prefix, _text(path)), depth + 1))
+        elif kind == "use_wildcard":
+            base = node.named_children[0] if node.named_child_count else None
+            found.append(Import(_join(prefix, _text(base)), "*"))
 
 
 # -- java -----------------------------------------------------------------------------

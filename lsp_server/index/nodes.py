@@ -1,7 +1,10 @@
 """tree-sitter node helpers for the symbol index: which node a definition is, whether
 it is local, what contains it, and its documentation line.
 
-All of them walk a handful of ancestors or siblings of one node, never the tree.
+All of them walk a handful of ancestors or siblings of one node, never the tree,
+and stop after ``_MAX_STEPS`` (``Node.parent`` and the sibling links cost time
+proportional to the node's depth or position, so an unbounded walk over a
+pathological tree would be quadratic).
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from collections.abc import Iterable
 
 import tree_sitter
 
+from ..syntax.nodes import inside_any
 from .patterns import ATTRIBUTE_TYPES, CLASS_CONTAINERS, FUNCTION_TYPES, SCOPE_CONTAINERS, WRAPPER_TYPES
 
 Node = tree_sitter.Node
 
 _DOC_CHARS = 200
+_MAX_STEPS = 256  # ancestors or siblings looked at, at most
 _STRING_PREFIX = re.compile(r"^[rRbBuUfF]*(\"\"\"|'''|\"|')")
 _COMMENT_PREFIXES = ("/**", "/*!", "/*", "///", "//!", "//", "#")
 
@@ -25,19 +30,18 @@ def widest_node(root: Node, start: int, end: int) -> Node | None:
     node = root.descendant_for_byte_range(start, end)
     if node is None:
         return None
-    while node.parent is not None and node.parent.start_byte == start and node.parent.end_byte == end:
-        node = node.parent
+    for _ in range(_MAX_STEPS):
+        parent = node.parent
+        if parent is None or parent.start_byte != start or parent.end_byte != end:
+            break
+        node = parent
     return node
 
 
 def is_local(node: Node) -> bool:
-    """Whether ``node`` sits inside a function body (so it is not a workspace symbol)."""
-    parent = node.parent
-    while parent is not None:
-        if parent.type in FUNCTION_TYPES:
-            return True
-        parent = parent.parent
-    return False
+    """Whether ``node`` sits inside a function body (so it is not a workspace symbol);
+    anything nested deeper than ``_MAX_STEPS`` counts as local."""
+    return inside_any(node, FUNCTION_TYPES, _MAX_STEPS)
 
 
 def container_of(node: Node, name_start: int) -> tuple[str, bool]:
@@ -57,7 +61,9 @@ def container_of(node: Node, name_start: int) -> tuple[str, bool]:
             names.append(_bare_type(_text(scope)).replace("::", "."))
             member = True
     parent = node.parent
-    while parent is not None:
+    for _ in range(_MAX_STEPS):
+        if parent is None:
+            break
         field = CLASS_CONTAINERS.get(parent.type) or SCOPE_CONTAINERS.get(parent.type)
         if field is not None:
             name = _bare_type(_text(parent.child_by_field_name(field)))
@@ -72,7 +78,9 @@ def container_of(node: Node, name_start: int) -> tuple[str, bool]:
 def _receiver_type(receiver: Node | None) -> str:
     """The type name of a Go method receiver ``(p *Point[T])`` -> ``Point``."""
     stack = [receiver] if receiver is not None else []
-    while stack:
+    for _ in range(_MAX_STEPS):
+        if not stack:
+            break
         node = stack.pop(0)
         if node.type == "type_identifier":
             return _text(node)
@@ -105,7 +113,7 @@ def leading_comment(node: Node) -> str:
     """The first line of the comment block right above ``node`` (or above the statement
     wrapping it: ``export``, ``const (...)``, ``type ...``), skipping attributes/decorators."""
     anchor = node
-    while True:
+    for _ in range(_MAX_STEPS):
         found = _comment_block(anchor)
         if found:
             return found
@@ -113,11 +121,14 @@ def leading_comment(node: Node) -> str:
         if parent is None or parent.type not in WRAPPER_TYPES or _prev_named(anchor) is not None:
             return ""
         anchor = parent
+    return ""
 
 
 def _prev_named(node: Node) -> Node | None:
     sibling = node.prev_named_sibling
-    while sibling is not None and sibling.type in ATTRIBUTE_TYPES:
+    for _ in range(_MAX_STEPS):
+        if sibling is None or sibling.type not in ATTRIBUTE_TYPES:
+            return sibling
         sibling = sibling.prev_named_sibling
     return sibling
 
@@ -125,11 +136,14 @@ def _prev_named(node: Node) -> Node | None:
 def _comment_block(anchor: Node) -> str:
     row = anchor.start_point.row
     sibling = anchor.prev_named_sibling
-    while sibling is not None and sibling.type in ATTRIBUTE_TYPES:
+    for _ in range(_MAX_STEPS):
+        if sibling is None or sibling.type not in ATTRIBUTE_TYPES:
+            break
         row = sibling.start_point.row
         sibling = sibling.prev_named_sibling
     block: list[Node] = []
-    while sibling is not None and "comment" in sibling.type and sibling.end_point.row >= row - 1:
+    while (sibling is not None and "comment" in sibling.type and sibling.end_point.row >= row - 1
+           and len(block) < _MAX_STEPS):
         before = sibling.prev_sibling
         if before is not None and "comment" not in before.type and before.end_point.row == sibling.start_point.row:
             break  # a trailing comment of the previous statement

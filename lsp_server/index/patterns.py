@@ -4,54 +4,62 @@ Pure constant data. ``EXTRA_PATTERNS`` finds what the outline does not: module-l
 constants (Python UPPER_CASE assignments, JS/TS ``const``, Go ``const``/exported
 ``var``, Rust ``const``/``static``, Java ``static final`` fields, C ``#define`` and
 ``const``) and declarations without a body (C/C++ prototypes, TS signatures). Each
-entry is ``(kind, pattern)``; every pattern captures ``@def`` and ``@name``, and the
-index keeps or drops a match by the rule named after the kind (see ``extract.py``).
+entry is ``(kind, pattern, parent)``; every pattern captures ``@def`` and ``@name``, and
+the index keeps or drops a match by the rule named after the kind (see ``extract.py``).
+
+"Module-level" is not written as a pattern rooted at the file's root node
+(``(module (expression_statement ...))``): tree-sitter walks every child of the root for
+such a pattern, whatever byte range the query is limited to, which made each 8 KB
+chunk of a 2 MB file cost about 100 ms. Such a pattern captures its outermost node
+as ``@_top`` instead, and ``parent`` names the node type that node's parent must have.
 """
 
 from __future__ import annotations
 
 from types import MappingProxyType
 
-Pattern = tuple[str, str]  # (kind, tree-sitter query pattern)
+Pattern = tuple[str, str, str]  # (kind, tree-sitter query pattern, required parent of @_top or "")
 
 _PY: tuple[Pattern, ...] = (
-    ("constant", "(module (expression_statement (assignment left: (identifier) @name)) @def)"),
-    ("type", "(module (type_alias_statement (type (identifier) @name)) @def)"),
+    ("constant", "(expression_statement (assignment left: (identifier) @name)) @def @_top", "module"),
+    ("type", "(type_alias_statement (type (identifier) @name)) @def @_top", "module"),
 )
 _JS: tuple[Pattern, ...] = (
-    ("constant", "(program (lexical_declaration (variable_declarator name: (identifier) @name)) @def)"),
-    ("constant", "(program (export_statement declaration: (lexical_declaration"
-                 " (variable_declarator name: (identifier) @name)) @def))"),
+    ("constant", "(lexical_declaration (variable_declarator name: (identifier) @name)) @def @_top", "program"),
+    ("constant", "(export_statement declaration: (lexical_declaration"
+                 " (variable_declarator name: (identifier) @name)) @def) @_top", "program"),
 )
 _TS: tuple[Pattern, ...] = _JS + (
-    ("function", "(function_signature name: (identifier) @name) @def"),
-    ("module", "(program (internal_module name: (identifier) @name) @def)"),
-    ("module", "(program (export_statement declaration: (internal_module name: (identifier) @name) @def))"),
+    ("function", "(function_signature name: (identifier) @name) @def", ""),
+    ("module", "(internal_module name: (identifier) @name) @def @_top", "program"),
+    ("module", "(export_statement declaration: (internal_module name: (identifier) @name) @def) @_top", "program"),
 )
 _GO: tuple[Pattern, ...] = (
-    ("constant", "(source_file (const_declaration (const_spec name: (identifier) @name) @def))"),
-    ("variable", "(source_file (var_declaration (var_spec name: (identifier) @name) @def))"),
+    ("constant", "(const_declaration (const_spec name: (identifier) @name) @def) @_top", "source_file"),
+    ("variable", "(var_declaration (var_spec name: (identifier) @name) @def) @_top", "source_file"),
 )
 _RUST: tuple[Pattern, ...] = (
-    ("constant", "(const_item name: (identifier) @name) @def"),
-    ("constant", "(static_item name: (identifier) @name) @def"),
+    ("constant", "(const_item name: (identifier) @name) @def", ""),
+    ("constant", "(static_item name: (identifier) @name) @def", ""),
 )
 _JAVA: tuple[Pattern, ...] = (
-    ("constant", "(field_declaration (modifiers) declarator: (variable_declarator name: (identifier) @name)) @def"),
-    ("constant", "(constant_declaration declarator: (variable_declarator name: (identifier) @name)) @def"),
+    ("constant", "(field_declaration (modifiers) declarator: (variable_declarator name: (identifier) @name)) @def",
+     ""),
+    ("constant", "(constant_declaration declarator: (variable_declarator name: (identifier) @name)) @def", ""),
 )
 _C_PROTO = (
-    "(declaration declarator: (function_declarator declarator: (identifier) @name)) @def",
+    "(declaration declarator: (function_declarator declarator: (identifier) @name)) @def @_top",
     "(declaration declarator: (pointer_declarator declarator:"
-    " (function_declarator declarator: (identifier) @name))) @def",
+    " (function_declarator declarator: (identifier) @name))) @def @_top",
 )
 _C: tuple[Pattern, ...] = (
-    ("constant", "(preproc_def name: (identifier) @name) @def"),
-    ("constant", "(translation_unit (declaration (type_qualifier) declarator: (init_declarator"
-                 " declarator: (identifier) @name)) @def)"),
-) + tuple(("function", f"(translation_unit {p})") for p in _C_PROTO)
-_CPP: tuple[Pattern, ...] = _C + tuple(("function", f"(declaration_list {p})") for p in _C_PROTO) + (
-    ("function", "(field_declaration declarator: (function_declarator declarator: (field_identifier) @name)) @def"),
+    ("constant", "(preproc_def name: (identifier) @name) @def", ""),
+    ("constant", "(declaration (type_qualifier) declarator: (init_declarator"
+                 " declarator: (identifier) @name)) @def @_top", "translation_unit"),
+) + tuple(("function", p, "translation_unit") for p in _C_PROTO)
+_CPP: tuple[Pattern, ...] = _C + tuple(("function", p, "declaration_list") for p in _C_PROTO) + (
+    ("function", "(field_declaration declarator: (function_declarator declarator: (field_identifier) @name)) @def",
+     ""),
 )
 
 EXTRA_PATTERNS: MappingProxyType[str, tuple[Pattern, ...]] = MappingProxyType({

@@ -1,9 +1,13 @@
 """Completion context around a cursor: imports, enclosing scopes, nearby signatures.
 
-``cursor_context`` is on the keystroke path, so it only walks from the cursor's leaf
-upward, scans ±``near_lines`` of text, and reads the document's incrementally
-maintained ``Outline`` (never a whole-file query). ``window`` and ``would_add_errors``
-live in ``window.py`` and ``validate.py`` and are re-exported here.
+``cursor_context`` is on the keystroke path, so it only walks the path from the root
+to the cursor's leaf (cut at ``MAX_PATH_DEPTH``), scans ±``near_lines`` of text (at
+most ``NEAR_BYTES`` each way), and reads the document's incrementally maintained
+``Outline`` (never a whole-file query). It works within a ``Deadline`` (the
+document's ``budget.context_s``): once that passes, the nearby signatures and the
+names from elsewhere stop where they are, so a pathological file gets less context,
+never a stalled server. ``window`` and ``would_add_errors`` live in ``window.py`` and
+``validate.py`` and are re-exported here.
 
 Multi-line rule: a multi-line completion fits when the cursor is not in a comment or
 string and the text after the cursor on its line is empty (with text after the cursor,
@@ -23,8 +27,9 @@ from dataclasses import dataclass
 
 import tree_sitter
 
+from .budget import Deadline
 from .document import SyntaxDocument
-from .nodes import ancestors, anchor_node, header_end, in_comment_or_string
+from .nodes import NodePath, anchor_path, header_end, in_comment_or_string, node_path
 from .queries import ANY_HEADER, COMMENT_MARK, STRING_TYPES
 from .validate import would_add_errors
 from .window import window
@@ -36,6 +41,8 @@ MAX_IMPORTS = 40
 MAX_SIGNATURES = 20
 MAX_PER_NAME = 3
 MAX_FOREIGN = 24
+NEAR_BYTES = 16 * 1024  # text scanned for names on each side of the cursor, at most
+_LINE_BYTES = 4096  # the part of a (very long) cursor line the text heuristics look at
 
 # (path of the file, names it uses, its comment prefix) -> definitions from other files as
 # "<comment> path" + signature blocks, in a stable order (the workspace index answers it)
@@ -57,25 +64,37 @@ class CursorContext:
     in_comment_or_string: bool
 
 
-def cursor_context(doc: SyntaxDocument, cursor_byte: int, *, near_lines: int = 40) -> CursorContext:
+def context_deadline(doc: SyntaxDocument) -> Deadline:
+    """A fresh deadline for one request's context work on ``doc``."""
+    return Deadline(doc.budget.context_s)
+
+
+def cursor_context(doc: SyntaxDocument, cursor_byte: int, *, near_lines: int = 40,
+                   deadline: Deadline | None = None) -> CursorContext:
     """Build the completion context for ``cursor_byte`` (a byte offset into ``doc.buffer``)."""
+    deadline = deadline if deadline is not None else context_deadline(doc)
     cursor = max(0, min(cursor_byte, len(doc.buffer.data)))
     tree = doc.tree
     if tree is None or doc.spec is None:
         in_text = _text_in_comment_or_string(doc, cursor, None)
         return CursorContext((), (), (), _multiline_fits(doc, cursor, in_text), in_text)
     root = tree.root_node
-    anchor = anchor_node(root, doc.buffer.data, cursor)
-    in_text = in_comment_or_string(root, cursor) or (
-        _line_has_error(doc, root, cursor)
-        and _text_in_comment_or_string(doc, cursor, doc.spec.comment_prefix)
-    )
+    data = doc.buffer.data
+    anchor = anchor_path(root, data, cursor)
+    in_tree = in_comment_or_string(root, cursor, data)
+    if in_tree is None:  # too deep to tell from the tree
+        in_text = _text_in_comment_or_string(doc, cursor, doc.spec.comment_prefix)
+    else:
+        in_text = in_tree or (
+            _line_has_error(doc, root, cursor)
+            and _text_in_comment_or_string(doc, cursor, doc.spec.comment_prefix)
+        )
     scope_nodes = _enclosing_scopes(doc, anchor, cursor)
     outline = doc.outline
     imports = tuple(outline.imports()[:MAX_IMPORTS])
     scopes = tuple(_scope_header(doc, node) for node in scope_nodes)
     excluded = {node.start_byte for node in scope_nodes}
-    signatures = _local_signatures(doc, root, cursor, near_lines, excluded)
+    signatures = _local_signatures(doc, root, cursor, near_lines, excluded, deadline)
     return CursorContext(imports, scopes, signatures, _multiline_fits(doc, cursor, in_text), in_text)
 
 
@@ -83,20 +102,18 @@ def _line_has_error(doc: SyntaxDocument, root: tree_sitter.Node, cursor: int) ->
     """Whether the code holding the cursor's line prefix failed to parse (e.g. an
     unterminated string, which tree-sitter does not report as a string)."""
     line_start = doc.buffer.line_start(doc.buffer.row_of_byte(cursor))
-    node = root.descendant_for_byte_range(line_start, cursor)
-    return node is not None and node.has_error
+    return node_path(root, line_start, cursor).leaf.has_error
 
 
 # -- scopes ------------------------------------------------------------------------------
-def _enclosing_scopes(
-    doc: SyntaxDocument, anchor: tree_sitter.Node, cursor: int
-) -> list[tree_sitter.Node]:
-    """Definitions whose body holds the cursor, outermost first."""
+def _enclosing_scopes(doc: SyntaxDocument, anchor: NodePath, cursor: int) -> list[tree_sitter.Node]:
+    """Definitions whose body holds the cursor, outermost first (only those within the
+    path's depth limit)."""
     data = doc.registry.data(doc.spec)
     python = not doc.spec.brace_language
     blank, indent = _cursor_indent(doc, cursor) if python else (False, 0)
     found = []
-    for node in ancestors(anchor):
+    for node in anchor.innermost():
         if node.type not in data.scope_types:
             continue
         end = header_end(node, python)
@@ -116,30 +133,44 @@ def _cursor_indent(doc: SyntaxDocument, cursor: int) -> tuple[bool, int]:
     """Whether only whitespace precedes the cursor on its line, and that width in bytes."""
     buffer = doc.buffer
     row, col = buffer.point_of_byte(cursor)
-    before = buffer.data[buffer.line_start(row) : buffer.line_start(row) + col]
-    return not before.strip(), len(before)
+    start = buffer.line_start(row)
+    before = buffer.data[max(start, cursor - _LINE_BYTES) : start + col]
+    if before.strip():
+        return False, col
+    return True, col
 
 
 def _scope_header(doc: SyntaxDocument, node: tree_sitter.Node) -> str:
     buffer = doc.buffer
     end = header_end(node, not doc.spec.brace_language) or node.end_byte
-    return buffer.slice(buffer.line_start(node.start_point[0]), end).rstrip()
+    start = buffer.line_start(node.start_point[0])
+    return buffer.slice(max(start, end - _LINE_BYTES), end).rstrip()
+
+
+def _near(doc: SyntaxDocument, cursor: int, rows_before: int, rows_after: int) -> tuple[int, int]:
+    """The byte range of ``rows_before``/``rows_after`` lines around ``cursor``, at most
+    ``NEAR_BYTES`` each way."""
+    buffer = doc.buffer
+    row = buffer.row_of_byte(cursor)
+    lo = buffer.line_start(max(0, row - rows_before))
+    hi = buffer.line_end(min(buffer.line_count - 1, row + rows_after))
+    return max(lo, cursor - NEAR_BYTES), max(cursor, min(hi, cursor + NEAR_BYTES))
 
 
 # -- local signatures ----------------------------------------------------------------------
 def _local_signatures(
-    doc: SyntaxDocument, root: tree_sitter.Node, cursor: int, near_lines: int, excluded: set[int]
+    doc: SyntaxDocument, root: tree_sitter.Node, cursor: int, near_lines: int, excluded: set[int],
+    deadline: Deadline,
 ) -> tuple[str, ...]:
-    buffer = doc.buffer
-    row = buffer.row_of_byte(cursor)
-    lo = buffer.line_start(max(0, row - near_lines))
-    hi = buffer.line_end(min(buffer.line_count - 1, row + near_lines))
-    chunk = buffer.data[lo:hi]
+    lo, hi = _near(doc, cursor, near_lines, near_lines)
+    chunk = doc.buffer.data[lo:hi]
     outline = doc.outline
     words = set(chunk.translate(_TO_WORDS).decode("ascii").split())
     sites: dict[str, set[int]] | None = None  # name -> its definitions' name tokens in the chunk
     chosen = []
-    for name in words & outline.names():
+    for name in sorted(words & outline.names(), key=lambda word: abs(lo + chunk.find(word.encode()) - cursor)):
+        if deadline.expired():
+            break
         defs = outline.first_definitions(name, MAX_PER_NAME, excluded)
         if not defs:
             continue
@@ -147,22 +178,22 @@ def _local_signatures(
             sites = {}
             for definition in outline.overlapping(lo, hi):
                 sites.setdefault(definition.name, set()).add(definition.name_start)
-        if _used_as_identifier(root, chunk, lo, name, sites.get(name, set())):
+        if _used_as_identifier(root, chunk, lo, name, sites.get(name, set()), deadline):
             chosen.extend(defs)
     chosen.sort(key=lambda d: d.start)
     return tuple(outline.signature(d) for d in chosen[:MAX_SIGNATURES])
 
 
 def _used_as_identifier(
-    root: tree_sitter.Node, chunk: bytes, base: int, name: str, def_sites: set[int]
+    root: tree_sitter.Node, chunk: bytes, base: int, name: str, def_sites: set[int], deadline: Deadline
 ) -> bool:
     """Whether ``name`` occurs in ``chunk`` as code: not in a comment or string, and not
     merely as the name of its own definition (``def_sites``: where its definitions'
-    name tokens are, at least those inside the chunk)."""
+    name tokens are, at least those inside the chunk). False once ``deadline`` passes."""
     needle = name.encode()
     size, length = len(needle), len(chunk)
     at = chunk.find(needle)
-    while at >= 0:
+    while at >= 0 and not deadline.expired():
         end = at + size
         whole = (at == 0 or chunk[at - 1] not in _WORD_CHARS) and (
             end == length or chunk[end] not in _WORD_CHARS
@@ -191,41 +222,45 @@ def _parent_type(node: tree_sitter.Node) -> str:
 
 # -- names from elsewhere -------------------------------------------------------------------
 def foreign_names(doc: SyntaxDocument, cursor_byte: int, *, lines_before: int = 12, lines_after: int = 2,
-                  limit: int = MAX_FOREIGN) -> tuple[str, ...]:
+                  limit: int = MAX_FOREIGN, deadline: Deadline | None = None) -> tuple[str, ...]:
     """Names used as code near the cursor that this file does not define (candidates for
     definitions in other files), nearest to the cursor first; at most ``limit``."""
     buffer = doc.buffer
     cursor = max(0, min(cursor_byte, len(buffer.data)))
     row = buffer.row_of_byte(cursor)
-    return names_defined_elsewhere(doc, max(0, row - lines_before), row + lines_after, cursor, limit=limit)
+    return names_defined_elsewhere(doc, max(0, row - lines_before), row + lines_after, cursor, limit=limit,
+                                   deadline=deadline)
 
 
 def names_defined_elsewhere(doc: SyntaxDocument, first_row: int, last_row: int, anchor: int, *,
-                            limit: int = MAX_FOREIGN) -> tuple[str, ...]:
-    """Names used as code on rows ``first_row..last_row`` that this file does not define,
-    nearest to the byte ``anchor`` first; at most ``limit``."""
+                            limit: int = MAX_FOREIGN, deadline: Deadline | None = None) -> tuple[str, ...]:
+    """Names used as code on rows ``first_row..last_row`` (at most ``NEAR_BYTES`` either
+    side of the byte ``anchor``) that this file does not define, nearest to ``anchor``
+    first; at most ``limit``, fewer once ``deadline`` passes."""
     tree = doc.tree
     if tree is None or doc.spec is None:
         return ()
+    deadline = deadline if deadline is not None else context_deadline(doc)
     buffer = doc.buffer
-    lo = buffer.line_start(max(0, first_row))
-    hi = buffer.line_end(min(buffer.line_count - 1, last_row))
+    lo = max(buffer.line_start(max(0, min(first_row, buffer.line_count - 1))), anchor - NEAR_BYTES)
+    hi = min(buffer.line_end(min(buffer.line_count - 1, max(0, last_row))), max(anchor, lo) + NEAR_BYTES)
+    hi = max(lo, hi)
     chunk = buffer.data[lo:hi]
     local = doc.outline.names()
     words = chunk.translate(_TO_WORDS).decode("ascii").split()
-    seen: set[str] = set()
     ordered: list[tuple[int, str]] = []
-    for word in words:
-        if word in seen or word in local or len(word) < 3 or word[0].isdigit():
+    for word in set(words):
+        if word in local or len(word) < 3 or word[0].isdigit():
             continue
-        seen.add(word)
         at = chunk.rfind(word.encode())
         ordered.append((abs(lo + at - anchor), word))
     ordered.sort()
     root = tree.root_node
     chosen: list[str] = []
     for _distance, word in ordered:
-        use = _named_use(root, chunk, lo, word)
+        if deadline.expired():
+            break
+        use = _named_use(root, chunk, lo, word, deadline)
         if use and use not in chosen:
             chosen.append(use)
             if len(chosen) >= limit:
@@ -233,14 +268,15 @@ def names_defined_elsewhere(doc: SyntaxDocument, first_row: int, last_row: int, 
     return tuple(chosen)
 
 
-def _named_use(root: tree_sitter.Node, chunk: bytes, base: int, name: str) -> str | None:
+def _named_use(root: tree_sitter.Node, chunk: bytes, base: int, name: str, deadline: Deadline) -> str | None:
     """How ``name`` is used as code in ``chunk``: ``name`` itself, or ``head.name`` when it is
     only ever reached as an attribute (``geometry.area``: resolved through ``geometry``),
-    or None if it only occurs in comments and strings or as a keyword."""
+    or None if it only occurs in comments and strings or as a keyword (or, once
+    ``deadline`` passes, in the occurrences looked at)."""
     needle = name.encode()
     at = chunk.find(needle)
     dotted: str | None = None
-    while at >= 0:
+    while at >= 0 and not deadline.expired():
         end = at + len(needle)
         if (at == 0 or chunk[at - 1] not in _WORD_CHARS) and (end == len(chunk) or chunk[end] not in _WORD_CHARS):
             node = root.descendant_for_byte_range(base + at, base + end)
@@ -273,11 +309,7 @@ def _multiline_fits(doc: SyntaxDocument, cursor: int, in_text: bool) -> bool:
     """Whether a multi-line completion fits at ``cursor`` (rules in the module docstring)."""
     if in_text:
         return False
-    buffer = doc.buffer
-    row, col = buffer.point_of_byte(cursor)
-    start = buffer.line_start(row)
-    before = buffer.data[start : start + col].decode("utf-8", errors="replace")
-    after = buffer.data[start + col : buffer.line_end(row)].decode("utf-8", errors="replace")
+    before, after = _line_around(doc, cursor)
     spec = doc.spec
     stripped = before.rstrip()
     if after.strip():
@@ -311,12 +343,21 @@ def _strip_strings(text: str) -> str:
 
 def _text_in_comment_or_string(doc: SyntaxDocument, cursor: int, prefix: str | None) -> bool:
     """Text-only guess: an open quote or a line comment before the cursor on its line."""
-    buffer = doc.buffer
-    row, col = buffer.point_of_byte(cursor)
-    start = buffer.line_start(row)
-    before = buffer.data[start : start + col].decode("utf-8", errors="replace")
+    before, _after = _line_around(doc, cursor)
     rest = _strip_strings(before)
     prefixes = (prefix,) if prefix else ("#", "//")
     if any(p in rest for p in prefixes):
         return True
     return any(rest.count(q) % 2 == 1 for q in ("\"", "'", "`"))
+
+
+def _line_around(doc: SyntaxDocument, cursor: int) -> tuple[str, str]:
+    """The cursor line's text before and after the cursor, at most ``_LINE_BYTES`` of each
+    (the heuristics only need the neighbourhood; a minified line can be megabytes)."""
+    buffer = doc.buffer
+    row = buffer.row_of_byte(cursor)
+    start = max(buffer.line_start(row), cursor - _LINE_BYTES)
+    end = min(buffer.line_end(row), cursor + _LINE_BYTES)
+    data = buffer.data
+    return (data[start:cursor].decode("utf-8", errors="replace"),
+            data[cursor:end].decode("utf-8", errors="replace"))

@@ -1,28 +1,56 @@
 """One open document: a TextBuffer plus its tree-sitter tree, kept in step incrementally.
 
-Edits are applied to the buffer and to the tree (``Tree.edit``) immediately; the
-reparse is lazy and happens on the next access of ``tree``, so a burst of keystrokes
-costs one incremental reparse. Trees handed out by ``tree`` are never mutated later
-(the first edit after a parse edits a copy), so a caller may keep one as a snapshot.
+Edits are applied to the buffer at once and queued for the tree; the reparse is lazy
+and happens on the next access of ``tree``, so a burst of keystrokes costs one
+incremental reparse. Trees handed out by ``tree`` are never mutated later (each
+parse starts from an edited copy), so a caller may keep one as a snapshot.
 
-Each reparse appends a ``TreeDelta`` to a short history, which lets derived caches
-(the ``Outline`` of imports and definitions) update only the changed ranges.
+Parsing is budgeted when the document has a ``SyntaxBudget`` (editor documents do):
+an access of ``tree`` parses for at most ``budget.parse_s``. tree-sitter's progress
+callback halts a longer parse (error recovery over 100 KB of unclosed brackets can
+take seconds) and the halted parse resumes where it stopped on the next
+``parse_step``, which a background task calls in short slices between event-loop
+turns (``engines/documents.py``). Until the parse catches up, ``tree`` is None and
+``parsing`` is True: callers fall back to plain-text behaviour. Edits made while a
+parse runs are queued for the next one. A document without a budget (the CLI
+review, the index, tests) parses in one go, as before.
+
+Edits reach the old tree through ``Tree.edit``, which costs time proportional to the
+tree's depth at the edit (130 ms at the bottom of ``1 + 1 + ... + 1`` with 100,000
+terms); where the tree is deeper than ``MAX_PATH_DEPTH`` the next parse starts from
+scratch instead (sliced like any other).
+
+Each parse appends a ``TreeDelta`` to a short history, which lets derived caches
+(the ``Outline`` of imports and definitions) update only the changed ranges. After a
+parse that took more than one slice the changed ranges are not computed (tree-sitter
+cannot halt that walk, and it costs up to a third of the parse): the delta says
+"unknown" and the outline rechecks the file in the background.
 
 Not thread-safe: the protocol layer serialises access to a document.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import tree_sitter
 
 from ..core.text import ByteEdit, Encoding, TextBuffer, tree_bytes
+from .budget import BACKGROUND_SLICE_S, Deadline, SyntaxBudget
 from .languages import LanguageRegistry, LanguageSpec
+from .nodes import node_path
 from .outline import Outline
 
 _HISTORY = 256  # reparses an Outline can lag behind before it rebuilds from scratch
+_WAIT_S = 0.002  # how often a ``settle`` waiting for another one looks again
+# Bytes per read callback of a budgeted parse. A tree parsed from a callback has no
+# source of its own: ``Node.text`` calls the callback again and copies what it returns.
+_READ_BYTES = 16 * 1024
+
+Read = Callable[[int, object], bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +58,55 @@ class TreeDelta:
     """What changed between tree ``version - 1`` and tree ``version``."""
 
     version: int
-    edits: tuple[ByteEdit, ...]           # in order, each in the coordinates after the previous
-    changed: tuple[tuple[int, int], ...]  # tree-sitter changed_ranges, new-tree bytes
-    reset: bool                           # a fresh full parse: nothing carries over
+    edits: tuple[ByteEdit, ...]                  # in order, each in the coordinates after the previous
+    changed: tuple[tuple[int, int], ...] | None  # tree-sitter changed_ranges, new-tree bytes (None: unknown)
+    reset: bool                                  # a fresh full parse: nothing carries over
+
+
+@dataclass(slots=True)
+class _Job:
+    """One parse in progress: the bytes it parses, the edited old tree, how many
+    queued edits it covers."""
+
+    data: bytes
+    old: tree_sitter.Tree | None
+    edits: int
+    read: Read
+    started: bool = False
+    halted: bool = False  # took more than one slice
+
+
+def reader(data: bytes) -> Read:
+    """A tree-sitter read callback over ``data`` (for parses with a progress callback)."""
+    def read(offset: int, _point: object) -> bytes:
+        return data[offset:offset + _READ_BYTES]
+    return read
+
+
+def parse_within(parser: tree_sitter.Parser, data: bytes, old_tree: tree_sitter.Tree | None,
+                 deadline: Deadline) -> tree_sitter.Tree | None:
+    """Parse ``data`` with ``parser`` unless ``deadline`` passes first (then None, and
+    the parser is reset). Unbounded deadlines parse the bytes directly."""
+    if not deadline.bounded:
+        return _parse(parser, data, old_tree)
+    try:
+        tree = _parse(parser, reader(data), old_tree, deadline.progress)
+    except ValueError:
+        tree = None
+    if tree is None:
+        parser.reset()
+    return tree
+
+
+def _parse(parser: tree_sitter.Parser, data: bytes | Read, old_tree: tree_sitter.Tree | None,
+           progress: Callable[..., bool] | None = None) -> tree_sitter.Tree | None:
+    """``Parser.parse`` (its ``old_tree`` must be a Tree or left out)."""
+    kwargs: dict[str, object] = {}
+    if old_tree is not None:
+        kwargs["old_tree"] = old_tree
+    if progress is not None:
+        kwargs["progress_callback"] = progress
+    return parser.parse(data, **kwargs)
 
 
 class SyntaxDocument:
@@ -41,18 +115,24 @@ class SyntaxDocument:
     ``spec`` is None for plain text, including a language whose grammar failed to load.
     """
 
-    def __init__(self, text: str, spec: LanguageSpec | None, registry: LanguageRegistry) -> None:
+    def __init__(self, text: str, spec: LanguageSpec | None, registry: LanguageRegistry, *,
+                 budget: SyntaxBudget | None = None) -> None:
         self.buffer = TextBuffer(text)
         self.registry = registry
+        self.budget = budget if budget is not None else SyntaxBudget.unbounded()
         self._parser = registry.parser(spec) if spec is not None else None
         self.spec: LanguageSpec | None = spec if self._parser is not None else None
-        self._tree: tree_sitter.Tree | None = None
+        self._trial: tree_sitter.Parser | None = None  # trial parses never touch the main parser
+        self._tree: tree_sitter.Tree | None = None  # the last finished parse (never mutated)
+        self._pending: list[ByteEdit] = []  # edits since ``_tree`` (or since a reset)
+        self._job: _Job | None = None
         self._stale = self._parser is not None
-        self._owned = False  # whether self._tree is a private copy we may edit
-        self._pending: list[ByteEdit] = []
+        self._handed_off = False  # the pending parse missed its synchronous slice
         self._version = 0
         self._history: deque[TreeDelta] = deque(maxlen=_HISTORY)
         self._outline: Outline | None = None
+        self.driven = False  # a ``settle`` is bringing this document up to date
+        self._slow = False  # the last parse took more than one slice: leave the next to the background
 
     # -- editing -------------------------------------------------------------------
     def apply_change(
@@ -66,34 +146,54 @@ class SyntaxDocument:
         edit as applied (None for a full replacement)."""
         if start is None or end is None:
             self.buffer.replace(0, len(self.buffer.data), new_text)
-            self._tree, self._owned, self._pending = None, False, []
-            self._stale = self._parser is not None
-            return None
-        edit = self.buffer.apply_change(start, end, new_text, encoding)
-        if self._parser is None:
-            return edit
-        if self._tree is not None:
-            if not self._owned:
-                self._tree, self._owned = self._tree.copy(), True
-            self._tree.edit(
-                start_byte=edit.start_byte,
-                old_end_byte=edit.old_end_byte,
-                new_end_byte=edit.new_end_byte,
-                start_point=edit.start_point,
-                old_end_point=edit.old_end_point,
-                new_end_point=edit.new_end_point,
-            )
-        self._pending.append(edit)
-        self._stale = True
+            self._tree, self._pending = None, []
+            self._cancel_job()
+            edit = None
+        else:
+            edit = self.buffer.apply_change(start, end, new_text, encoding)
+            if self._parser is None:
+                return edit
+            self._pending.append(edit)
+        self._stale = self._parser is not None
+        self._handed_off = False
         return edit
 
     # -- trees ---------------------------------------------------------------------
     @property
     def tree(self) -> tree_sitter.Tree | None:
-        """The current tree (None for plain text); reparses incrementally if edits are pending."""
-        if self._stale and self._parser is not None:
-            self._reparse()
-        return self._tree
+        """The current tree, or None for plain text and while a budgeted parse has not
+        caught up with the text (see ``parsing``). Reparses incrementally if edits are
+        pending, within ``budget.parse_s`` once per batch of edits (not at all when the
+        last parse, or the one under way, took more than one slice: a background task
+        finishes it)."""
+        slow = self._slow or (self._job is not None and self._job.halted)  # known not to fit in a slice
+        if self._stale and self._parser is not None and not self._handed_off and not slow:
+            if not self._step(Deadline(self.budget.parse_s)):
+                self._handed_off = True
+        return None if self._stale else self._tree
+
+    @property
+    def parsing(self) -> bool:
+        """Whether the tree lags behind the text (a parse is pending or halted)."""
+        return self._stale and self._parser is not None
+
+    def parse_step(self, seconds: float | None) -> bool:
+        """Advance the pending parse for at most ``seconds`` (None: to the end);
+        True when the tree is current."""
+        if not self.parsing:
+            return True
+        return self._step(Deadline(seconds))
+
+    def settle_step(self, seconds: float | None) -> bool:
+        """One slice of catching up: the pending parse, then the outline's queued queries;
+        True when both are done."""
+        deadline = Deadline(seconds)
+        if self.parsing and not self._step(deadline):
+            return False
+        outline = self.outline
+        if not outline.complete and not deadline.expired():
+            outline.refresh(deadline)
+        return not self.parsing and outline.complete
 
     @property
     def version(self) -> int:
@@ -102,17 +202,18 @@ class SyntaxDocument:
 
     def full_parse(self) -> tree_sitter.Tree | None:
         """A fresh full parse of the current text (for tests/validation); leaves state alone."""
-        if self._parser is None:
-            return None
-        return self._parser.parse(self.buffer.tree_data)
+        parser = self._trial_parser()
+        return parser.parse(self.buffer.tree_data) if parser is not None else None
 
-    def parse_bytes(self, data: bytes, old_tree: tree_sitter.Tree | None = None) -> tree_sitter.Tree | None:
-        """Parse other bytes with this document's parser (e.g. a candidate insertion)."""
-        if self._parser is None:
+    def parse_bytes(self, data: bytes, old_tree: tree_sitter.Tree | None = None,
+                    deadline: Deadline | None = None) -> tree_sitter.Tree | None:
+        """Parse other bytes with this document's grammar (e.g. a candidate insertion);
+        None for plain text or when ``deadline`` (default: ``budget.validate_s`` from
+        now) passes first."""
+        parser = self._trial_parser()
+        if parser is None:
             return None
-        if old_tree is None:
-            return self._parser.parse(tree_bytes(data))
-        return self._parser.parse(tree_bytes(data), old_tree=old_tree)
+        return parse_within(parser, tree_bytes(data), old_tree, deadline or Deadline(self.budget.validate_s))
 
     def deltas_since(self, version: int) -> list[TreeDelta] | None:
         """The deltas that lead from tree ``version`` to the current one, or None if they
@@ -136,15 +237,93 @@ class SyntaxDocument:
             self._outline = Outline(self)
         return self._outline
 
-    def _reparse(self) -> None:
-        old = self._tree
-        data = self.buffer.tree_data
-        if old is None:
-            new = self._parser.parse(data)
-            changed: tuple[tuple[int, int], ...] = ()
-        else:
-            new = self._parser.parse(data, old_tree=old)
-            changed = tuple((r.start_byte, r.end_byte) for r in old.changed_ranges(new))
+    # -- parsing -------------------------------------------------------------------
+    def _trial_parser(self) -> tree_sitter.Parser | None:
+        if self._trial is None and self.spec is not None:
+            self._trial = self.registry.parser(self.spec)
+        return self._trial
+
+    def _cancel_job(self) -> None:
+        if self._job is not None and self._job.started and self._parser is not None:
+            self._parser.reset()  # a halted parse would otherwise resume on the old text
+        self._job = None
+
+    def _step(self, deadline: Deadline) -> bool:
+        """Work on the pending parses until the tree is current or ``deadline`` passes."""
+        while self._stale:
+            job = self._job
+            if job is None:
+                job = self._job = self._start_job()
+            job.started = True
+            if deadline.bounded:
+                try:
+                    tree = _parse(self._parser, job.read, job.old, deadline.progress)
+                except ValueError:
+                    tree = None
+                if tree is None:
+                    job.halted = True
+                    if not deadline.halted:  # not our halt: start this parse over next time
+                        self._cancel_job()
+                    return False
+            else:
+                tree = _parse(self._parser, job.data, job.old)
+            self._finish_job(job, tree)
+            if deadline.expired():
+                break
+        return not self._stale
+
+    def _start_job(self) -> _Job:
+        data = self.buffer.tree_data  # lone "\r" read as "\n": rows as LSP counts them
+        old = None
+        if self._tree is not None:
+            old = self._tree.copy()
+            for edit in self._pending:
+                if not node_path(old.root_node, edit.start_byte).complete:
+                    old = None  # ``Tree.edit`` costs the depth at the edit: parse from scratch instead
+                    break
+                old.edit(
+                    start_byte=edit.start_byte,
+                    old_end_byte=edit.old_end_byte,
+                    new_end_byte=edit.new_end_byte,
+                    start_point=edit.start_point,
+                    old_end_point=edit.old_end_point,
+                    new_end_point=edit.new_end_point,
+                )
+        return _Job(data, old, len(self._pending), reader(data))
+
+    def _finish_job(self, job: _Job, tree: tree_sitter.Tree) -> None:
+        old = job.old
+        changed: tuple[tuple[int, int], ...] | None = ()
+        if old is not None and job.halted:
+            changed = None  # ``changed_ranges`` cannot be halted and costs up to a third of the parse
+        elif old is not None:
+            changed = tuple((r.start_byte, r.end_byte) for r in old.changed_ranges(tree))
+        edits = tuple(self._pending[:job.edits])
+        del self._pending[:job.edits]
         self._version += 1
-        self._history.append(TreeDelta(self._version, tuple(self._pending), changed, old is None))
-        self._tree, self._owned, self._pending, self._stale = new, False, [], False
+        self._history.append(TreeDelta(self._version, edits, changed, old is None))
+        self._tree, self._job = tree, None
+        self._slow = job.halted
+        self._stale = bool(self._pending)
+
+
+async def settle(doc: SyntaxDocument, slice_s: float = BACKGROUND_SLICE_S, *,
+                 timeout_s: float | None = None) -> bool:
+    """Bring ``doc``'s tree and outline up to date in slices of ``slice_s``, letting the
+    event loop run between slices; give up after ``timeout_s`` (None: never). True when
+    both are up to date. One caller drives a document at a time; others wait for it
+    (two drivers would run two slices per turn of the loop)."""
+    waited = Deadline(timeout_s)
+    while doc.driven:
+        if waited.expired():
+            return False
+        await asyncio.sleep(_WAIT_S)
+    doc.driven = True
+    try:
+        while not doc.settle_step(slice_s):
+            if waited.expired():
+                return False
+            await asyncio.sleep(0)
+    finally:
+        doc.driven = False
+    return True

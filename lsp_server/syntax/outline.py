@@ -1,12 +1,24 @@
 """A document's file-level imports and its definitions table, maintained incrementally.
 
-The first use runs the "imports" and "definitions" queries over the whole tree (a few
-ms on a large file, once per open). After that, each refresh replays the document's
-``TreeDelta``s: entries touching an edit or a tree-sitter changed range are dropped,
-and only those ranges (widened to whole lines) are re-queried with
-``QueryCursor.set_byte_range``. Entries live in ``SpanIndex``es, which move the entries
-after an edit lazily (one shift per block of entries), and a per-name index is kept in
-step, so a keystroke costs work proportional to the edit, not to the file.
+The tables are filled by the "imports" and "definitions" queries, one byte range
+(``QueryCursor.set_byte_range``) of at most ``CHUNK_BYTES`` at a time; querying a range
+replaces the entries that intersect it. The first use queues the whole file; after
+that, each refresh replays the document's ``TreeDelta``s: entries touching an edit are
+dropped, and the edits and tree-sitter's changed ranges (widened to whole lines,
+within limits) are queued (a delta whose changes are unknown queues the whole file,
+keeping the entries, moved across the edits, until their ranges are queried again).
+Entries live in ``SpanIndex``es, which move the entries after an edit lazily (one
+shift per block of entries), and a per-name index is kept in step, so a keystroke
+costs work proportional to the edit, not to the file.
+
+Readers spend the document's ``budget.outline_s`` on the queue once per tree version
+and leave the rest; the background task that finishes parses calls ``refresh`` with
+a deadline of its own and always finishes at least one range, so the queue drains
+(a range's queries cost time bounded by its size, ``definitions.run_query``: a few
+milliseconds for ``CHUNK_BYTES`` even of pathological input). The tables may lag for
+a while after a big change. While the document's parse lags behind its text, the
+tables are not shown (they would not match the text) but kept for the incremental
+update.
 
 Entries store byte offsets only; texts are sliced from the buffer on demand.
 """
@@ -21,6 +33,7 @@ from typing import TYPE_CHECKING
 import tree_sitter
 
 from ..core.text import ByteEdit, as_lf
+from .budget import Deadline
 from .definitions import (
     Definition,
     ImportSpan,
@@ -38,6 +51,8 @@ if TYPE_CHECKING:
 __all__ = ["Definition", "Outline"]
 
 _SIGNATURE_MAX_BYTES = 800
+CHUNK_BYTES = 4 * 1024  # query range per step (well under a millisecond on ordinary code)
+_WIDEN_MAX = 512  # dirty ranges widen to whole lines, but by at most this many bytes
 
 
 class _ByName(Mapping[str, list[Definition]]):
@@ -73,11 +88,19 @@ class Outline:
         self._names: dict[str, list[Entry[Definition]]] = {}  # each list in file order
         self._import_texts: list[str] | None = None
         self._all: list[Definition] | None = None
+        self._todo: list[Span] = []  # byte ranges still to query (current coordinates), sorted
+        self._worked = -1  # the tree version readers last spent a budget on
+
+    @property
+    def complete(self) -> bool:
+        """Whether every range of the current tree has been queried."""
+        return not self._todo and not self._doc.parsing and self._version == self._doc.version
 
     # -- public --------------------------------------------------------------------
     def imports(self) -> list[str]:
         """File-level import statements (text), in file order."""
-        self.refresh()
+        if not self.refresh():
+            return []
         if self._import_texts is None:
             data = self._doc.buffer.data
             self._import_texts = [
@@ -87,7 +110,8 @@ class Outline:
 
     def definitions(self) -> list[Definition]:
         """All definitions, in file order."""
-        self.refresh()
+        if not self.refresh():
+            return []
         if self._all is None:
             self._all = self._defs.items()
         return self._all
@@ -95,18 +119,17 @@ class Outline:
     def by_name(self) -> Mapping[str, list[Definition]]:
         """Definitions grouped by name (each list in file order); a read-only view that
         resolves a name's definitions when it is looked up."""
-        self.refresh()
-        return _ByName(self._names)
+        return _ByName(self._names if self.refresh() else {})
 
     def names(self) -> KeysView[str]:
         """The defined names (a live view)."""
-        self.refresh()
-        return self._names.keys()
+        return self._names.keys() if self.refresh() else {}.keys()
 
     def first_definitions(self, name: str, limit: int, exclude: Collection[int] = ()) -> list[Definition]:
         """Up to ``limit`` definitions of ``name`` in file order, skipping those whose
         ``node_start`` is in ``exclude``; resolves only what it returns (and skips)."""
-        self.refresh()
+        if not self.refresh():
+            return []
         found: list[Definition] = []
         for entry in self._names.get(name, ()):
             if len(found) >= limit:
@@ -118,7 +141,8 @@ class Outline:
 
     def overlapping(self, lo: int, hi: int) -> list[Definition]:
         """Definitions intersecting the byte range ``(lo, hi)``, in file order."""
-        self.refresh()
+        if not self.refresh():
+            return []
         return [entry.item() for entry in self._defs.overlapping(lo, hi)]
 
     def signature(self, definition: Definition) -> str:
@@ -134,24 +158,35 @@ class Outline:
             text = text[:-1].rstrip()
         return text
 
-    def refresh(self) -> None:
-        """Bring the tables up to date with the document's current tree."""
+    def refresh(self, deadline: Deadline | None = None) -> bool:
+        """Bring the tables up to date with the document's current tree, querying until
+        ``deadline`` (and at least one range). Without one (the readers below), query
+        for the document's ``budget.outline_s`` once per tree version. False when there
+        is nothing to show: plain text, or a parse still catching up."""
         doc = self._doc
         tree = doc.tree
         if tree is None or doc.spec is None:
-            if self._version != doc.version or len(self._defs) or len(self._imports):
+            if not doc.parsing:  # plain text: nothing to show, nothing to keep
+                if self._version != doc.version or len(self._defs) or len(self._imports) or self._todo:
+                    self._reset([], [])
+                    self._todo = []
+                self._version = doc.version
+            return False
+        if self._version != doc.version:
+            deltas = doc.deltas_since(self._version) if self._version >= 0 else None
+            if deltas is None:
                 self._reset([], [])
+                self._todo = []
+                self._queue([(0, len(doc.buffer.data))])
+            else:
+                self._update(deltas)
             self._version = doc.version
-            return
-        if self._version == doc.version:
-            return
-        deltas = doc.deltas_since(self._version) if self._version >= 0 else None
-        if deltas is None:
-            root = tree.root_node
-            self._reset(query_imports(doc, root, None), query_defs(doc, root, None))
-        else:
-            self._update(tree.root_node, deltas)
-        self._version = doc.version
+        if self._todo and deadline is not None:  # background work: some progress whatever the time
+            self._work(tree.root_node, deadline, force=True)
+        elif self._todo and self._worked != doc.version:  # a reader: one budget per tree version
+            self._worked = doc.version
+            self._work(tree.root_node, Deadline(doc.budget.outline_s), force=False)
+        return True
 
     # -- incremental update ----------------------------------------------------------
     def _reset(self, imports: list[ImportSpan], defs: list[Definition]) -> None:
@@ -161,9 +196,12 @@ class Outline:
             self._names.setdefault(entry.stored.name, []).append(entry)
         self._import_texts = self._all = None
 
-    def _update(self, root: tree_sitter.Node, deltas: list) -> None:
+    def _update(self, deltas: list) -> None:
+        """Move the tables and the queue across ``deltas``; drop what the edits touched
+        and queue what they (and the changed ranges) cover."""
         imports, defs = self._imports, self._defs
-        dirty: list[Span] = []
+        dirty: list[Span] = list(self._todo)
+        size = len(self._doc.buffer.data)
         for delta in deltas:
             for edit in delta.edits:
                 if imports.apply_edit(edit.start_byte, edit.old_end_byte, edit.new_end_byte):
@@ -171,38 +209,61 @@ class Outline:
                 self._forget(defs.apply_edit(edit.start_byte, edit.old_end_byte, edit.new_end_byte))
                 dirty = [_shift_span(span, edit) for span in dirty]
                 dirty.append((edit.start_byte, edit.new_end_byte))
-            dirty.extend(delta.changed)
+            dirty.extend(delta.changed if delta.changed is not None else ((0, size),))
         self._all = None
-        ranges = self._whole_lines(dirty)
+        self._todo = []
+        self._queue(self._whole_lines(dirty))
+
+    def _queue(self, ranges: list[Span]) -> None:
+        """Add ``ranges`` (sorted, disjoint) to the queue, cut into ``CHUNK_BYTES`` pieces."""
         for lo, hi in ranges:
-            if imports.overlapping(lo, hi, remove=True):
+            while hi - lo > CHUNK_BYTES:
+                self._todo.append((lo, lo + CHUNK_BYTES))
+                lo += CHUNK_BYTES
+            self._todo.append((lo, hi))
+        self._todo.sort()
+
+    def _work(self, root: tree_sitter.Node, deadline: Deadline, *, force: bool) -> None:
+        """Query queued ranges until the queue is empty or ``deadline`` has passed; with
+        ``force`` the first range is finished whatever the time (its cost is bounded by
+        its size)."""
+        doc = self._doc
+        imports = self._imports
+        first = force
+        while self._todo and (first or not deadline.expired()):
+            span = self._todo[0]
+            limit = None if first else deadline
+            first = False
+            found_imports = query_imports(doc, root, span, limit)
+            found_defs = query_defs(doc, root, span, limit) if found_imports is not None else None
+            if found_imports is None or found_defs is None:
+                return  # out of time: this range comes first next time
+            del self._todo[0]
+            if imports.overlapping(span[0], span[1], remove=True):
                 self._import_texts = None
-            self._forget(defs.overlapping(lo, hi, remove=True))
-        found: dict[int, Definition] = {}
-        for lo, hi in ranges:
-            for span in query_imports(self._doc, root, (lo, hi)):
-                if imports.find(span) is None:
-                    imports.insert(span)
+            removed = self._defs.overlapping(span[0], span[1], remove=True)
+            if removed:
+                self._forget(removed)
+                self._all = None
+            for item in found_imports:
+                if imports.find(item) is None:
+                    imports.insert(item)
                     self._import_texts = None
-            for definition in query_defs(self._doc, root, (lo, hi)):
+            found: dict[int, Definition] = {}
+            for definition in found_defs:
                 known = found.get(definition.name_start)
                 if known is None or definition.start <= known.start:
                     found[definition.name_start] = definition
-        for definition in found.values():
-            self._add(definition)
+            if found:
+                self._all = None
+            for definition in found.values():
+                self._add(definition)
 
     def _add(self, definition: Definition) -> None:
-        """Insert a re-queried definition; for one name token the widest wins (on a tie,
-        the fresh one), as in a full rebuild."""
+        """Insert a re-queried definition. No entry for its name token is left: its range
+        was cleared first, and any version of the definition intersects that range (the
+        widest per name token was picked among the range's matches)."""
         defs = self._defs
-        at = definition.name_start
-        for entry in defs.overlapping(at, at + 1):
-            known = entry.item()
-            if known.name_start == at:
-                if known.start < definition.start:
-                    return
-                defs.remove(entry)
-                self._forget([entry])
         entry = defs.insert(definition)
         same_name = self._names.setdefault(definition.name, [])
         index = bisect_right(same_name, definition_key(definition), key=defs.entry_key)
@@ -218,14 +279,17 @@ class Outline:
                 del self._names[name]
 
     def _whole_lines(self, spans: list) -> list[Span]:
-        """Spans widened to whole lines (plus one byte of slack) and merged."""
+        """Spans widened to whole lines (by at most ``_WIDEN_MAX`` bytes each way, plus
+        one byte of slack) and merged."""
         buffer = self._doc.buffer
         size = len(buffer.data)
-        widened = sorted(
-            (buffer.line_start(buffer.row_of_byte(max(0, min(lo, size)))),
-             buffer.line_end(buffer.row_of_byte(max(0, min(hi, size))), keep_newline=True))
-            for lo, hi in spans
-        )
+        widened = []
+        for lo, hi in spans:
+            lo, hi = max(0, min(lo, size)), max(0, min(hi, size))
+            start = max(lo - _WIDEN_MAX, buffer.line_start(buffer.row_of_byte(lo)))
+            end = min(hi + _WIDEN_MAX, buffer.line_end(buffer.row_of_byte(hi), keep_newline=True))
+            widened.append((start, end))
+        widened.sort()
         merged: list[list[int]] = []
         for lo, hi in widened:
             if merged and lo <= merged[-1][1] + 1:

@@ -10,12 +10,18 @@ than ``max_unit_lines`` is cut into parts at node (or line) boundaries.
 
 ``unit_context`` adds what a unit's prompt needs: the file's imports and the
 signatures of same-file definitions the unit calls.
+
+The walk is iterative (a stack of levels, children read one at a time through a
+TreeCursor), so deeply nested namespaces or wrappers never reach Python's recursion
+limit, and ``walk_units`` pauses every ``PAUSE_EVERY`` nodes so the editor can plan a
+big file between turns of the event loop.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import tree_sitter
@@ -24,8 +30,12 @@ from .document import SyntaxDocument
 from .nodes import header_end
 
 Node = tree_sitter.Node
-_CALL = re.compile(r"(?<![\w$])([A-Za-z_$][\w$]*)\s*(?:<[\w\s,<>:*&]*>\s*)?\(")
+# A call: ``name(`` or ``name<T, U>(`` (template arguments bounded, or the pattern backtracks
+# quadratically on a long run of ``<``).
+_CALL = re.compile(r"(?<![\w$])([A-Za-z_$][\w$]*)\s*(?:<[\w\s,<>:*&]{0,200}>\s*)?\(")
 MAX_SIGNATURES = 12
+PAUSE_EVERY = 256  # nodes looked at between two pause points of ``walk_units``
+_MAX_WRAPPERS = 16  # wrappers around one item looked through, at most
 
 
 @dataclass(frozen=True)
@@ -99,12 +109,31 @@ def last_row(node: Node) -> int:
 
 def split_units(doc: SyntaxDocument, *, split_class_lines: int = 80, max_unit_lines: int = 200) -> list[ReviewUnit]:
     """The review units of ``doc`` in file order ([] for plain text)."""
+    units = [unit for unit in walk_units(doc, split_class_lines=split_class_lines, max_unit_lines=max_unit_lines)
+             if unit is not None]
+    return sorted(units, key=lambda unit: unit.rows[0])
+
+
+def walk_units(doc: SyntaxDocument, *, split_class_lines: int = 80,
+               max_unit_lines: int = 200) -> Iterator[ReviewUnit | None]:
+    """The review units of ``doc`` as they are found (not in file order), with a None
+    after every ``PAUSE_EVERY`` nodes looked at: a point where the caller may pause."""
     tree = doc.tree
     if tree is None or doc.spec is None:
-        return []
+        return
     splitter = _Splitter(doc, RULES[doc.spec.name], split_class_lines, max(10, max_unit_lines))
-    splitter.level(tree.root_node.named_children, "", in_class=False)
-    return sorted(splitter.units, key=lambda unit: unit.rows[0])
+    yield from splitter.walk(tree.root_node)
+
+
+@dataclass
+class _Level:
+    """One level of the walk: its remaining children and what it collected so far."""
+
+    children: Iterator[Node]
+    header: str
+    in_class: bool
+    code: list[tuple[int, int]] = field(default_factory=list)
+    pending: Node | None = None  # a run of attributes waiting for the item they decorate
 
 
 class _Splitter:
@@ -114,43 +143,76 @@ class _Splitter:
         self.python = doc.spec is not None and not doc.spec.brace_language
         self.units: list[ReviewUnit] = []
 
-    def level(self, children: list[Node], header: str, *, in_class: bool) -> None:
-        code: list[tuple[int, int]] = []
-        pending: Node | None = None  # a run of attributes waiting for the item they decorate
-        for child in children:
-            if child.type in self.rules.attributes:
-                pending = pending or child
-                continue
-            start = (pending or child).start_point[0]
-            role, inner = self.classify(child)
-            if role == "code" and pending is not None:
-                code.append((pending.start_point[0], last_row(child)))
-            elif role == "code":
-                code.append((child.start_point[0], last_row(child)))
-            elif role == "function":
-                kind = "method" if in_class or "method" in inner.type else "function"
-                self.add(kind, _name(inner), start, last_row(child), header)
-            elif role == "class":
-                self.klass(child, inner, start, header)
-            elif role == "container":
-                self.level(_items(child), header, in_class=in_class)
-            pending = None
-        if pending is not None:
-            code.append((pending.start_point[0], last_row(pending)))
-        self.code(code, header)
+    def walk(self, root: Node) -> Iterator[ReviewUnit | None]:
+        stack = [_Level(_named_children(root), "", False)]
+        seen = 0
+        while stack:
+            level = stack[-1]
+            child = next(level.children, None)
+            if child is None:
+                if level.pending is not None:
+                    level.code.append((level.pending.start_point[0], last_row(level.pending)))
+                for _pause in self.code(level.code, level.header):
+                    yield from self.units
+                    self.units.clear()
+                    yield None
+                stack.pop()
+            else:
+                inner_level = self.visit(level, child)
+                if inner_level is not None:
+                    stack.append(inner_level)
+            yield from self.units
+            self.units.clear()
+            seen += 1
+            if seen % PAUSE_EVERY == 0:
+                yield None
+
+    def visit(self, level: _Level, child: Node) -> _Level | None:
+        """Handle one child of ``level``; a level to walk next (a container, a split class) or None."""
+        if child.type in self.rules.attributes:
+            level.pending = level.pending or child
+            return None
+        pending, level.pending = level.pending, None
+        start = (pending or child).start_point[0]
+        role, inner = self.classify(child)
+        if role == "code" and pending is not None:
+            level.code.append((pending.start_point[0], last_row(child)))
+        elif role == "code":
+            level.code.append((child.start_point[0], last_row(child)))
+        elif role == "function":
+            kind = "method" if level.in_class or "method" in inner.type else "function"
+            self.add(kind, _name(inner), start, last_row(child), level.header)
+        elif role == "class":
+            return self.klass(child, inner, start, level.header)
+        elif role == "container":
+            return _Level(_items(child), level.header, level.in_class)
+        return None
 
     def classify(self, node: Node) -> tuple[str, Node]:
         rules = self.rules
-        kind = node.type
-        if kind in rules.skip or "comment" in kind or self.docstring(node):
-            return "skip", node
-        if kind in rules.wrappers:
+        outer = node
+        for _ in range(_MAX_WRAPPERS):
+            kind = node.type
+            if kind in rules.skip or "comment" in kind or self.docstring(node):
+                return ("skip", node) if node is outer else ("code", outer)
+            if kind not in rules.wrappers:
+                break
             inner = node.child_by_field_name("definition") or node.child_by_field_name("declaration")
             inner = inner or next((c for c in node.named_children if c.type in rules.functions | rules.classes), None)
             if inner is None:
-                return "code", node
-            role, named = self.classify(inner)
-            return (role, named) if role in ("function", "class") else ("code", node)
+                return "code", outer
+            node = inner
+        else:
+            return "code", outer
+        role, named = self._role(node)
+        if node is outer:
+            return role, named
+        return (role, named) if role in ("function", "class") else ("code", outer)
+
+    def _role(self, node: Node) -> tuple[str, Node]:
+        """The role of a node that is not a wrapper."""
+        rules = self.rules
+        kind = node.type
         if kind in rules.functions:
             return "function", node
         if kind in rules.classes and node.child_by_field_name("body") is not None:
@@ -168,16 +230,17 @@ class _Splitter:
         return (self.python and node.type == "expression_statement" and node.named_child_count == 1
                 and node.named_children[0].type == "string")
 
-    def klass(self, outer: Node, inner: Node, start: int, header: str) -> None:
+    def klass(self, outer: Node, inner: Node, start: int, header: str) -> _Level | None:
+        """A short class is one unit; a long one is a level of its own (returned)."""
         end = last_row(outer)
         if end - start + 1 <= self.split_class_lines:
             self.add("class", _name(inner), start, end, header)
-            return
+            return None
         body = inner.child_by_field_name("body")
         stop = header_end(inner, self.python) or body.start_byte
         buffer = self.doc.buffer
-        own = buffer.slice(buffer.line_start(start), stop).rstrip()
-        self.level(body.named_children, f"{header}\n{own}" if header else own, in_class=True)
+        own = buffer.slice(max(buffer.line_start(start), stop - 4096), stop).rstrip()
+        return _Level(_named_children(body), f"{header}\n{own}" if header else own, True)
 
     def add(self, kind: str, name: str, first: int, last: int, header: str) -> None:
         rows = list(range(first, last + 1))
@@ -186,11 +249,14 @@ class _Splitter:
             label = name if len(parts) == 1 else f"{name} (part {index + 1}/{len(parts)})"
             self.units.append(ReviewUnit(kind, label, tuple(part), header))
 
-    def code(self, spans: list[tuple[int, int]], header: str) -> None:
-        """Remaining code of one level: one unit, or parts cut at node boundaries."""
+    def code(self, spans: list[tuple[int, int]], header: str) -> Iterator[None]:
+        """Remaining code of one level: one unit, or parts cut at node boundaries (yields
+        every ``PAUSE_EVERY`` spans: a level can have tens of thousands)."""
         group: list[int] = []
-        for first, last in spans:
-            rows = [r for r in range(first, last + 1) if not group or r > group[-1]]
+        for index, (first, last) in enumerate(spans):
+            if index and index % PAUSE_EVERY == 0:
+                yield None
+            rows = range(max(first, group[-1] + 1) if group else first, last + 1)  # spans may overlap
             if group and len(group) + len(rows) > self.max_lines:
                 self.add_code(group, header)
                 group = []
@@ -203,15 +269,28 @@ class _Splitter:
             self.units.append(ReviewUnit("code", "", tuple(rows[i : i + self.max_lines]), header))
 
 
-def _items(node: Node) -> list[Node]:
+def _named_children(node: Node) -> Iterator[Node]:
+    """The named children of ``node``, one at a time (a TreeCursor: no list of 100,000 nodes)."""
+    cursor = node.walk()
+    if not cursor.goto_first_child():
+        return
+    while True:
+        child = cursor.node
+        if child.is_named:
+            yield child
+        if not cursor.goto_next_sibling():
+            return
+
+
+def _items(node: Node) -> Iterator[Node]:
     """The items inside a looked-through container (not its header's own parts)."""
     body = node.child_by_field_name("body")
     if body is not None:
-        return body.named_children if body.type in ("declaration_list", "statement_block", "block") else [body]
+        return _named_children(body) if body.type in ("declaration_list", "statement_block", "block") else iter((body,))
     if not node.type.startswith("preproc_"):
-        return node.named_children
+        return _named_children(node)
     row = node.start_point[0]  # skip the directive's own name/condition
-    return [c for c in node.named_children if c.start_point[0] > row]
+    return (c for c in _named_children(node) if c.start_point[0] > row)
 
 
 def _name(node: Node) -> str:

@@ -18,6 +18,12 @@ the region parses without errors on its own (a top-level definition does); other
 the whole-file trial parse decides. An insertion that would reach past the region (an
 unclosed string or bracket) shows up as an error in the standalone trial parse.
 The document itself is never mutated.
+
+All of it runs within a ``Deadline`` (the document's ``budget.validate_s``): the trial
+parses are halted by tree-sitter's progress callback and the error comparison stops
+when time is up. A check that cannot finish in time answers False (nothing judged,
+the completion is kept), like a region that was broken already, and so does a cursor
+deeper in the tree than ``MAX_PATH_DEPTH`` (``Tree.edit`` costs the depth at the edit).
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ from types import MappingProxyType
 import tree_sitter
 
 from ..core.text import as_lf, line_starts
+from .budget import Deadline
 from .document import SyntaxDocument
-from .nodes import child_at_or_after, errors_in
+from .nodes import child_at_or_after, errors_in, node_path
 
 SMALL_FILE_BYTES = 16 * 1024
 REGION_PARSE_BYTES = 32 * 1024
@@ -37,27 +44,33 @@ _BRACE_OPENERS = ("{", "(", "[", "=>")
 _PY_OPENERS = (":", "(", "[", "{")
 
 
-def would_add_errors(doc: SyntaxDocument, cursor_byte: int, insert_text: str) -> bool:
+def would_add_errors(doc: SyntaxDocument, cursor_byte: int, insert_text: str,
+                     deadline: Deadline | None = None) -> bool:
     """True if inserting ``insert_text`` at ``cursor_byte`` introduces syntax errors into
-    a region that was error-free. Plain text, empty insertions and broken regions: False."""
+    a region that was error-free. Plain text, empty insertions, broken regions and checks
+    that run out of time (default budget: the document's ``validate_s``): False."""
     tree = doc.tree
     if tree is None or doc.spec is None or not insert_text:
         return False
+    deadline = deadline if deadline is not None else Deadline(doc.budget.validate_s)
     data = doc.buffer.data
     cursor = max(0, min(cursor_byte, len(data)))
     root = tree.root_node
+    if not node_path(root, cursor).complete:
+        return False  # too deep here: editing a copy of the tree alone would cost too much
     lo, hi = _region(root, cursor, len(data))
-    if errors_in(root, lo, hi):
+    if errors_in(root, lo, hi, limit=1):
         return False
     inserted = insert_text.encode("utf-8", errors="surrogatepass")
     opener = _ends_with_opener(insert_text, doc.spec.brace_language)
     closer = _closer(doc, cursor, as_lf(insert_text)) if opener else ""  # (a lone-CR file's text: "\n" lines)
     probe = inserted + closer.encode("utf-8")
     if len(data) > SMALL_FILE_BYTES and hi - lo <= REGION_PARSE_BYTES:
-        verdict = _region_adds_errors(doc, data, lo, hi, cursor, probe, len(inserted) if opener else None)
+        verdict = _region_adds_errors(doc, data, lo, hi, cursor, probe, len(inserted) if opener else None,
+                                      deadline)
         if verdict is not None:
             return verdict
-    trial = _trial_parse(doc, tree, cursor, probe)
+    trial = _trial_parse(doc, tree, cursor, probe, deadline)
     if trial is None:
         return False
     edited, new_tree = trial
@@ -72,25 +85,27 @@ def would_add_errors(doc: SyntaxDocument, cursor_byte: int, insert_text: str) ->
         return True
     if not new_root.has_error:
         return False  # nothing anywhere: the changed ranges need not be computed
-    if not root.has_error and not errors_in(new_root, 0, len(data) + size):
+    if not root.has_error and not errors_in(new_root, 0, len(data) + size, limit=1):
         return True  # a clean file now has an error no node shows: a hidden MISSING token
     for change in edited.changed_ranges(new_tree):
+        if deadline.expired():
+            return False
         a, b = change.start_byte, change.end_byte
-        if not errors_in(root, *_to_old(a, b, cursor, size)) and adds_errors(a, b):
+        if not errors_in(root, *_to_old(a, b, cursor, size), limit=1) and adds_errors(a, b):
             return True
     return False
 
 
 def _region_adds_errors(doc: SyntaxDocument, data: bytes, lo: int, hi: int, cursor: int, probe: bytes,
-                        partial_end: int | None) -> bool | None:
+                        partial_end: int | None, deadline: Deadline) -> bool | None:
     """Judge the insertion on the region alone; None when the region does not parse
-    cleanly on its own (then the whole file must decide). ``partial_end``: errors at or
-    after this many bytes past the cursor are the legitimately open block's."""
-    alone = doc.parse_bytes(data[lo:hi])
+    cleanly on its own (or in time: then the whole file must decide). ``partial_end``:
+    errors at or after this many bytes past the cursor are the legitimately open block's."""
+    alone = doc.parse_bytes(data[lo:hi], deadline=deadline)
     if alone is None or alone.root_node.has_error:
         return None
     text = data[lo:cursor] + probe + data[cursor:hi]
-    trial = doc.parse_bytes(text)
+    trial = doc.parse_bytes(text, deadline=deadline)
     if trial is None:
         return None
     limit = cursor - lo + partial_end if partial_end is not None else None
@@ -117,9 +132,10 @@ def _region(root: tree_sitter.Node, cursor: int, size: int) -> tuple[int, int]:
 
 
 def _trial_parse(
-    doc: SyntaxDocument, tree: tree_sitter.Tree, cursor: int, probe: bytes
+    doc: SyntaxDocument, tree: tree_sitter.Tree, cursor: int, probe: bytes, deadline: Deadline | None = None
 ) -> tuple[tree_sitter.Tree, tree_sitter.Tree] | None:
-    """The tree with ``probe`` inserted at ``cursor``: (edited copy of ``tree``, new tree)."""
+    """The tree with ``probe`` inserted at ``cursor``: (edited copy of ``tree``, new tree);
+    None when the parse does not finish before ``deadline``."""
     data = doc.buffer.data
     row, column = doc.buffer.point_of_byte(cursor)
     breaks = line_starts(probe)  # "\n", "\r\n" or a lone "\r", as the document's rows count them
@@ -132,7 +148,7 @@ def _trial_parse(
         start_byte=cursor, old_end_byte=cursor, new_end_byte=cursor + len(probe),
         start_point=(row, column), old_end_point=(row, column), new_end_point=end_point,
     )
-    new_tree = doc.parse_bytes(data[:cursor] + probe + data[cursor:], edited)
+    new_tree = doc.parse_bytes(data[:cursor] + probe + data[cursor:], edited, deadline)
     if new_tree is None:
         return None
     return edited, new_tree
@@ -156,14 +172,14 @@ def _closer(doc: SyntaxDocument, cursor: int, insert_text: str) -> str:
     buffer = doc.buffer
     row = buffer.row_of_byte(cursor)
     line_start = buffer.line_start(row)
-    rest = buffer.slice(cursor, buffer.line_end(row))
+    rest = buffer.slice(cursor, min(buffer.line_end(row), cursor + 4096))
     stack = _open_brackets(insert_text, spec.comment_prefix)
     closer = "".join(_PAIRS[ch] for ch in reversed(stack))
     stripped = insert_text.rstrip()
     if spec.brace_language:
         return " {}" if stripped.endswith("=>") and not stack else closer
     if stripped.endswith(":") and not stack and not rest.strip():
-        last_line = (buffer.slice(line_start, cursor) + stripped).rsplit("\n", 1)[-1]
+        last_line = (buffer.slice(max(line_start, cursor - 4096), cursor) + stripped).rsplit("\n", 1)[-1]
         indent = last_line[: len(last_line) - len(last_line.lstrip())]
         return "\n" + indent + "    pass"
     return closer

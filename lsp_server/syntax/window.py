@@ -8,6 +8,11 @@ than a quarter of the budget), and the start is the first syntax boundary (else 
 start) after that grid point. Typing or moving the cursor therefore leaves the start
 where it is until the lower bound crosses the next grid point; then it jumps one grid
 step. Only bytes before the cursor decide the start, so edits at the cursor never move it.
+
+Boundaries are looked for at most ``_MAX_DEPTH`` levels down and among at most
+``_MAX_SIBLINGS`` siblings per level (a TreeCursor steps through them: ``Node``'s own
+sibling links cost time proportional to the node's depth), so an ERROR node with
+100,000 children or a 1 MB line costs no more than an ordinary file.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from .nodes import child_at_or_after
 
 _MIN_GRID = 256
 _MAX_DEPTH = 3
+_MAX_SIBLINGS = 256
 
 
 def window(
@@ -73,15 +79,19 @@ def _boundary_after(buffer: TextBuffer, root: tree_sitter.Node, lo: int, hi: int
     """The first node start in ``[lo, hi]`` that begins its line, shallowest depth first."""
     node = root
     for _ in range(_MAX_DEPTH):
-        child = child_at_or_after(node, lo)
-        if child is None:
+        cursor = node.walk()
+        if node.child_count == 0 or cursor.goto_first_child_for_byte(lo) is None:
             return None
-        candidate = child if child.start_byte >= lo else child.next_sibling
-        while candidate is not None and candidate.start_byte <= hi:
+        child = cursor.node
+        more = child.start_byte >= lo or cursor.goto_next_sibling()
+        for _step in range(_MAX_SIBLINGS):
+            candidate = cursor.node
+            if not more or candidate.start_byte > hi:
+                break
             begin = buffer.line_start(candidate.start_point[0])
             if begin >= lo and not buffer.data[begin : candidate.start_byte].strip():
                 return begin
-            candidate = candidate.next_sibling
+            more = cursor.goto_next_sibling()
         if child.start_byte >= lo:
             return None
         node = child
@@ -109,13 +119,25 @@ def _boundary_before(buffer: TextBuffer, root: tree_sitter.Node, lo: int, hi: in
     for _ in range(_MAX_DEPTH):
         if node.child_count == 0:
             return None
+        best = None
+        cursor = node.walk()
+        if cursor.goto_first_child_for_byte(max(lo - 1, 0)) is not None:
+            for _step in range(_MAX_SIBLINGS):
+                sibling = cursor.node
+                if sibling.end_byte > hi:
+                    break
+                if sibling.end_byte < lo:
+                    if not cursor.goto_next_sibling():
+                        break
+                    continue
+                after = _next_line_start(buffer, sibling.end_byte)
+                if lo <= after <= hi and not buffer.data[sibling.end_byte : after].strip():
+                    best = after
+                if not cursor.goto_next_sibling():
+                    break
+        if best is not None:
+            return best
         child = child_at_or_after(node, hi)
-        previous = child.prev_sibling if child is not None else node.child(node.child_count - 1)
-        while previous is not None and previous.end_byte >= lo:
-            after = _next_line_start(buffer, previous.end_byte)
-            if lo <= after <= hi and not buffer.data[previous.end_byte : after].strip():
-                return after
-            previous = previous.prev_sibling
         if child is None or child.start_byte >= hi:
             return None
         node = child

@@ -179,9 +179,9 @@ def reference_signatures(doc: SyntaxDocument, cursor: int, near_lines: int = 40)
 
 def scope_starts(doc: SyntaxDocument, cursor: int, count: int) -> set[int]:
     from lsp_server.syntax.context import _enclosing_scopes  # the scopes cursor_context excludes
-    from lsp_server.syntax.nodes import anchor_node
+    from lsp_server.syntax.nodes import anchor_path
 
-    anchor = anchor_node(doc.tree.root_node, doc.buffer.data, cursor)
+    anchor = anchor_path(doc.tree.root_node, doc.buffer.data, cursor)
     nodes = _enclosing_scopes(doc, anchor, cursor)
     assert len(nodes) == count
     return {node.start_byte for node in nodes}
