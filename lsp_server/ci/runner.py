@@ -133,7 +133,7 @@ async def run_review(request: ReviewRequest, settings: Settings) -> Report:
         # editor, so both share cache entries); stored under the cache dir, a rebuild is cheap
         knowledge.start([root], client_watches=True)  # no watcher: the tree does not change meanwhile
         await knowledge.ready()
-        candidates = collect(root, paths, engine.secrets, max_bytes=settings.max_file_bytes, in_git=in_git,
+        candidates = collect(root, paths, engine.secrets, max_bytes=settings.max_file_bytes,
                              documents=engine.figures is not None)
         files = _narrow(root, candidates, changed)
         run = _Run(root, engine, changed, Progress(len(files), enabled=request.progress),

@@ -2,8 +2,8 @@
 under the cache dir, kept fresh from the editor and the disk (no LSP types here).
 
 Modules: ``symbols`` (values), ``patterns``/``nodes``/``imports``/``extract`` (one file
--> symbols), ``walk`` (which files), ``store`` (SQLite), ``tables`` (in memory),
-``content`` (reading, hashing, digest reuse), ``build`` (one build run), ``resolve``
+-> symbols), ``project_files`` (which files exist for a project: the one owner, also asked
+by the editor's and the CI review), ``store`` (SQLite), ``tables`` (in memory), ``content`` (reading, hashing, digest reuse), ``build`` (one build run), ``resolve``
 (imports -> definitions), ``pacing`` (event-loop slices), ``workspace``
 (``WorkspaceIndex``), ``watch`` (``IndexFeeds``, ``FileWatcher``), ``tools`` (model tool calls).
 """

@@ -26,7 +26,7 @@ from .pacing import Pacer, drive
 from .store import StoredFile
 from .symbols import FileSymbols, dumps, loads
 from .tables import FileEntry, SymbolTable
-from .walk import Candidate
+from .project_files import Candidate
 
 T = TypeVar("T")
 
@@ -146,10 +146,11 @@ class ContentIndexer:
     async def from_read(self, read: FileRead, row: StoredFile | None,
                         pacer: Pacer) -> tuple[FileEntry | None, StoredFile | None, bool]:
         """The entry and store row for freshly read content, and whether it was parsed;
-        (None, None, False) for an unreadable file or one without a grammar. Known
-        content is taken as is: the grammar is only loaded when something is parsed."""
+        (None, None, False) for an unreadable or binary file (``project_files``' rule) or
+        one without a grammar. Known content is taken as is: the grammar is only loaded
+        when something is parsed."""
         spec = _spec_of(read.path)
-        if spec is None or read.data is None:
+        if spec is None or read.data is None or looks_binary(read.data):
             return None, None, False
         current = self._table.disk_entry(read.path)
         payload: str | None = None

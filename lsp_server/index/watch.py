@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from ..core.tasks import BackgroundTasks
 from ..syntax.languages import EXTENSIONS
-from .walk import IGNORE_FILE
+from .project_files import IGNORE_FILE
 from .workspace import WorkspaceIndex
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The workspace symbol index of one root: built in the background, kept fresh, queried.
 
-``build`` (see ``build.py``) walks the root, reuses what memory or the store know and
-parses the rest, on the event loop in slices of ``step_budget_s`` (see ``pacing.py``);
+``build`` (see ``build.py``) lists the root's files (``project_files``), reuses what
+memory or the store know and parses the rest, on the event loop in slices of ``step_budget_s`` (see ``pacing.py``);
 reads, hashing, SQLite and grammar loading run on the index's own I/O thread.
 
 Freshness has three doors, and the caller (``watch.IndexFeeds``) uses exactly one per
@@ -36,7 +36,7 @@ from .resolve import ImportResolver
 from .store import IndexStore, StoredFile
 from .symbols import Import, Symbol, dumps
 from .tables import FileEntry, SymbolTable
-from .walk import WorkspaceFiles
+from .project_files import WorkspaceFiles
 
 log = logging.getLogger(__name__)
 
