@@ -8,11 +8,11 @@ by the editor's and the CI review), ``store`` (SQLite), ``tables`` (in memory), 
 (``WorkspaceIndex``), ``watch`` (``IndexFeeds``, ``FileWatcher``), ``tools`` (model tool calls).
 """
 
-from .store import IndexStore
-from .symbols import FileSymbols, Import, Symbol
-from .watch import FileWatcher, IndexFeeds, watch_globs
-from .build import BuildStats
-from .workspace import WorkspaceIndex
+from lsp_server.index.build import BuildStats
+from lsp_server.index.store import IndexStore
+from lsp_server.index.symbols import FileSymbols, Import, Symbol
+from lsp_server.index.watch import FileWatcher, IndexFeeds, watch_globs
+from lsp_server.index.workspace import WorkspaceIndex
 
 __all__ = [
     "BuildStats", "FileSymbols", "FileWatcher", "Import", "IndexFeeds", "IndexStore", "Symbol",

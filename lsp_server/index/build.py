@@ -18,14 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .content import FileRead, read_batches, read_files, trusted
-from .store import StoredFile
-from .symbols import loads
-from .tables import FileEntry
-from .project_files import Candidate
+from lsp_server.index.content import FileRead, read_batches, read_files, trusted
+from lsp_server.index.project_files import Candidate
+from lsp_server.index.store import StoredFile
+from lsp_server.index.symbols import loads
+from lsp_server.index.tables import FileEntry
 
 if TYPE_CHECKING:
-    from .workspace import WorkspaceIndex
+    from lsp_server.index.workspace import WorkspaceIndex
 
 log = logging.getLogger(__name__)
 

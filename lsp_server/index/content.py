@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..core.foreground import Foreground
-from ..core.text import looks_binary
-from ..syntax.languages import EXTENSIONS, SPECS, LanguageSpec
-from .extract import SymbolExtractor
-from .pacing import Pacer, drive
-from .store import StoredFile
-from .symbols import FileSymbols, dumps, loads
-from .tables import FileEntry, SymbolTable
-from .project_files import Candidate
+from lsp_server.core.foreground import Foreground
+from lsp_server.core.text import looks_binary
+from lsp_server.index.extract import SymbolExtractor
+from lsp_server.index.pacing import Pacer, drive
+from lsp_server.index.project_files import Candidate
+from lsp_server.index.store import StoredFile
+from lsp_server.index.symbols import FileSymbols, dumps, loads
+from lsp_server.index.tables import FileEntry, SymbolTable
+from lsp_server.syntax.languages import EXTENSIONS, SPECS, LanguageSpec
 
 T = TypeVar("T")
 

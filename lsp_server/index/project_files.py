@@ -39,9 +39,9 @@ from typing import Any
 
 import pathspec
 
-from ..core.secrets import SecretFilter
-from ..core.text import BINARY_PROBE, looks_binary
-from ..syntax.languages import EXTENSIONS
+from lsp_server.core.secrets import SecretFilter
+from lsp_server.core.text import BINARY_PROBE, looks_binary
+from lsp_server.syntax.languages import EXTENSIONS
 
 log = logging.getLogger(__name__)
 
