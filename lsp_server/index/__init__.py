@@ -3,9 +3,12 @@ under the cache dir, kept fresh from the editor and the disk (no LSP types here)
 
 Modules: ``symbols`` (values), ``patterns``/``nodes``/``imports``/``extract`` (one file
 -> symbols), ``project_files`` (which files exist for a project: the one owner, also asked
-by the editor's and the CI review), ``store`` (SQLite), ``tables`` (in memory), ``content`` (reading, hashing, digest reuse), ``build`` (one build run), ``resolve``
-(imports -> definitions), ``pacing`` (event-loop slices), ``workspace``
-(``WorkspaceIndex``), ``watch`` (``IndexFeeds``, ``FileWatcher``), ``tools`` (model tool calls).
+by the editor's and the CI review), ``store`` (SQLite), ``tables`` (in memory), ``content``
+(reading, hashing, digest reuse), ``build`` (one build run), ``resolve`` (imports ->
+definitions), ``pacing`` (event-loop slices), ``workspace`` (``WorkspaceIndex``), ``watch``
+(``IndexFeeds``, ``FileWatcher``), ``tools`` (model tool calls), and ``knowledge``
+(``WorkspaceKnowledge``: one index per workspace folder, built, fed and queried: what the
+completion and review engines and the CI review hold).
 """
 
 from lsp_server.index.build import BuildStats
