@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .core.secrets import SECRET_FILTER_VERSION, SecretFilter
-from .core.sqlite import SqliteFile, checkpoint_quietly
+from lsp_server.core.secrets import SECRET_FILTER_VERSION, SecretFilter
+from lsp_server.core.sqlite import SqliteFile, checkpoint_quietly
 
 log = logging.getLogger(__name__)
 

@@ -21,19 +21,19 @@ import anyio
 from lsp_server.cache import FindingsCache
 from lsp_server.config import Settings
 from lsp_server.core.foreground import Foreground
+from lsp_server.core.secrets import SecretFilter
 from lsp_server.engines.actions import ActionEngine
 from lsp_server.engines.completion import CompletionEngine
 from lsp_server.engines.documents import DocumentStore
-from lsp_server.core.secrets import SecretFilter
 from lsp_server.engines.figure_review import FigurePlanner
 from lsp_server.engines.fix_actions import FixActions
 from lsp_server.engines.fixes_ai import AiFixer
 from lsp_server.engines.image_store import ImageStore
-from lsp_server.engines.vision import VisionEngine
-from lsp_server.engines.knowledge import WorkspaceKnowledge
-from lsp_server.index.tools import TOOL_SCHEMAS
 from lsp_server.engines.review import ReviewEngine
 from lsp_server.engines.review_scheduler import ReviewScheduler
+from lsp_server.engines.vision import VisionEngine
+from lsp_server.index.knowledge import WorkspaceKnowledge
+from lsp_server.index.tools import TOOL_SCHEMAS
 from lsp_server.model.backends import Backend, backend_key, create_backend
 from lsp_server.model.client import ModelError
 from lsp_server.model.health import HealthChange, ModelHealth

@@ -1,4 +1,6 @@
-"""What the headless review asks git: the repository root, the tracked files, changed lines.
+"""What the headless review asks git: the repository root and the changed lines.
+
+(Which files exist is ``index.project_files``' answer, git's list included.)
 
 All calls run ``git`` as a subprocess (no library: the CLI must work wherever git
 does, including shallow CI clones). ``--diff REF`` compares the merge base of REF and
@@ -51,14 +53,6 @@ def repo_root(start: Path) -> Path | None:
     if done.returncode != 0:
         return None
     return Path(done.stdout.decode("utf-8", "surrogateescape").strip()).resolve()
-
-
-def listed_files(root: Path, paths: Sequence[Path]) -> list[Path]:
-    """Tracked and untracked-but-not-ignored files under ``paths`` (every .gitignore level honoured)."""
-    specs = [p.resolve().relative_to(root).as_posix() or "." for p in paths]
-    done = _git(["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *specs], root)
-    names = sorted({n for n in done.stdout.decode("utf-8", "surrogateescape").split("\0") if n})
-    return [root / name for name in names]
 
 
 @dataclass

@@ -34,9 +34,9 @@ from lsp_server.ci.progress import Progress
 from lsp_server.config import Settings
 from lsp_server.core.findings import Finding, clean_text, sort_findings
 from lsp_server.core.text import looks_binary, split_lines
-from lsp_server.engines.knowledge import WorkspaceKnowledge
 from lsp_server.engines.figure_review import figure_planner
 from lsp_server.engines.review import ReviewEngine, UnitOutcome
+from lsp_server.index.knowledge import WorkspaceKnowledge
 from lsp_server.index.tools import TOOL_SCHEMAS
 from lsp_server.model.backends import create_backend
 from lsp_server.model.health import ModelHealth
@@ -133,7 +133,7 @@ async def run_review(request: ReviewRequest, settings: Settings) -> Report:
         # editor, so both share cache entries); stored under the cache dir, a rebuild is cheap
         knowledge.start([root], client_watches=True)  # no watcher: the tree does not change meanwhile
         await knowledge.ready()
-        candidates = collect(root, paths, engine.secrets, max_bytes=settings.max_file_bytes, in_git=in_git,
+        candidates = collect(root, paths, engine.secrets, max_bytes=settings.max_file_bytes,
                              documents=engine.figures is not None)
         files = _narrow(root, candidates, changed)
         run = _Run(root, engine, changed, Progress(len(files), enabled=request.progress),

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .secret_lexer import Profile, lex
-from .secret_names import is_literal, is_placeholder, is_secret_name, looks_like_code, value_span
+from lsp_server.core.secret_lexer import Profile, lex
+from lsp_server.core.secret_names import is_literal, is_placeholder, is_secret_name, looks_like_code, value_span
 
 Span = tuple[int, int]
 

@@ -53,8 +53,8 @@ from detect_secrets.plugins.telegram_token import TelegramBotTokenDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
 from detect_secrets.util.filetype import determine_file_type
 
-from .secret_lexer import Profile
-from .secret_names import is_placeholder, looks_like_code
+from lsp_server.core.secret_lexer import Profile
+from lsp_server.core.secret_names import is_placeholder, looks_like_code
 
 Span = tuple[int, int]
 

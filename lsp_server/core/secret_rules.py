@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import re
 
-from .secret_carry import Carry
-from .secret_lexer import Lexed, Literal, Profile, comment_marker_at, lex, literal_at
-from .secret_names import is_literal, is_secret_name, looks_like_code, value_span, words_of
-from .secret_shapes import markup_spans
+from lsp_server.core.secret_carry import Carry
+from lsp_server.core.secret_lexer import Lexed, Literal, Profile, comment_marker_at, lex, literal_at
+from lsp_server.core.secret_names import is_literal, is_secret_name, looks_like_code, value_span, words_of
+from lsp_server.core.secret_shapes import markup_spans
 
 Span = tuple[int, int]
 

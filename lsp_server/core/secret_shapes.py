@@ -15,7 +15,7 @@ import math
 import re
 from collections import Counter
 
-from .secret_names import is_placeholder, is_secret_name
+from lsp_server.core.secret_names import is_placeholder, is_secret_name
 
 Span = tuple[int, int]
 

@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from .secret_lexer import Profile, profile_for
-from .secret_library import LibraryScanner
-from .secret_carry import Carry, continued, named_carry, open_block
-from .secret_rules import Span, has_secret_word, keyword_spans
-from .secret_shapes import pattern_spans
+from lsp_server.core.secret_carry import Carry, continued, named_carry, open_block
+from lsp_server.core.secret_lexer import Profile, profile_for
+from lsp_server.core.secret_library import LibraryScanner
+from lsp_server.core.secret_rules import Span, has_secret_word, keyword_spans
+from lsp_server.core.secret_shapes import pattern_spans
 
 MASK = "<redacted>"
 # Bumped whenever masking changes: what an older filter stored (index rows, cached reviews) is dropped.

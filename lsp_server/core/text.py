@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from .lines import LineIndex, line_starts
+from lsp_server.core.lines import LineIndex, line_starts
 
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
 

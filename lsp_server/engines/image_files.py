@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from lsp_server.core.secrets import SecretFilter
-from lsp_server.index.walk import WorkspaceFiles
+from lsp_server.index.project_files import WorkspaceFiles
 
 # Where the target can be read from:
 #   local: a file inside the workspace that may be read (``path`` is set, ``exists`` says whether it is there);

@@ -32,21 +32,57 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from lsp_server.config import Settings
 from lsp_server.core.findings import Finding, Severity, sort_findings
+from lsp_server.core.progress import ProgressSink
 from lsp_server.core.text import TextBuffer
 from lsp_server.engines.documents import DocumentStore, OpenDocument
 from lsp_server.engines.review import ReviewEngine, ReviewResult, UnitOutcome
 from lsp_server.engines.review_anchor import follow_findings, reanchor
-from lsp_server.engines.review_events import IndexReadiness, QuietListener, ReviewListener
+from lsp_server.engines.review_files import read_source, select_files
 from lsp_server.engines.review_plan import ReviewPlan
-from lsp_server.engines.review_workspace import review_files
 
 log = logging.getLogger(__name__)
 _REFRESH_S = 0.25  # re-anchor and republish this long after the last change
 INDEX_WAIT_S = 8.0  # a review waits this long for the index of its file, at most
+WORKSPACE_INDEX_WAIT_S = 120.0  # a workspace review waits this long for the folder's index (files are not redone)
+
+
+class ReviewListener(Protocol):
+    """Whoever shows the scheduler's results (the LSP glue): ``publish(uri)`` says a document's
+    findings changed (the listener reads them back), ``progress`` opens a progress indicator."""
+
+    def publish(self, uri: str) -> None: ...
+    def progress(self, title: str, *, cancellable: bool = False) -> ProgressSink: ...
+
+
+class IndexReadiness(Protocol):
+    """What the workspace index offers the scheduler: is a file's index still to come, and a
+    bounded wait for it."""
+
+    def pending(self, path: str) -> bool: ...
+    async def wait_ready(self, path: str, timeout_s: float) -> bool: ...
+
+
+class QuietListener:
+    """Publishes nowhere and shows no progress (until the protocol layer attaches its listener)."""
+
+    def publish(self, uri: str) -> None:
+        return None
+
+    def progress(self, title: str, *, cancellable: bool = False) -> ProgressSink:
+        return self
+
+    def update(self, done: int, total: int, message: str) -> None:
+        return None
+
+    def finish(self, message: str) -> None:
+        return None
+
+    def cancelled(self) -> bool:
+        return False
 
 
 @dataclass
@@ -250,10 +286,72 @@ class ReviewScheduler:
         """Start reviewing the files under ``root`` in the background; (files, skipped notes)."""
         if self._workspace is not None and not self._workspace.done():
             self._workspace.cancel()
-        files, skipped, job = review_files(self, root, display)
-        self.stats.workspace_files += len(files)
+        settings = self.settings
+        selection = select_files(
+            root, self.engine.secrets, max_bytes=settings.max_file_bytes, limit=settings.review_max_workspace_files,
+            documents=self.engine.figures is not None,
+        )
+        skipped = list(selection.skipped)
+        if selection.truncated:
+            skipped.append(f"more files not reviewed: the limit is {settings.review_max_workspace_files} "
+                           "(review.maxWorkspaceFiles)")
+        self.stats.workspace_files += len(selection.files)
+        job = self._review_files(root, selection.files, display)
         self._workspace = asyncio.get_running_loop().create_task(job)
-        return len(files), skipped
+        return len(selection.files), skipped
+
+    async def _review_files(self, root: Path, files: list[Path], display: Callable[[Path], str]) -> None:
+        """The workspace review: a few workers (twice the review concurrency, so planning overlaps
+        the model requests) over ``files``, after a bounded wait for the folder's index (so the
+        reviews offer its tools); cancellable through the progress UI, keeping what it finished."""
+        sink = self.listener.progress("Reviewing the workspace", cancellable=True)
+        pending = list(reversed(files))
+        total = len(files)
+        done = 0
+        sink.update(0, total, "waiting for the symbol index")
+        await self.wait_for_index(str(root), WORKSPACE_INDEX_WAIT_S)
+
+        async def worker() -> None:
+            nonlocal done
+            while pending and not sink.cancelled():
+                path = pending.pop()
+                try:
+                    await self._review_file(path, display(path))
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - one bad file must not end the run
+                    log.exception("workspace review of %s failed", path)
+                done += 1
+                sink.update(done, total, display(path))
+
+        workers = max(1, min(total, self.settings.review_concurrency * 2))
+        try:
+            await asyncio.gather(*(worker() for _ in range(workers)))
+        except asyncio.CancelledError:
+            sink.finish("cancelled")
+            raise
+        sink.finish("cancelled" if sink.cancelled() else f"{done} file(s) reviewed")
+
+    async def _review_file(self, path: Path, shown: str) -> None:
+        """One file of a workspace review: an open document from its live text, else from disk."""
+        engine = self.engine
+        uri = path.as_uri()
+        doc = self.documents.get(uri)
+        if doc is not None:  # planned in slices (a document's images read first), like every planning on the loop
+            found = await engine.plan_async(doc.syntax, doc.path, display_path=shown, version=doc.version, uri=uri,
+                                            language_id=doc.language_id)
+            if found is None:
+                return  # the document changed meanwhile: its own review covers it
+            plan = found
+        else:
+            text = read_source(path)
+            if text is None:
+                return
+            plan = await engine.plan_text_async(str(path), text, display_path=shown, uri=uri)
+        result = await engine.run(plan)
+        if result.errors and len(result.errors) == result.units:
+            return  # nothing reviewed (model down): leave what the file showed
+        self.store_file(uri, plan, list(result.findings))
 
     def store_file(self, uri: str, plan: ReviewPlan, findings: list[Finding]) -> None:
         """Findings of a workspace review (open or not) become what the file shows."""

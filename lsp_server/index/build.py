@@ -1,10 +1,11 @@
-"""One build of a workspace index: walk, reuse, read, parse, forget what is gone.
+"""One build of a workspace index: list, reuse, read, parse, forget what is gone.
 
 Files the index already holds, or the store holds, are kept without reading when
 their size and mtime match and were trusted (``content.trusted``): ``unchanged`` /
 ``reused``. The rest are read in batches on the I/O thread; a known digest means no
 parse (``rehashed``), otherwise they are parsed in ``Pacer`` slices (``reparsed``).
-A file-count and a byte budget stop the walk, with one warning per index naming the
+The files are ``WorkspaceFiles``' (git's list or the walk, see ``project_files``);
+a file-count and a byte budget stop the listing, with one warning per index naming the
 limit and its setting. A file updated by an event during the build keeps the
 event's result.
 """
@@ -17,14 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .content import FileRead, read_batches, read_files, trusted
-from .store import StoredFile
-from .symbols import loads
-from .tables import FileEntry
-from .walk import Candidate
+from lsp_server.index.content import FileRead, read_batches, read_files, trusted
+from lsp_server.index.project_files import Candidate
+from lsp_server.index.store import StoredFile
+from lsp_server.index.symbols import loads
+from lsp_server.index.tables import FileEntry
 
 if TYPE_CHECKING:
-    from .workspace import WorkspaceIndex
+    from lsp_server.index.workspace import WorkspaceIndex
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +40,15 @@ Progress = Callable[[int, int, str], None]
 class BuildStats:
     """What one build did."""
 
-    candidates: int = 0     # files selected by the walk (within budget)
+    candidates: int = 0     # files selected by the listing (within budget)
     unchanged: int = 0      # already in memory, stat unchanged
     reused: int = 0         # taken from the store by size + mtime
     rehashed: int = 0       # read and hashed; same content, not parsed
     reparsed: int = 0       # parsed
     removed: int = 0        # gone, ignored or over budget since the last build
     unreadable: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)  # walk: secret, ignored, too_large...
-    over_budget: str = ""   # the setting whose limit stopped the walk ("" if none)
+    skipped: dict[str, int] = field(default_factory=dict)  # check: secret, outside, unreadable, too_large
+    over_budget: str = ""   # the setting whose limit stopped the listing ("" if none)
     seconds: float = 0.0
     longest_step_ms: float = 0.0
     pauses: int = 0
@@ -103,7 +104,10 @@ class IndexBuild:
         index = self.index
         selected: list[Candidate] = []
         total = 0
-        for candidate in index.files.walk():
+        self._pacer.end_slice()
+        listed = await index.content.in_io(index.files.git_list)  # None: not a git work tree
+        self._pacer.restart()
+        for candidate in index.files.walk(listed):
             if candidate is not None:
                 if len(selected) >= index.max_files:
                     self._over_budget(FILES_SETTING, index.max_files, len(selected), total)

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..core.foreground import Foreground
-from ..core.text import looks_binary
-from ..syntax.languages import EXTENSIONS, SPECS, LanguageSpec
-from .extract import SymbolExtractor
-from .pacing import Pacer, drive
-from .store import StoredFile
-from .symbols import FileSymbols, dumps, loads
-from .tables import FileEntry, SymbolTable
-from .walk import Candidate
+from lsp_server.core.foreground import Foreground
+from lsp_server.core.text import looks_binary
+from lsp_server.index.extract import SymbolExtractor
+from lsp_server.index.pacing import Pacer, drive
+from lsp_server.index.project_files import Candidate
+from lsp_server.index.store import StoredFile
+from lsp_server.index.symbols import FileSymbols, dumps, loads
+from lsp_server.index.tables import FileEntry, SymbolTable
+from lsp_server.syntax.languages import EXTENSIONS, SPECS, LanguageSpec
 
 T = TypeVar("T")
 
@@ -146,10 +146,11 @@ class ContentIndexer:
     async def from_read(self, read: FileRead, row: StoredFile | None,
                         pacer: Pacer) -> tuple[FileEntry | None, StoredFile | None, bool]:
         """The entry and store row for freshly read content, and whether it was parsed;
-        (None, None, False) for an unreadable file or one without a grammar. Known
-        content is taken as is: the grammar is only loaded when something is parsed."""
+        (None, None, False) for an unreadable or binary file (``project_files``' rule) or
+        one without a grammar. Known content is taken as is: the grammar is only loaded
+        when something is parsed."""
         spec = _spec_of(read.path)
-        if spec is None or read.data is None:
+        if spec is None or read.data is None or looks_binary(read.data):
             return None, None, False
         current = self._table.disk_entry(read.path)
         payload: str | None = None

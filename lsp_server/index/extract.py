@@ -23,16 +23,16 @@ from collections.abc import Generator
 
 import tree_sitter
 
-from ..core.secrets import SecretFilter
-from ..core.text import split_lines, tree_bytes
-from ..syntax.definitions import Definition, query_defs, query_imports, run_query
-from ..syntax.document import SyntaxDocument
-from ..syntax.languages import LanguageRegistry, LanguageSpec
-from .imports import read_imports
-from .nodes import container_of, is_local, leading_comment, python_docstring, widest_node
-from .pacing import Pacer, run
-from .patterns import EXTRA_PATTERNS, GO_TYPE_KINDS, KIND_BY_TYPE, Pattern
-from .symbols import FileSymbols, Import, Symbol
+from lsp_server.core.secrets import SecretFilter
+from lsp_server.core.text import split_lines, tree_bytes
+from lsp_server.index.imports import read_imports
+from lsp_server.index.nodes import container_of, is_local, leading_comment, python_docstring, widest_node
+from lsp_server.index.pacing import Pacer, run
+from lsp_server.index.patterns import EXTRA_PATTERNS, GO_TYPE_KINDS, KIND_BY_TYPE, Pattern
+from lsp_server.index.symbols import FileSymbols, Import, Symbol
+from lsp_server.syntax.definitions import Definition, query_defs, query_imports, run_query
+from lsp_server.syntax.document import SyntaxDocument
+from lsp_server.syntax.languages import LanguageRegistry, LanguageSpec
 
 log = logging.getLogger(__name__)
 

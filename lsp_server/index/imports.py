@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 import tree_sitter
 
-from .symbols import Import
+from lsp_server.index.symbols import Import
 
 Node = tree_sitter.Node
 _MAX_USE_DEPTH = 64  # nested ``use a::{b::{...}}`` lists read, at most

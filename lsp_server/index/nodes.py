@@ -14,8 +14,8 @@ from collections.abc import Iterable
 
 import tree_sitter
 
-from ..syntax.nodes import inside_any
-from .patterns import ATTRIBUTE_TYPES, CLASS_CONTAINERS, FUNCTION_TYPES, SCOPE_CONTAINERS, WRAPPER_TYPES
+from lsp_server.index.patterns import ATTRIBUTE_TYPES, CLASS_CONTAINERS, FUNCTION_TYPES, SCOPE_CONTAINERS, WRAPPER_TYPES
+from lsp_server.syntax.nodes import inside_any
 
 Node = tree_sitter.Node
 

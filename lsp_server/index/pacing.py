@@ -24,7 +24,7 @@ from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from ..core.foreground import Foreground
+    from lsp_server.core.foreground import Foreground
 
 T = TypeVar("T")
 

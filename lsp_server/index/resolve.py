@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import posixpath
 
-from .symbols import Import, Symbol
-from .tables import SymbolTable
+from lsp_server.index.symbols import Import, Symbol
+from lsp_server.index.tables import SymbolTable
 
 _JS_EXTS = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 _FAMILY = {"typescript": "javascript", "tsx": "javascript", "cpp": "c"}

@@ -25,9 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.secrets import SECRET_FILTER_VERSION
-from ..core.sqlite import SqliteFile, checkpoint_quietly
-from .symbols import EXTRACTOR_VERSION
+from lsp_server.core.secrets import SECRET_FILTER_VERSION
+from lsp_server.core.sqlite import SqliteFile, checkpoint_quietly
+from lsp_server.index.symbols import EXTRACTOR_VERSION
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .symbols import FileSymbols, Symbol
+from lsp_server.index.symbols import FileSymbols, Symbol
 
 Row = tuple[Any, ...]  # a Symbol's fields as a plain tuple
 

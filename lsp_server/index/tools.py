@@ -13,11 +13,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..core.secrets import SecretFilter
-from ..core.text import looks_binary, split_lines
-from .content import read_files
-from .symbols import Symbol
-from .workspace import WorkspaceIndex
+from lsp_server.core.secrets import SecretFilter
+from lsp_server.core.text import looks_binary, split_lines
+from lsp_server.index.content import read_files
+from lsp_server.index.symbols import Symbol
+from lsp_server.index.workspace import WorkspaceIndex
 
 MAX_TEXT_CHARS = 16_000  # read_lines text, at most (the review loop sends at most 6,000 characters of it)
 TOOL_SCHEMAS: tuple[dict[str, Any], ...] = (

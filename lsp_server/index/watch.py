@@ -25,10 +25,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from ..core.tasks import BackgroundTasks
-from ..syntax.languages import EXTENSIONS
-from .walk import IGNORE_FILE
-from .workspace import WorkspaceIndex
+from lsp_server.core.tasks import BackgroundTasks
+from lsp_server.index.project_files import IGNORE_FILE
+from lsp_server.index.workspace import WorkspaceIndex
+from lsp_server.syntax.languages import EXTENSIONS
 
 log = logging.getLogger(__name__)
 

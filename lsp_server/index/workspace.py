@@ -1,7 +1,7 @@
 """The workspace symbol index of one root: built in the background, kept fresh, queried.
 
-``build`` (see ``build.py``) walks the root, reuses what memory or the store know and
-parses the rest, on the event loop in slices of ``step_budget_s`` (see ``pacing.py``);
+``build`` (see ``build.py``) lists the root's files (``project_files``), reuses what
+memory or the store know and parses the rest, on the event loop in slices of ``step_budget_s`` (see ``pacing.py``);
 reads, hashing, SQLite and grammar loading run on the index's own I/O thread.
 
 Freshness has three doors, and the caller (``watch.IndexFeeds``) uses exactly one per
@@ -25,18 +25,18 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..core.foreground import Foreground
-from ..core.secrets import SecretFilter
-from ..core.tasks import BackgroundTasks
-from ..syntax.languages import LanguageRegistry
-from .build import BuildStats, IndexBuild, Progress
-from .content import ContentIndexer, EventClock, read_files
-from .extract import SymbolExtractor
-from .resolve import ImportResolver
-from .store import IndexStore, StoredFile
-from .symbols import Import, Symbol, dumps
-from .tables import FileEntry, SymbolTable
-from .walk import WorkspaceFiles
+from lsp_server.core.foreground import Foreground
+from lsp_server.core.secrets import SecretFilter
+from lsp_server.core.tasks import BackgroundTasks
+from lsp_server.index.build import BuildStats, IndexBuild, Progress
+from lsp_server.index.content import ContentIndexer, EventClock, read_files
+from lsp_server.index.extract import SymbolExtractor
+from lsp_server.index.project_files import WorkspaceFiles
+from lsp_server.index.resolve import ImportResolver
+from lsp_server.index.store import IndexStore, StoredFile
+from lsp_server.index.symbols import Import, Symbol, dumps
+from lsp_server.index.tables import FileEntry, SymbolTable
+from lsp_server.syntax.languages import LanguageRegistry
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ import logging
 from lsprotocol import types
 
 from lsp_server.core.findings import Finding, Severity
+from lsp_server.core.progress import ProgressSink
 from lsp_server.core.text import TextBuffer
 from lsp_server.engines.fixes import finding_data
-from lsp_server.engines.review_events import ProgressSink
 from lsp_server.engines.review_scheduler import ReviewScheduler
 from lsp_server.protocol.base import MistralServer
 from lsp_server.protocol.convert import span_range

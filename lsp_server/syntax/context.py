@@ -27,12 +27,12 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from .budget import Deadline
-from .document import SyntaxDocument
-from .nodes import NodePath, anchor_path, header_end, in_comment_or_string, node_path
-from .queries import ANY_HEADER, COMMENT_MARK, STRING_TYPES
-from .validate import would_add_errors
-from .window import window
+from lsp_server.syntax.budget import Deadline
+from lsp_server.syntax.document import SyntaxDocument
+from lsp_server.syntax.nodes import NodePath, anchor_path, header_end, in_comment_or_string, node_path
+from lsp_server.syntax.queries import ANY_HEADER, COMMENT_MARK, STRING_TYPES
+from lsp_server.syntax.validate import would_add_errors
+from lsp_server.syntax.window import window
 
 __all__ = ["CursorContext", "RelatedLookup", "cursor_context", "foreign_names", "names_defined_elsewhere", "window",
            "would_add_errors"]

@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import tree_sitter
 
-from .budget import Deadline
-from .nodes import header_end, inside_any, iter_children_touching
+from lsp_server.syntax.budget import Deadline
+from lsp_server.syntax.nodes import header_end, inside_any, iter_children_touching
 
 if TYPE_CHECKING:
-    from .document import SyntaxDocument
+    from lsp_server.syntax.document import SyntaxDocument
 
 _FULL_TEXT_MAX_LINES = 12
 _NO_BODY_MAX_LINES = 6

@@ -38,11 +38,11 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from ..core.text import ByteEdit, Encoding, TextBuffer, tree_bytes
-from .budget import BACKGROUND_SLICE_S, Deadline, SyntaxBudget
-from .languages import LanguageRegistry, LanguageSpec
-from .nodes import node_path
-from .outline import Outline
+from lsp_server.core.text import ByteEdit, Encoding, TextBuffer, tree_bytes
+from lsp_server.syntax.budget import BACKGROUND_SLICE_S, Deadline, SyntaxBudget
+from lsp_server.syntax.languages import LanguageRegistry, LanguageSpec
+from lsp_server.syntax.nodes import node_path
+from lsp_server.syntax.outline import Outline
 
 _HISTORY = 256  # reparses an Outline can lag behind before it rebuilds from scratch
 _WAIT_S = 0.002  # how often a ``settle`` waiting for another one looks again

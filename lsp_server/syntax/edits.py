@@ -27,10 +27,10 @@ from collections.abc import Callable
 
 import tree_sitter
 
-from ..core.text import tree_bytes
-from .budget import Deadline
-from .document import SyntaxDocument, parse_within
-from .nodes import children_touching, errors_in, node_path
+from lsp_server.core.text import tree_bytes
+from lsp_server.syntax.budget import Deadline
+from lsp_server.syntax.document import SyntaxDocument, parse_within
+from lsp_server.syntax.nodes import children_touching, errors_in, node_path
 
 Parse = Callable[[bytes, tree_sitter.Tree], "tree_sitter.Tree | None"]
 MAX_ERRORS = 2000

@@ -20,9 +20,9 @@ from types import MappingProxyType
 
 import tree_sitter
 
-from .document import SyntaxDocument
-from .queries import COMMENT_MARK
-from .stubs import StubSlot, brace_slot, is_docstring, node_text, python_slot, stub_body
+from lsp_server.syntax.document import SyntaxDocument
+from lsp_server.syntax.queries import COMMENT_MARK
+from lsp_server.syntax.stubs import StubSlot, brace_slot, is_docstring, node_text, python_slot, stub_body
 
 Node = tree_sitter.Node
 

@@ -24,7 +24,7 @@ from types import MappingProxyType
 
 import tree_sitter
 
-from .queries import LANGUAGE_DATA, LanguageData
+from lsp_server.syntax.queries import LANGUAGE_DATA, LanguageData
 
 _log = logging.getLogger(__name__)
 

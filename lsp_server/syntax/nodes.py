@@ -17,8 +17,8 @@ from typing import NamedTuple
 
 import tree_sitter
 
-from .budget import MAX_PATH_DEPTH
-from .queries import COMMENT_MARK, INTERPOLATION_TYPES, STRING_TYPES
+from lsp_server.syntax.budget import MAX_PATH_DEPTH
+from lsp_server.syntax.queries import COMMENT_MARK, INTERPOLATION_TYPES, STRING_TYPES
 
 Node = tree_sitter.Node
 _FEW_CHILDREN = 16  # list these directly; walk a cursor through longer child lists

@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING
 
 import tree_sitter
 
-from ..core.text import ByteEdit, as_lf
-from .budget import Deadline
-from .definitions import (
+from lsp_server.core.text import ByteEdit, as_lf
+from lsp_server.syntax.budget import Deadline
+from lsp_server.syntax.definitions import (
     Definition,
     ImportSpan,
     Span,
@@ -43,10 +43,10 @@ from .definitions import (
     query_imports,
     span_key,
 )
-from .spans import Entry, SpanIndex
+from lsp_server.syntax.spans import Entry, SpanIndex
 
 if TYPE_CHECKING:
-    from .document import SyntaxDocument
+    from lsp_server.syntax.document import SyntaxDocument
 
 __all__ = ["Definition", "Outline"]
 

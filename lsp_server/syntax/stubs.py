@@ -17,7 +17,7 @@ from types import MappingProxyType
 
 import tree_sitter
 
-from .document import SyntaxDocument
+from lsp_server.syntax.document import SyntaxDocument
 
 Node = tree_sitter.Node
 

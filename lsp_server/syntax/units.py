@@ -26,8 +26,8 @@ from types import MappingProxyType
 
 import tree_sitter
 
-from .document import SyntaxDocument
-from .nodes import header_end
+from lsp_server.syntax.document import SyntaxDocument
+from lsp_server.syntax.nodes import header_end
 
 Node = tree_sitter.Node
 # A call: ``name(`` or ``name<T, U>(`` (template arguments bounded, or the pattern backtracks

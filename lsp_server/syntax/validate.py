@@ -32,10 +32,10 @@ from types import MappingProxyType
 
 import tree_sitter
 
-from ..core.text import as_lf, line_starts
-from .budget import Deadline
-from .document import SyntaxDocument
-from .nodes import child_at_or_after, errors_in, node_path
+from lsp_server.core.text import as_lf, line_starts
+from lsp_server.syntax.budget import Deadline
+from lsp_server.syntax.document import SyntaxDocument
+from lsp_server.syntax.nodes import child_at_or_after, errors_in, node_path
 
 SMALL_FILE_BYTES = 16 * 1024
 REGION_PARSE_BYTES = 32 * 1024

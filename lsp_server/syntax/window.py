@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import tree_sitter
 
-from ..core.text import TextBuffer
-from .document import SyntaxDocument
-from .nodes import child_at_or_after
+from lsp_server.core.text import TextBuffer
+from lsp_server.syntax.document import SyntaxDocument
+from lsp_server.syntax.nodes import child_at_or_after
 
 _MIN_GRID = 256
 _MAX_DEPTH = 3

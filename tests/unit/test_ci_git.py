@@ -65,7 +65,7 @@ def test_collect_outside_git_notes_skips(tmp_path: Path) -> None:
     (tmp_path / ".gitignore").write_text("gen/\n")
     (tmp_path / "gen").mkdir()
     (tmp_path / "gen" / "out.py").write_text("x = 1\n")
-    found = collect(tmp_path, [tmp_path], SecretFilter(DEFAULT_SECRET_GLOBS), max_bytes=10_000, in_git=False)
+    found = collect(tmp_path, [tmp_path], SecretFilter(DEFAULT_SECRET_GLOBS), max_bytes=10_000)
     assert [p.name for p in found.files] == ["ok.py"]
     assert "pkg/raw.py: binary" in found.skipped
     assert "pkg/id_rsa.py: secret file, never sent" in found.skipped
@@ -74,7 +74,7 @@ def test_collect_outside_git_notes_skips(tmp_path: Path) -> None:
 
 def test_collect_named_unsupported_file_gets_its_own_note(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello\n")
-    found = collect(tmp_path, [tmp_path / "notes.txt"], SecretFilter(()), max_bytes=10_000, in_git=False)
+    found = collect(tmp_path, [tmp_path / "notes.txt"], SecretFilter(()), max_bytes=10_000)
     assert found.files == [] and found.skipped == ["notes.txt: unsupported language"]
 
 
@@ -90,6 +90,7 @@ def test_collect_outside_git_honours_nested_gitignore_and_links(tmp_path: Path) 
     outside = tmp_path / "elsewhere.py"
     outside.write_text("SECRET = 1\n")
     (root / "app" / "link.py").symlink_to(outside)
-    found = collect(root, [root], SecretFilter(DEFAULT_SECRET_GLOBS), max_bytes=10_000, in_git=False)
+    found = collect(root, [root], SecretFilter(DEFAULT_SECRET_GLOBS), max_bytes=10_000)
     assert [p.relative_to(root).as_posix() for p in found.files] == ["app/main.py"]
-    assert found.skipped == ["app/link.py: symbolic link out of the folder, not followed"]
+    assert found.skipped == ["app/link.py: symbolic link out of the folder, not followed",
+                             "1 file(s) in unsupported languages: (no extension) x1"]  # app/.gitignore

@@ -13,9 +13,9 @@ import pytest
 
 from lsp_server.config import Settings
 from lsp_server.engines import review_scheduler
-from lsp_server.engines.knowledge import WorkspaceKnowledge
-from lsp_server.engines.review_events import QuietListener
+from lsp_server.engines.review_scheduler import QuietListener
 from lsp_server.index import build as build_module
+from lsp_server.index.knowledge import WorkspaceKnowledge
 from lsp_server.services import Services
 from lsp_server.syntax.languages import LanguageRegistry
 from tests.standin import Reply, StandIn

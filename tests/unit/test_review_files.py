@@ -62,12 +62,12 @@ def test_documents_without_images_do_not_use_up_the_limit(tmp_path: Path) -> Non
 
 def test_the_ci_review_outside_git_names_a_document_without_images_only_when_asked(tmp_path: Path) -> None:
     root = _tree(tmp_path).resolve()
-    whole = collect(root, [root], SECRETS, max_bytes=100_000, in_git=False, documents=True)
+    whole = collect(root, [root], SECRETS, max_bytes=100_000, documents=True)
     assert {p.name for p in whole.files} == WITH_IMAGES | {"app.py"} and whole.skipped == []
     named = collect(root, [root / "docs" / "plain.md", root / "docs" / "empty.md", root / "docs" / "cjk.md"],
-                    SECRETS, max_bytes=100_000, in_git=False, documents=True)
+                    SECRETS, max_bytes=100_000, documents=True)
     assert [p.name for p in named.files] == ["cjk.md"]
     assert named.skipped == ["docs/plain.md: no image, so no figure to check",
                              "docs/empty.md: no image, so no figure to check"]
-    off = collect(root, [root / "docs" / "inline.md"], SECRETS, max_bytes=100_000, in_git=False)
+    off = collect(root, [root / "docs" / "inline.md"], SECRETS, max_bytes=100_000)
     assert off.files == [] and off.skipped == ["docs/inline.md: unsupported language"]

@@ -14,8 +14,7 @@ from lsp_server.cache import FindingsCache
 from lsp_server.config import Settings
 from lsp_server.engines.documents import DocumentStore
 from lsp_server.engines.review import ReviewEngine
-from lsp_server.engines.review_events import QuietListener
-from lsp_server.engines.review_scheduler import ReviewScheduler
+from lsp_server.engines.review_scheduler import QuietListener, ReviewScheduler
 from lsp_server.model.client import ModelClient
 from lsp_server.model.health import ModelHealth
 from lsp_server.syntax.languages import LanguageRegistry

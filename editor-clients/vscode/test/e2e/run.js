@@ -197,6 +197,10 @@ async function main() {
         'editor.quickSuggestions': { other: false, comments: false, strings: false },
         'editor.suggestOnTriggerCharacters': false,
         'editor.fontSize': 16,
+        // one screen row per line, so lineText reads whole lines (Markdown wraps by default, and
+        // an explanation opened beside the code narrows the editor)
+        'editor.wordWrap': 'off',
+        '[markdown]': { 'editor.wordWrap': 'off' },
         // the server's own log, kept with the artifacts
         'mistralLSP.server.args': ['--log-file', path.join(logs, 'server-ui.log')],
       }, null, 2),

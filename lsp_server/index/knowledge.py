@@ -26,9 +26,9 @@ from typing import Any
 
 from lsp_server.config import Settings
 from lsp_server.core.foreground import Foreground
+from lsp_server.core.progress import ProgressSink
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.core.tasks import BackgroundTasks
-from lsp_server.engines.review_events import ProgressSink
 from lsp_server.index import FileWatcher, IndexFeeds, IndexStore, Symbol, WorkspaceIndex
 from lsp_server.index.tools import IndexTools
 from lsp_server.index.watch import DiskSource, EventKind
