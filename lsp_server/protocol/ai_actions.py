@@ -229,28 +229,26 @@ def _first_dict(args: tuple[Any, ...]) -> dict[str, Any]:
     return args[0] if args and isinstance(args[0], dict) else {}
 
 
-def register(server: MistralServer) -> None:
-    @server.command(RUN_ACTION)
-    async def run_action(ls: MistralServer, *args: Any) -> dict[str, Any]:
-        try:
-            return await run_command(ls, _first_dict(args))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - fail per feature
-            log.exception("AI action failed")
-            return {"ok": False, "message": f"the action failed: {type(exc).__name__}: {exc}"}
+async def run_action(ls: MistralServer, *args: Any) -> dict[str, Any]:
+    try:
+        return await run_command(ls, _first_dict(args))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - fail per feature
+        log.exception("AI action failed")
+        return {"ok": False, "message": f"the action failed: {type(exc).__name__}: {exc}"}
 
-    @server.command(LIST_ACTIONS)
-    def list_actions(ls: MistralServer, *args: Any) -> list[dict[str, Any]]:
-        try:
-            return list_command(ls, _first_dict(args))
-        except Exception:  # noqa: BLE001 - fail per feature
-            log.exception("listing AI actions failed")
-            return []
 
-    @server.command(SHOW_NOTE)
-    def show_note(ls: MistralServer, *args: Any) -> dict[str, Any]:
-        text = str(args[0]) if args else ""
-        if text:
-            _tell(ls, text)
-        return {"shown": bool(text)}
+def list_actions(ls: MistralServer, *args: Any) -> list[dict[str, Any]]:
+    try:
+        return list_command(ls, _first_dict(args))
+    except Exception:  # noqa: BLE001 - fail per feature
+        log.exception("listing AI actions failed")
+        return []
+
+
+def show_note(ls: MistralServer, *args: Any) -> dict[str, Any]:
+    text = str(args[0]) if args else ""
+    if text:
+        _tell(ls, text)
+    return {"shown": bool(text)}

@@ -115,30 +115,22 @@ def _tell(ls: MistralServer, message: str) -> None:
     ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=f"mistral-lsp: {message}"))
 
 
-def register(server: MistralServer) -> None:
-    options = types.CodeActionOptions(
-        code_action_kinds=[types.CodeActionKind.QuickFix, types.CodeActionKind.RefactorRewrite,
-                           types.CodeActionKind.Refactor],
-        resolve_provider=True,
-    )
+def code_action(ls: MistralServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+    try:
+        found = code_actions(ls, params)
+    except Exception:  # noqa: BLE001 - fail per feature
+        log.exception("code actions failed")
+        found = []
+    try:
+        return found + ai_code_actions(ls, params)
+    except Exception:  # noqa: BLE001 - fail per feature
+        log.exception("AI actions failed")
+        return found
 
-    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION, options)
-    def code_action(ls: MistralServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
-        try:
-            found = code_actions(ls, params)
-        except Exception:  # noqa: BLE001 - fail per feature
-            log.exception("code actions failed")
-            found = []
-        try:
-            return found + ai_code_actions(ls, params)
-        except Exception:  # noqa: BLE001 - fail per feature
-            log.exception("AI actions failed")
-            return found
 
-    @server.feature(types.CODE_ACTION_RESOLVE)
-    async def code_action_resolve(ls: MistralServer, action: types.CodeAction) -> types.CodeAction:
-        try:
-            return await resolve(ls, action)
-        except Exception:  # noqa: BLE001 - fail per feature; CancelledError passes
-            log.exception("code action resolve failed")
-            return action
+async def code_action_resolve(ls: MistralServer, action: types.CodeAction) -> types.CodeAction:
+    try:
+        return await resolve(ls, action)
+    except Exception:  # noqa: BLE001 - fail per feature; CancelledError passes
+        log.exception("code action resolve failed")
+        return action

@@ -166,41 +166,39 @@ def _index_status(services: Any) -> dict[str, Any]:
     }
 
 
-def register(server: MistralServer) -> None:
-    @server.command(STATUS)
-    def status_command(ls: MistralServer) -> dict[str, Any]:
-        return status(ls)
+def status_command(ls: MistralServer) -> dict[str, Any]:
+    return status(ls)
 
-    @server.command(TOGGLE_COMPLETIONS)
-    def toggle(ls: MistralServer) -> dict[str, Any]:
-        if ls.services is None:
-            return {"completionsEnabled": False}
-        return {"completionsEnabled": ls.services.toggle_completions()}
 
-    @server.command(CLEAR_CACHE)
-    def clear_cache(ls: MistralServer) -> dict[str, Any]:
-        removed = ls.services.clear_caches() if ls.services is not None else 0
-        return {"cleared": True, "reviewEntries": removed}
+def toggle(ls: MistralServer) -> dict[str, Any]:
+    if ls.services is None:
+        return {"completionsEnabled": False}
+    return {"completionsEnabled": ls.services.toggle_completions()}
 
-    @server.command(REVIEW_FILE)
-    async def review_file(ls: MistralServer, *args: Any) -> dict[str, Any]:
-        answer = await _review_file(ls, args)
-        uri = _uri_argument(args)
-        name = _display_name(ls, uri) if uri else "the file"
-        severity = ls.services.settings.review_min_severity if ls.services is not None else "info"
-        answer["message"] = _review_file_message(name, answer, severity)
-        return answer
 
-    @server.command(REVIEW_WORKSPACE)
-    async def review_workspace(ls: MistralServer, *args: Any) -> dict[str, Any]:
-        review = attach(ls)
-        folder = _folder(ls, args)
-        if review is None or folder is None or not folder.is_dir():
-            return {"started": False, "reason": "no workspace folder",
-                    "message": "workspace review not started: no workspace folder"}
-        files, skipped = review.review_workspace(folder, lambda path: path.relative_to(folder).as_posix())
-        message = f"reviewing {_plural(files, 'file')} in the background" + (f" ({len(skipped)} skipped)" if skipped else "")
-        return {"started": True, "files": files, "skipped": skipped, "message": message}
+def clear_cache(ls: MistralServer) -> dict[str, Any]:
+    removed = ls.services.clear_caches() if ls.services is not None else 0
+    return {"cleared": True, "reviewEntries": removed}
+
+
+async def review_file(ls: MistralServer, *args: Any) -> dict[str, Any]:
+    answer = await _review_file(ls, args)
+    uri = _uri_argument(args)
+    name = _display_name(ls, uri) if uri else "the file"
+    severity = ls.services.settings.review_min_severity if ls.services is not None else "info"
+    answer["message"] = _review_file_message(name, answer, severity)
+    return answer
+
+
+async def review_workspace(ls: MistralServer, *args: Any) -> dict[str, Any]:
+    review = attach(ls)
+    folder = _folder(ls, args)
+    if review is None or folder is None or not folder.is_dir():
+        return {"started": False, "reason": "no workspace folder",
+                "message": "workspace review not started: no workspace folder"}
+    files, skipped = review.review_workspace(folder, lambda path: path.relative_to(folder).as_posix())
+    message = f"reviewing {_plural(files, 'file')} in the background" + (f" ({len(skipped)} skipped)" if skipped else "")
+    return {"started": True, "files": files, "skipped": skipped, "message": message}
 
 
 async def _review_file(ls: MistralServer, args: tuple[Any, ...]) -> dict[str, Any]:

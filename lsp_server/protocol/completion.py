@@ -44,47 +44,42 @@ async def _complete(
     return result, doc
 
 
-def register(server: MistralServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
-    async def inline_completion(
-        ls: MistralServer, params: types.InlineCompletionParams
-    ) -> types.InlineCompletionList:
-        invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
-        answer = await _complete(ls, params.text_document.uri, params.position, invoked)
-        if answer is None or not answer[0].text:
-            return types.InlineCompletionList(items=[])
-        result, doc = answer
-        at = byte_range(doc.syntax.buffer, result.cursor_byte, result.cursor_byte, ls.encoding)
-        return types.InlineCompletionList(
-            items=[types.InlineCompletionItem(insert_text=result.text, range=at)]
-        )
-
-    @server.feature(
-        types.TEXT_DOCUMENT_COMPLETION,
-        types.CompletionOptions(trigger_characters=TRIGGER_CHARACTERS, resolve_provider=False),
+async def inline_completion(
+    ls: MistralServer, params: types.InlineCompletionParams
+) -> types.InlineCompletionList:
+    invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+    answer = await _complete(ls, params.text_document.uri, params.position, invoked)
+    if answer is None or not answer[0].text:
+        return types.InlineCompletionList(items=[])
+    result, doc = answer
+    at = byte_range(doc.syntax.buffer, result.cursor_byte, result.cursor_byte, ls.encoding)
+    return types.InlineCompletionList(
+        items=[types.InlineCompletionItem(insert_text=result.text, range=at)]
     )
-    async def completion(ls: MistralServer, params: types.CompletionParams) -> types.CompletionList:
-        invoked = params.context is None or params.context.trigger_kind == types.CompletionTriggerKind.Invoked
-        answer = await _complete(ls, params.text_document.uri, params.position, invoked)
-        if answer is None or not answer[0].text:
-            return types.CompletionList(is_incomplete=True, items=[])
-        result, doc = answer
-        edit = text_edit(doc.syntax.buffer, result.word_edit(doc.syntax.buffer), ls.encoding)
-        new_text = edit.new_text
-        first_line = next((line.strip() for line in split_lines(new_text) if line.strip()), "")
-        label = first_line if len(first_line) <= _LABEL_WIDTH else first_line[: _LABEL_WIDTH - 1] + "…"
-        item = types.CompletionItem(
-            label=label,
-            kind=types.CompletionItemKind.Text,
-            detail="mistral-lsp",
-            documentation=types.MarkupContent(
-                kind=types.MarkupKind.Markdown,
-                value=f"```{doc.spec.name if doc.spec else ''}\n{new_text}\n```",
-            ),
-            filter_text=new_text,
-            sort_text="0000",
-            preselect=True,
-            insert_text_format=types.InsertTextFormat.PlainText,
-            text_edit=edit,
-        )
-        return types.CompletionList(is_incomplete=True, items=[item])
+
+
+async def completion(ls: MistralServer, params: types.CompletionParams) -> types.CompletionList:
+    invoked = params.context is None or params.context.trigger_kind == types.CompletionTriggerKind.Invoked
+    answer = await _complete(ls, params.text_document.uri, params.position, invoked)
+    if answer is None or not answer[0].text:
+        return types.CompletionList(is_incomplete=True, items=[])
+    result, doc = answer
+    edit = text_edit(doc.syntax.buffer, result.word_edit(doc.syntax.buffer), ls.encoding)
+    new_text = edit.new_text
+    first_line = next((line.strip() for line in split_lines(new_text) if line.strip()), "")
+    label = first_line if len(first_line) <= _LABEL_WIDTH else first_line[: _LABEL_WIDTH - 1] + "…"
+    item = types.CompletionItem(
+        label=label,
+        kind=types.CompletionItemKind.Text,
+        detail="mistral-lsp",
+        documentation=types.MarkupContent(
+            kind=types.MarkupKind.Markdown,
+            value=f"```{doc.spec.name if doc.spec else ''}\n{new_text}\n```",
+        ),
+        filter_text=new_text,
+        sort_text="0000",
+        preselect=True,
+        insert_text_format=types.InsertTextFormat.PlainText,
+        text_edit=edit,
+    )
+    return types.CompletionList(is_incomplete=True, items=[item])

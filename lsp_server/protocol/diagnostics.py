@@ -131,23 +131,18 @@ def attach(ls: MistralServer) -> ReviewScheduler | None:
     return review
 
 
-def register(server: MistralServer) -> None:
-    @server.feature(
-        types.TEXT_DOCUMENT_DIAGNOSTIC,
-        types.DiagnosticOptions(identifier=IDENTIFIER, inter_file_dependencies=False, workspace_diagnostics=False),
+def pull(ls: MistralServer, params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport:
+    uri = params.text_document.uri
+    review = attach(ls)
+    if review is None or not pulls(ls):
+        return types.FullDocumentDiagnosticReport(items=[], result_id="push")
+    state = review.current(uri)
+    doc = ls.services.documents.get(uri) if ls.services else None
+    result_id = "{}:{}:{}:{}".format(
+        doc.version if doc is not None else "-", state.generation if state is not None else 0,
+        state.reviews if state is not None else 0, review.settings.review_min_severity,
     )
-    def pull(ls: MistralServer, params: types.DocumentDiagnosticParams) -> types.DocumentDiagnosticReport:
-        uri = params.text_document.uri
-        review = attach(ls)
-        if review is None or not pulls(ls):
-            return types.FullDocumentDiagnosticReport(items=[], result_id="push")
-        state = review.current(uri)
-        doc = ls.services.documents.get(uri) if ls.services else None
-        result_id = "{}:{}:{}:{}".format(
-            doc.version if doc is not None else "-", state.generation if state is not None else 0,
-            state.reviews if state is not None else 0, review.settings.review_min_severity,
-        )
-        if params.previous_result_id == result_id:
-            return types.UnchangedDocumentDiagnosticReport(result_id=result_id)
-        items, _ = diagnostics_for(ls, uri)
-        return types.FullDocumentDiagnosticReport(items=items, result_id=result_id)
+    if params.previous_result_id == result_id:
+        return types.UnchangedDocumentDiagnosticReport(result_id=result_id)
+    items, _ = diagnostics_for(ls, uri)
+    return types.FullDocumentDiagnosticReport(items=items, result_id=result_id)

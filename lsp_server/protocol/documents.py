@@ -18,56 +18,54 @@ from lsp_server.protocol.diagnostics import attach
 log = logging.getLogger(__name__)
 
 
-def register(server: MistralServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: MistralServer, params: types.DidOpenTextDocumentParams) -> None:
-        if ls.services is None:
-            return
-        item = params.text_document
-        doc = ls.services.documents.open(item.uri, item.language_id, item.version, item.text)
-        if doc.binary:
-            log.info("%s looks binary: no completions for it", doc.path)
-        elif doc.spec is None:
-            log.info("%s (%s): no grammar, plain-text context", doc.path, item.language_id)
-        workspace.opened(ls, doc)
-        _review_event(ls, "opened", item.uri)
+def did_open(ls: MistralServer, params: types.DidOpenTextDocumentParams) -> None:
+    if ls.services is None:
+        return
+    item = params.text_document
+    doc = ls.services.documents.open(item.uri, item.language_id, item.version, item.text)
+    if doc.binary:
+        log.info("%s looks binary: no completions for it", doc.path)
+    elif doc.spec is None:
+        log.info("%s (%s): no grammar, plain-text context", doc.path, item.language_id)
+    workspace.opened(ls, doc)
+    _review_event(ls, "opened", item.uri)
 
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: MistralServer, params: types.DidChangeTextDocumentParams) -> None:
-        if ls.services is None:
-            return
-        doc = params.text_document
-        try:
-            opened = ls.services.documents.change(
-                doc.uri, doc.version, content_changes(params.content_changes), encoding_of(ls.encoding)
-            )
-        except Exception:  # noqa: BLE001 - a bad change must not take the server down
-            log.exception("could not apply a change to %s; dropping the document", doc.uri)
-            ls.services.documents.close(doc.uri)
-            ls.tell_once(
-                f"desync:{doc.uri}",
-                "lost track of a document's text; close and reopen it to get completions again",
-            )
-            _review_event(ls, "closed", doc.uri)
-            return
-        if opened is not None:
-            workspace.changed(ls, opened)
-        _review_event(ls, "changed", doc.uri)
 
-    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
-    def did_save(ls: MistralServer, params: types.DidSaveTextDocumentParams) -> None:
-        _review_event(ls, "saved", params.text_document.uri)
+def did_change(ls: MistralServer, params: types.DidChangeTextDocumentParams) -> None:
+    if ls.services is None:
+        return
+    doc = params.text_document
+    try:
+        opened = ls.services.documents.change(
+            doc.uri, doc.version, content_changes(params.content_changes), encoding_of(ls.encoding)
+        )
+    except Exception:  # noqa: BLE001 - a bad change must not take the server down
+        log.exception("could not apply a change to %s; dropping the document", doc.uri)
+        ls.services.documents.close(doc.uri)
+        ls.tell_once(
+            f"desync:{doc.uri}",
+            "lost track of a document's text; close and reopen it to get completions again",
+        )
+        _review_event(ls, "closed", doc.uri)
+        return
+    if opened is not None:
+        workspace.changed(ls, opened)
+    _review_event(ls, "changed", doc.uri)
 
-    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    def did_close(ls: MistralServer, params: types.DidCloseTextDocumentParams) -> None:
-        if ls.services is None:
-            return
-        closing = ls.services.documents.get(params.text_document.uri)
-        ls.services.documents.close(params.text_document.uri)
-        ls.services.completion.forget(params.text_document.uri)
-        if closing is not None:
-            workspace.closed(ls, closing.path)
-        _review_event(ls, "closed", params.text_document.uri)
+
+def did_save(ls: MistralServer, params: types.DidSaveTextDocumentParams) -> None:
+    _review_event(ls, "saved", params.text_document.uri)
+
+
+def did_close(ls: MistralServer, params: types.DidCloseTextDocumentParams) -> None:
+    if ls.services is None:
+        return
+    closing = ls.services.documents.get(params.text_document.uri)
+    ls.services.documents.close(params.text_document.uri)
+    ls.services.completion.forget(params.text_document.uri)
+    if closing is not None:
+        workspace.closed(ls, closing.path)
+    _review_event(ls, "closed", params.text_document.uri)
 
 
 def _review_event(ls: MistralServer, event: str, uri: str) -> None:

@@ -65,11 +65,9 @@ async def hover(ls: MistralServer, params: types.HoverParams) -> types.Hover | N
     return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text), range=span)
 
 
-def register(server: MistralServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_HOVER)
-    async def text_document_hover(ls: MistralServer, params: types.HoverParams) -> types.Hover | None:
-        try:
-            return await hover(ls, params)
-        except Exception:  # noqa: BLE001 - fail per feature; CancelledError passes
-            log.exception("hover failed")
-            return None
+async def text_document_hover(ls: MistralServer, params: types.HoverParams) -> types.Hover | None:
+    try:
+        return await hover(ls, params)
+    except Exception:  # noqa: BLE001 - fail per feature; CancelledError passes
+        log.exception("hover failed")
+        return None

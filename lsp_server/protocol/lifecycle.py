@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 SECTION = "mistralLsp"
 
 
-class _Session:
-    """What initialize learned that later handlers need."""
+class Session:
+    """What initialize learned that later handlers need: one per server, given to the handlers
+    below as their ``session`` argument by the routing table (``routes.py``)."""
 
     def __init__(self) -> None:
         self.root: Path | None = None
@@ -77,53 +78,50 @@ def _health_notifier(ls: MistralServer) -> Any:
     return notify
 
 
-def register(server: MistralServer) -> None:
-    session = _Session()
-
-    @server.feature(types.INITIALIZE)
-    def initialize(ls: MistralServer, params: types.InitializeParams) -> None:
-        session.roots = workspace_roots(params)
-        session.root = session.roots[0] if session.roots else None  # where the project file is read
-        options = params.initialization_options
-        session.init_options = options if isinstance(options, Mapping) else {}
-        settings, problems = load_settings(session.editor_layer(), root=session.root)
-        ls.apply_log_level(settings.log_level)
-        ls.services = Services(settings, on_health=_health_notifier(ls))
-        ls.services.roots = list(session.roots)  # images are read only inside the workspace folders
-        ls.services.knowledge.expect(session.roots)  # reviews of files opened meanwhile wait for it
-        ls.pending_problems = problems
-        log.info("settings: %s", settings.describe())
-
-    @server.feature(types.INITIALIZED)
-    async def initialized(ls: MistralServer, params: types.InitializedParams) -> None:
-        services = ls.services
-        if services is None:
-            return
-        _report(ls, ls.pending_problems)
-        services.tokens.start_loading()
-        await _pull_configuration(ls, session)
-        push_status(ls)
-        await start_index(ls, session.roots)
-        await services.discover_model()
-        push_status(ls)
-
-    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-    async def did_change_configuration(ls: MistralServer, params: types.DidChangeConfigurationParams) -> None:
-        if isinstance(params.settings, Mapping) and params.settings.get(SECTION) is not None:
-            session.editor_config = params.settings
-            reconnected = await _apply(ls, session)
-        else:
-            reconnected = await _pull_configuration(ls, session)
-        if reconnected and ls.services is not None:
-            await ls.services.discover_model()
-        push_status(ls)
-
-    @server.feature(types.SHUTDOWN)
-    async def shutdown(ls: MistralServer, *args: Any) -> None:
-        await ls.close_services()
+def initialize(ls: MistralServer, params: types.InitializeParams, *, session: Session) -> None:
+    session.roots = workspace_roots(params)
+    session.root = session.roots[0] if session.roots else None  # where the project file is read
+    options = params.initialization_options
+    session.init_options = options if isinstance(options, Mapping) else {}
+    settings, problems = load_settings(session.editor_layer(), root=session.root)
+    ls.apply_log_level(settings.log_level)
+    ls.services = Services(settings, on_health=_health_notifier(ls))
+    ls.services.roots = list(session.roots)  # images are read only inside the workspace folders
+    ls.services.knowledge.expect(session.roots)  # reviews of files opened meanwhile wait for it
+    ls.pending_problems = problems
+    log.info("settings: %s", settings.describe())
 
 
-async def _pull_configuration(ls: MistralServer, session: _Session) -> bool:
+async def initialized(ls: MistralServer, params: types.InitializedParams, *, session: Session) -> None:
+    services = ls.services
+    if services is None:
+        return
+    _report(ls, ls.pending_problems)
+    services.tokens.start_loading()
+    await _pull_configuration(ls, session)
+    push_status(ls)
+    await start_index(ls, session.roots)
+    await services.discover_model()
+    push_status(ls)
+
+
+async def did_change_configuration(ls: MistralServer, params: types.DidChangeConfigurationParams, *,
+                                   session: Session) -> None:
+    if isinstance(params.settings, Mapping) and params.settings.get(SECTION) is not None:
+        session.editor_config = params.settings
+        reconnected = await _apply(ls, session)
+    else:
+        reconnected = await _pull_configuration(ls, session)
+    if reconnected and ls.services is not None:
+        await ls.services.discover_model()
+    push_status(ls)
+
+
+async def shutdown(ls: MistralServer, *args: Any) -> None:
+    await ls.close_services()
+
+
+async def _pull_configuration(ls: MistralServer, session: Session) -> bool:
     caps = ls.client_capabilities.workspace
     if not (caps and caps.configuration):
         return False
@@ -139,7 +137,7 @@ async def _pull_configuration(ls: MistralServer, session: _Session) -> bool:
     return await _apply(ls, session)
 
 
-async def _apply(ls: MistralServer, session: _Session) -> bool:
+async def _apply(ls: MistralServer, session: Session) -> bool:
     """Re-resolve settings; True when the model client was rebuilt."""
     if ls.services is None:
         return False

@@ -110,31 +110,29 @@ def _guard(call: Any, *args: Any) -> None:
         log.exception("symbol index update failed")
 
 
-def register(server: MistralServer) -> None:
-    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
-    async def did_change_workspace_folders(ls: MistralServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
-        services = ls.services
-        if services is not None:  # images are read only inside the workspace folders
-            removed = {path.resolve() for path in _paths([folder.uri for folder in params.event.removed])}
-            services.roots = [root for root in services.roots if root.resolve() not in removed] + \
-                _paths([folder.uri for folder in params.event.added])
-        if services is None or not services.knowledge.enabled:
-            return
-        knowledge = services.knowledge
-        try:
-            await knowledge.stop_roots(_paths([folder.uri for folder in params.event.removed]))
-            knowledge.start(_paths([folder.uri for folder in params.event.added]), client_watches=knowledge.disk_source == "client",
-                            progress=lambda title: WorkDoneProgress(ls, title, kind="index"))
-        except Exception:  # noqa: BLE001 - fail per feature
-            log.exception("could not follow the change of workspace folders")
+async def did_change_workspace_folders(ls: MistralServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
+    services = ls.services
+    if services is not None:  # images are read only inside the workspace folders
+        removed = {path.resolve() for path in _paths([folder.uri for folder in params.event.removed])}
+        services.roots = [root for root in services.roots if root.resolve() not in removed] + \
+            _paths([folder.uri for folder in params.event.added])
+    if services is None or not services.knowledge.enabled:
+        return
+    knowledge = services.knowledge
+    try:
+        await knowledge.stop_roots(_paths([folder.uri for folder in params.event.removed]))
+        knowledge.start(_paths([folder.uri for folder in params.event.added]), client_watches=knowledge.disk_source == "client",
+                        progress=lambda title: WorkDoneProgress(ls, title, kind="index"))
+    except Exception:  # noqa: BLE001 - fail per feature
+        log.exception("could not follow the change of workspace folders")
 
-    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
-    async def did_change_watched_files(ls: MistralServer, params: types.DidChangeWatchedFilesParams) -> None:
-        if ls.services is None:
-            return
-        events = [(path, _KINDS.get(change.type, "changed"))
-                  for change in params.changes if (path := file_path(change.uri)) is not None]
-        try:
-            await ls.services.knowledge.disk_events(events)
-        except Exception:  # noqa: BLE001 - fail per feature
-            log.exception("file events failed")
+
+async def did_change_watched_files(ls: MistralServer, params: types.DidChangeWatchedFilesParams) -> None:
+    if ls.services is None:
+        return
+    events = [(path, _KINDS.get(change.type, "changed"))
+              for change in params.changes if (path := file_path(change.uri)) is not None]
+    try:
+        await ls.services.knowledge.disk_events(events)
+    except Exception:  # noqa: BLE001 - fail per feature
+        log.exception("file events failed")
