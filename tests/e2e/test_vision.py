@@ -92,6 +92,7 @@ async def vscode(vision_standin: StandIn, workspace: Path, tmp_path_factory: pyt
     cache = tmp_path_factory.mktemp("cache")
     client, _ = await start_client(vision_standin, cache, capabilities("visual-studio-code@v1.65.2", inline=False),
                                    root=workspace, env=server_env(vision_standin, cache, MISTRAL_LSP_INDEX="0"))
+    open_doc(client, readme_uri(workspace), README, "markdown")  # every test reads it, in any order
     yield client
     await stop_client(client)
 
@@ -112,7 +113,6 @@ def chats(standin: StandIn) -> list:
 async def test_missing_alt_and_broken_link_diagnostics_without_the_model(vscode: LanguageClient, workspace: Path,
                                                                        vision_standin: StandIn) -> None:
     uri = readme_uri(workspace)
-    open_doc(vscode, uri, README, "markdown")
     missing = await diagnostics_of(vscode, uri, "missing-alt-text")
     assert len(missing) == 1
     assert missing[0].range == types.Range(start=types.Position(line=2, character=0),
