@@ -21,6 +21,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
+# shellcheck source=vllm/health.sh
+source scripts/vllm/health.sh
 WORK="${MISTRAL_LSP_VLLM_TIER_DIR:-$REPO/.cache/vllm-tier}"
 START_TIMEOUT="${MISTRAL_LSP_VLLM_TIER_START_TIMEOUT:-300}"
 MIN_MEM_GB="${MISTRAL_LSP_VLLM_TIER_MIN_MEM_GB:-5}"
@@ -107,11 +109,7 @@ say "vLLM starting (pid $SERVER_PID, port $PORT, log $LOG)"
 SAMPLER_PID=$!
 
 ready=0
-while [ $((SECONDS - started)) -lt "$START_TIMEOUT" ]; do
-  if curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/health"; then ready=1; break; fi
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  sleep 1
-done
+vllm_wait_healthy "$PORT" "$SERVER_PID" "$((START_TIMEOUT - (SECONDS - started)))" && ready=1
 START_S=$((SECONDS - started))
 if [ "$ready" != 1 ]; then
   if kill -0 "$SERVER_PID" 2>/dev/null; then why="vLLM did not answer /health within ${START_TIMEOUT} s"; else why="vLLM exited during start-up"; fi

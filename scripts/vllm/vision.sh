@@ -18,6 +18,8 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 # shellcheck source=paths.sh
 source "$HERE/paths.sh"
+# shellcheck source=health.sh
+source "$HERE/health.sh"
 WORK="${MISTRAL_LSP_VLLM_TIER_DIR:-$REPO/.cache/vllm-tier}"
 START_TIMEOUT="${MISTRAL_LSP_VLLM_TIER_START_TIMEOUT:-300}"
 SKIP="${MISTRAL_LSP_SKIP_VLLM_TIER:-0}"
@@ -81,11 +83,7 @@ setsid "$HERE/serve.sh" --layout vision --port "$PORT" --log "$LOG" -- \
 SERVER_PID=$!
 say "vLLM (vision) starting (pid $SERVER_PID, port $PORT, log $LOG)"
 ready=0
-while [ $((SECONDS - started)) -lt "$START_TIMEOUT" ]; do
-  if curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/health"; then ready=1; break; fi
-  kill -0 "$SERVER_PID" 2>/dev/null || break
-  sleep 1
-done
+vllm_wait_healthy "$PORT" "$SERVER_PID" "$((START_TIMEOUT - (SECONDS - started)))" && ready=1
 START_S=$((SECONDS - started))
 if [ "$ready" != 1 ]; then
   echo "---- last lines of $LOG ----"; tail -n 40 "$LOG" 2>/dev/null; echo "----"
