@@ -25,8 +25,8 @@ from pytest_lsp import LanguageClient
 
 from tests.e2e.conftest import capabilities, inline_params, open_doc, server_env, start_client, stop_client
 from tests.vllm.conftest import answer_errors
-from tests.vllm.samples import CASES, PYTHON, REVIEW_CASES, after
-from tests.vllm.test_completion import assert_well_formed
+from tests.vllm.samples import PYTHON, REVIEW_CASES, after
+from tests.vllm.test_completion import complete_every_case
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -87,20 +87,7 @@ async def test_the_server_reports_the_local_model(local: Any, models: dict[str, 
 async def test_inline_completions_answered_and_well_formed(local: Any) -> None:
     client, root, _ = local
     before = await status(client)
-    asked = 0
-    for name, language, text, positions in CASES:
-        uri = (root / name).as_uri()
-        open_doc(client, uri, text, language)
-        lines = text.split("\n")
-        for line, character in positions:
-            result = await client.text_document_inline_completion_async(inline_params(uri, line, character))
-            asked += 1
-            assert isinstance(result, types.InlineCompletionList) and len(result.items) <= 1
-            for item in result.items:
-                assert isinstance(item.insert_text, str)
-                at = types.Position(line=line, character=character)
-                assert item.range == types.Range(start=at, end=at)
-                assert_well_formed(item.insert_text, lines[line][character:])
+    asked = await complete_every_case(client, root)
     now = await status(client)
     assert now["errors"] == before["errors"], now
     assert now["modelCalls"] - before["modelCalls"] == asked, now

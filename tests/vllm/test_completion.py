@@ -10,6 +10,7 @@ import pytest
 import pytest_asyncio
 from lsprotocol import types
 
+from lsp_server.core.text import split_lines
 from tests.e2e.conftest import (
     capabilities,
     inline,
@@ -62,25 +63,31 @@ def assert_well_formed(text: str, line_suffix: str) -> None:
         assert "\n" not in text, "completions before code on the same line are single-line"
 
 
-async def test_inline_completions_accepted_by_vllm(vscode, vllm: Vllm) -> None:
-    client, root = vscode
-    mark = vllm.log.mark()
-    before = await server_status(client)
+async def complete_every_case(client: Any, root: Path) -> int:
+    """Open every sample of ``CASES`` and ask an inline completion at each of its positions; each
+    answer is at most one item, inserted at the cursor and well-formed there. The number asked."""
     asked = 0
     for name, language, text, positions in CASES:
         uri = (root / name).as_uri()
         open_doc(client, uri, text, language)
-        lines = text.split("\n")
+        lines = split_lines(text)
         for line, character in positions:
             result = await client.text_document_inline_completion_async(inline_params(uri, line, character))
             asked += 1
-            assert isinstance(result, types.InlineCompletionList)
-            assert len(result.items) <= 1
+            assert isinstance(result, types.InlineCompletionList) and len(result.items) <= 1
             for item in result.items:
                 assert isinstance(item.insert_text, str)
                 at = types.Position(line=line, character=character)
                 assert item.range == types.Range(start=at, end=at)
                 assert_well_formed(item.insert_text, lines[line][character:])
+    return asked
+
+
+async def test_inline_completions_accepted_by_vllm(vscode, vllm: Vllm) -> None:
+    client, root = vscode
+    mark = vllm.log.mark()
+    before = await server_status(client)
+    asked = await complete_every_case(client, root)
     after_status = await server_status(client)
     model_calls = after_status["modelCalls"] - before["modelCalls"]
     assert after_status["errors"] == before["errors"], after_status
