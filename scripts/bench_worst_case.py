@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from lsp_server.cache import FindingsCache  # noqa: E402
 from lsp_server.config import DEFAULT_SECRET_GLOBS, Settings  # noqa: E402
+from lsp_server.core.heap import freeze_startup_objects  # noqa: E402
 from lsp_server.core.secrets import SecretFilter  # noqa: E402
 from lsp_server.core.text import split_lines  # noqa: E402
 from lsp_server.engines.completion_plan import plan_completion  # noqa: E402
@@ -223,6 +224,7 @@ async def steps_part(args: argparse.Namespace) -> list[dict[str, object]]:
     settings = Settings()
     engine = ReviewEngine(settings, ModelClient(settings.endpoint, settings.model, None), ModelHealth(),
                           FindingsCache(None), registry=registry)
+    freeze_startup_objects()  # as the server does once start-up is over (core/heap.py)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for label, language, text in inputs(args.quick, cases, languages):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -23,28 +23,61 @@ import tree_sitter
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.core.text import TextBuffer
 from lsp_server.model.review_prompts import REVIEW_PROMPT_VERSION, ReviewInput, build_review_prompt
+from lsp_server.syntax.context import RelatedLookup, names_defined_elsewhere
 from lsp_server.syntax.document import SyntaxDocument
 from lsp_server.syntax.edits import Parse, snapshot_parser
-from lsp_server.syntax.context import RelatedLookup, names_defined_elsewhere
 from lsp_server.syntax.units import ReviewUnit, unit_context, walk_units
 
 MAX_UNIT_CHARS = 24_000  # about 6-8k tokens: a unit's code in one prompt, at most
 MAX_RELATED_CHARS = 4_000  # definitions from other files shown with one unit, at most
 
 
-@dataclass(frozen=True)
 class UnitPlan:
     """One unit's request: its rows and original lines, cache key and chat messages
-    (no messages when the unit was already cached at planning time)."""
+    (no messages when the unit was already cached at planning time).
 
-    unit: ReviewUnit
-    lines: tuple[str, ...]
-    key: str
-    messages: list[dict[str, Any]] = field(compare=False)
+    Kept as one plain tuple of strings and numbers behind read-only properties: a big
+    file plans tens of thousands of units, and the garbage collector stops tracking such
+    a tuple, where a dataclass, its ``ReviewUnit`` and its message list would each be
+    visited by every full collection (which holds the event loop)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, unit: ReviewUnit, lines: tuple[str, ...], key: str,
+                 messages: Sequence[dict[str, Any]]) -> None:
+        packed = tuple(tuple(message.items()) for message in messages)  # a tuple holding a dict stays tracked
+        self._data = (unit.kind, unit.name, unit.rows, unit.header, tuple(lines), key, packed)
+
+    @property
+    def unit(self) -> ReviewUnit:
+        kind, name, rows, header = self._data[:4]
+        return ReviewUnit(kind, name, rows, header)
 
     @property
     def rows(self) -> tuple[int, ...]:
-        return self.unit.rows
+        return self._data[2]  # type: ignore[no-any-return]
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return self._data[4]  # type: ignore[no-any-return]
+
+    @property
+    def key(self) -> str:
+        return self._data[5]  # type: ignore[no-any-return]
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The chat messages (a new list: the caller may extend it)."""
+        return [dict(pairs) for pairs in self._data[6]]
+
+    def __eq__(self, other: object) -> bool:  # the messages are not compared
+        return isinstance(other, UnitPlan) and self._data[:6] == other._data[:6]
+
+    def __hash__(self) -> int:
+        return hash(self._data[:6])
+
+    def __repr__(self) -> str:
+        return f"UnitPlan({self.unit!r}, key={self.key[:12]!r}, {len(self._data[6])} messages)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,14 +131,15 @@ def plan_units(
     """
     language = syntax.spec.name if syntax.spec is not None else ""
     buffer = syntax.buffer
-    found: list[ReviewUnit] = []
+    found: list[tuple[str, str, tuple[int, ...], str]] = []  # plain tuples: see ``UnitPlan``
     for item in walk_units(syntax):
         if item is None:
             yield None
         else:
-            found.append(item)
-    found.sort(key=lambda unit: unit.rows[0])
-    for whole in found:
+            found.append((item.kind, item.name, item.rows, item.header))
+    found.sort(key=lambda unit: unit[2][0])
+    for fields in found:
+        whole = ReviewUnit(*fields)
         for unit, lines in _fitted(whole, [buffer.line_text(row) for row in whole.rows]):
             blocks = _related(syntax, unit, related, source_path or display_path)
             key = unit_key(fingerprint, language, unit, lines, blocks)

@@ -6,11 +6,12 @@ conservative estimate from the text's length, so no request ever waits for it.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from pathlib import Path
 from typing import Any
+
+from lsp_server.core.heap import freeze_startup_objects
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +63,7 @@ class TokenCounter:
             tokenizer = MistralTokenizer.from_file(str(files[-1]))
             self._raw = tokenizer.instruct_tokenizer.tokenizer
             log.info("tokenizer loaded (%s)", files[-1].name)
-            # Start-up is over: move everything allocated so far (modules, the tokenizer: about
-            # 150,000 objects) out of the garbage collector's sight. A full collection over them
-            # holds the event loop for about 90 ms; they live as long as the process anyway.
-            gc.freeze()
+            freeze_startup_objects()  # start-up is over (core/heap.py)
         except Exception as exc:  # noqa: BLE001 - estimates keep working
             self._failed = f"{type(exc).__name__}: {exc}"
             log.warning("tokenizer unavailable, token counts are estimates: %s", self._failed)

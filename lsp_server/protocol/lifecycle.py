@@ -103,6 +103,7 @@ async def initialized(ls: MistralServer, params: types.InitializedParams, *, ses
     await start_index(ls, session.roots)
     await services.discover_model()
     push_status(ls)
+    await ls.protocol.warm_converters()
 
 
 async def did_change_configuration(ls: MistralServer, params: types.DidChangeConfigurationParams, *,

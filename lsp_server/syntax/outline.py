@@ -38,10 +38,8 @@ from lsp_server.syntax.definitions import (
     Definition,
     ImportSpan,
     Span,
-    definition_key,
     query_defs,
     query_imports,
-    span_key,
 )
 from lsp_server.syntax.spans import Entry, SpanIndex
 
@@ -52,17 +50,20 @@ __all__ = ["Definition", "Outline"]
 
 _SIGNATURE_MAX_BYTES = 800
 CHUNK_BYTES = 4 * 1024  # query range per step (well under a millisecond on ordinary code)
+FORCED_S = 0.010  # what a background slice may spend on one range before the range is cut in two
+_FORCED_MIN_BYTES = 256  # a range this small is finished in one go (its queries cost little)
 _WIDEN_MAX = 512  # dirty ranges widen to whole lines, but by at most this many bytes
+_Named = Entry[Definition] | list[Entry[Definition]]  # a name's definitions (see ``Outline._names``)
 
 
 class _ByName(Mapping[str, list[Definition]]):
     """Read-only view: name -> that name's definitions in file order (resolved on access)."""
 
-    def __init__(self, names: dict[str, list[Entry[Definition]]]) -> None:
+    def __init__(self, names: dict[str, _Named]) -> None:
         self._names = names
 
     def __getitem__(self, name: str) -> list[Definition]:
-        return [entry.item() for entry in self._names[name]]
+        return [entry.item() for entry in _listed(self._names[name])]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
@@ -83,9 +84,11 @@ class Outline:
     def __init__(self, doc: SyntaxDocument) -> None:
         self._doc = doc
         self._version = -1
-        self._imports: SpanIndex[ImportSpan] = SpanIndex(span_key)
-        self._defs: SpanIndex[Definition] = SpanIndex(definition_key)
-        self._names: dict[str, list[Entry[Definition]]] = {}  # each list in file order
+        self._imports: SpanIndex[ImportSpan] = SpanIndex(ImportSpan, ("start", "end"))
+        self._defs: SpanIndex[Definition] = SpanIndex(Definition, ("start", "name_start"))
+        # name -> its definitions in file order: the entry itself while a name has one (most
+        # do; a list per name would double what a full garbage collection visits)
+        self._names: dict[str, _Named] = {}
         self._import_texts: list[str] | None = None
         self._all: list[Definition] | None = None
         self._todo: list[Span] = []  # byte ranges still to query (current coordinates), sorted
@@ -131,7 +134,7 @@ class Outline:
         if not self.refresh():
             return []
         found: list[Definition] = []
-        for entry in self._names.get(name, ()):
+        for entry in _listed(self._names.get(name, ())):
             if len(found) >= limit:
                 break
             definition = entry.item()
@@ -193,7 +196,7 @@ class Outline:
         self._imports.reset(set(imports))
         self._names = {}
         for entry in self._defs.reset(defs):
-            self._names.setdefault(entry.stored.name, []).append(entry)
+            self._name(entry.item().name, entry)
         self._import_texts = self._all = None
 
     def _update(self, deltas: list) -> None:
@@ -224,19 +227,25 @@ class Outline:
         self._todo.sort()
 
     def _work(self, root: tree_sitter.Node, deadline: Deadline, *, force: bool) -> None:
-        """Query queued ranges until the queue is empty or ``deadline`` has passed; with
-        ``force`` the first range is finished whatever the time (its cost is bounded by
-        its size)."""
+        """Query queued ranges until the queue is empty or ``deadline`` has passed. With
+        ``force`` the first range makes progress whatever the time: it gets ``FORCED_S`` of
+        its own, and one that needs longer (in an ERROR node of 60,000 children a range
+        takes one ranged query per error-free run, up to 50 ms in all) is cut in two for
+        the next slices, down to ``_FORCED_MIN_BYTES``, which is finished in one go."""
         doc = self._doc
         imports = self._imports
         first = force
         while self._todo and (first or not deadline.expired()):
             span = self._todo[0]
-            limit = None if first else deadline
-            first = False
+            small = span[1] - span[0] <= _FORCED_MIN_BYTES
+            limit = (None if small else Deadline(FORCED_S)) if first else deadline
+            forced, first = first, False
             found_imports = query_imports(doc, root, span, limit)
             found_defs = query_defs(doc, root, span, limit) if found_imports is not None else None
             if found_imports is None or found_defs is None:
+                if forced:  # too big for one slice: halves, the first of which the next slice takes
+                    middle = (span[0] + span[1]) // 2
+                    self._todo[0:1] = [(span[0], middle), (middle, span[1])]
                 return  # out of time: this range comes first next time
             del self._todo[0]
             if imports.overlapping(span[0], span[1], remove=True):
@@ -263,20 +272,30 @@ class Outline:
         """Insert a re-queried definition. No entry for its name token is left: its range
         was cleared first, and any version of the definition intersects that range (the
         widest per name token was picked among the range's matches)."""
-        defs = self._defs
-        entry = defs.insert(definition)
-        same_name = self._names.setdefault(definition.name, [])
-        index = bisect_right(same_name, definition_key(definition), key=defs.entry_key)
+        self._name(definition.name, self._defs.insert(definition))
+
+    def _name(self, name: str, entry: Entry[Definition]) -> None:
+        """Add ``entry`` to the per-name index, in file order."""
+        known = self._names.get(name)
+        if known is None:
+            self._names[name] = entry
+            return
+        same_name = known if isinstance(known, list) else [known]
+        index = bisect_right(same_name, self._defs.entry_key(entry), key=self._defs.entry_key)
         same_name.insert(index, entry)
+        self._names[name] = same_name
 
     def _forget(self, entries: list[Entry[Definition]]) -> None:
         """Drop removed entries from the per-name index."""
         for entry in entries:
             name = entry.stored.name
             same_name = self._names[name]
-            same_name.remove(entry)
-            if not same_name:
+            if not isinstance(same_name, list):
                 del self._names[name]
+                continue
+            same_name.remove(entry)
+            if len(same_name) == 1:
+                self._names[name] = same_name[0]
 
     def _whole_lines(self, spans: list) -> list[Span]:
         """Spans widened to whole lines (by at most ``_WIDEN_MAX`` bytes each way, plus
@@ -297,6 +316,11 @@ class Outline:
             else:
                 merged.append([lo, hi])
         return [(max(0, lo - 1), min(size, hi + 1)) for lo, hi in merged]
+
+
+def _listed(named: _Named | tuple[()]) -> list[Entry[Definition]] | tuple[Entry[Definition], ...]:
+    """A per-name index value as a sequence of entries."""
+    return named if isinstance(named, list | tuple) else (named,)
 
 
 def _shift_span(span: Span, edit: ByteEdit) -> Span:

@@ -86,7 +86,7 @@ def near_boundary(rng: random.Random, model: Model, size: int) -> int:
 def test_random_operations_match_an_eager_model(seed: int) -> None:
     rng = random.Random(seed)
     size = 5000
-    index: SpanIndex[Item] = SpanIndex(item_key)
+    index: SpanIndex[Item] = SpanIndex(Item, ("start", "mark"))
     model = Model()
     initial = [random_item(rng, size, ident) for ident in range(rng.choice((0, 5, 150)))]
     live = {entry.stored.ident: entry for entry in index.reset(initial)}
@@ -142,7 +142,7 @@ def test_random_operations_match_an_eager_model(seed: int) -> None:
 @pytest.mark.usefixtures("block_sizes")
 def test_typing_at_one_point_keeps_blocks_few() -> None:
     """Repeated edits at one spot split at most once there; nothing degenerates."""
-    index: SpanIndex[Item] = SpanIndex(item_key)
+    index: SpanIndex[Item] = SpanIndex(Item, ("start", "mark"))
     index.reset(Item(i * 100, i * 100 + 50, i * 100 + 4, i) for i in range(1000))
     blocks = len(index._blocks)  # noqa: SLF001
     point = 50_020
@@ -156,7 +156,7 @@ def test_typing_at_one_point_keeps_blocks_few() -> None:
 
 
 def test_empty_index() -> None:
-    index: SpanIndex[Item] = SpanIndex(item_key)
+    index: SpanIndex[Item] = SpanIndex(Item, ("start", "mark"))
     assert index.items() == [] and index.overlapping(0, 10) == [] and index.find(Item(0, 1, 0, 0)) is None
     assert index.apply_edit(0, 5, 1) == []
     entry = index.insert(Item(3, 9, 4, 1))

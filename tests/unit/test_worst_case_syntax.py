@@ -23,6 +23,7 @@ from lsp_server.engines.review_plan import plan_review
 from lsp_server.index.extract import SymbolExtractor
 from lsp_server.model.tokens import estimate_tokens
 from lsp_server.syntax import definitions
+from lsp_server.syntax import outline as outline_module
 from lsp_server.syntax.budget import MAX_PATH_DEPTH, Deadline, SyntaxBudget
 from lsp_server.syntax.context import cursor_context, foreign_names, window
 from lsp_server.syntax.document import SyntaxDocument, settle
@@ -199,6 +200,67 @@ def test_bounded_queries_find_what_one_query_finds(registry: LanguageRegistry, l
     for lo in range(0, len(doc.buffer.data), 4096):
         chunked.extend(definitions.run_query(query, root, (lo, lo + 4096)))
     assert names(chunked) == expected
+
+
+@pytest.mark.parametrize("language", ["javascript", "java", "cpp", "go"])
+def test_queries_in_a_wide_error_node_find_what_one_query_finds(registry: LanguageRegistry, language: str) -> None:
+    """Blocks opened and never closed: one ERROR node with thousands of children, whose
+    error-free runs are queried child by child or through the parent (by the run's length
+    against the parent's width). Pieces and the whole find what one plain query finds."""
+    doc = SyntaxDocument(unclosed_blocks(language, 3000), SPECS[language], registry)
+    root = doc.tree.root_node
+    assert root.has_error
+    query = registry.query(SPECS[language], "definitions")
+
+    def found(matches) -> set[tuple[int, int, int]]:
+        return {(index, c["def"][0].start_byte, c["name"][0].start_byte)
+                for index, c in matches if "def" in c and "name" in c}
+
+    expected = found(tree_sitter.QueryCursor(query).matches(root))
+    whole = found(definitions.run_query(query, root, None))
+    chunked: list = []
+    for lo in range(0, len(doc.buffer.data), 4096):
+        chunked.extend(definitions.run_query(query, root, (lo, lo + 4096)))
+    assert found(chunked) == whole
+    assert whole == expected
+
+
+def test_a_query_in_a_wide_error_node_stops_inside_a_run(registry: LanguageRegistry, monkeypatch) -> None:
+    """The deadline is asked inside the children of a wide ERROR node (before each run,
+    and every few children queried one by one), not only once per node: 4 KB of unclosed
+    blocks held the loop for 50 ms otherwise."""
+    doc = SyntaxDocument(unclosed_blocks("javascript", 20_000), SPECS["javascript"], registry)
+    root = doc.tree.root_node
+    query = registry.query(SPECS["javascript"], "definitions")
+    calls: list[int] = []
+    real = definitions._exec
+    monkeypatch.setattr(definitions, "_exec", lambda *args: calls.append(1) or real(*args))
+    span = (200_000, 240_000)
+    assert definitions.run_query(query, root, span) is not None
+    unbounded = len(calls)
+    calls.clear()
+    ticks = iter(range(10**6))
+    deadline = Deadline(4.5, clock=lambda: float(next(ticks)))  # expires at the fifth look
+    assert definitions.run_query(query, root, span, deadline) is None
+    assert 0 < len(calls) < unbounded
+
+
+def test_a_forced_outline_range_too_slow_for_a_slice_is_cut_in_two(registry: LanguageRegistry, monkeypatch) -> None:
+    """A background slice gives the first queued range ``FORCED_S``; a range that needs
+    longer is halved for the next slices, down to a size finished in one go, so the queue
+    drains in short slices and the tables end up as a fresh outline's."""
+    monkeypatch.setattr(outline_module, "FORCED_S", 0.0)  # every range above the minimum is too slow
+    text = unclosed_blocks("javascript", 2000)
+    doc = SyntaxDocument(text, SPECS["javascript"], registry, budget=SyntaxBudget(parse_s=None, outline_s=0.0))
+    assert doc.tree is not None and doc.outline.definitions() == []
+    rounds = 0
+    while not doc.outline.complete:
+        doc.outline.refresh(Deadline(0.0))
+        rounds += 1
+    assert rounds > 2 * len(text) // outline_module.CHUNK_BYTES  # ranges were cut, not finished whole
+    fresh = SyntaxDocument(text, SPECS["javascript"], registry)
+    assert [(d.name, d.start) for d in doc.outline.definitions()] == [
+        (d.name, d.start) for d in fresh.outline.definitions()]
 
 
 def test_a_halted_parse_resumes_and_queues_edits(registry: LanguageRegistry) -> None:
