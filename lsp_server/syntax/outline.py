@@ -96,8 +96,10 @@ class Outline:
 
     @property
     def complete(self) -> bool:
-        """Whether every range of the current tree has been queried."""
-        return not self._todo and not self._doc.parsing and self._version == self._doc.version
+        """Whether every range of the current tree has been queried (at once for plain
+        text, which has no tree to query)."""
+        doc = self._doc
+        return not self._todo and not doc.parsing and (self._version == doc.version or doc.spec is None)
 
     # -- public --------------------------------------------------------------------
     def imports(self) -> list[str]:

@@ -350,6 +350,19 @@ async def test_open_documents_settle_in_the_background(registry: LanguageRegistr
     await store.aclose()
 
 
+async def test_a_document_over_the_size_limit_is_settled_at_once(registry: LanguageRegistry) -> None:
+    """A file above maxFileBytes is plain text: no tree, no outline to wait for. Its
+    outline reads complete without a refresh (the benchmark waited for it forever)."""
+    store = DocumentStore(registry, max_parse_bytes=1_000, budget=SyntaxBudget())
+    doc = store.open("file:///w/big.py", "python", 1, "def f(x):\n    return x\n" * 200)
+    try:
+        assert doc.too_large and doc.syntax.spec is None and not doc.syntax.parsing
+        assert doc.syntax.outline.complete and doc.syntax.outline.definitions() == []
+        assert await asyncio.wait_for(settle(doc.syntax, timeout_s=1.0), 2)
+    finally:
+        await store.aclose()
+
+
 async def test_settle_gives_up_after_its_timeout(registry: LanguageRegistry) -> None:
     doc = SyntaxDocument(error_soup("rust", 3000), SPECS["rust"], registry, budget=SyntaxBudget(parse_s=0.0))
     assert not await settle(doc, 0.0005, timeout_s=0.0)
