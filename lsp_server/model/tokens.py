@@ -61,9 +61,11 @@ class TokenCounter:
             if not files:
                 raise FileNotFoundError(f"no tekken tokenizer in {data}")
             tokenizer = MistralTokenizer.from_file(str(files[-1]))
+            # start-up is over (core/heap.py); before the counts turn exact, so the one full
+            # collection it takes comes before the requests that wait for exact counts
+            freeze_startup_objects()
             self._raw = tokenizer.instruct_tokenizer.tokenizer
             log.info("tokenizer loaded (%s)", files[-1].name)
-            freeze_startup_objects()  # start-up is over (core/heap.py)
         except Exception as exc:  # noqa: BLE001 - estimates keep working
             self._failed = f"{type(exc).__name__}: {exc}"
             log.warning("tokenizer unavailable, token counts are estimates: %s", self._failed)

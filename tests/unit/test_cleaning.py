@@ -1293,3 +1293,30 @@ def test_garbage_never_raises_and_stream_agrees() -> None:
             assert "\n" not in out
         streamed = _stream(raw, ctx, random.Random(rng.random()))
         assert streamed.result() == out
+
+
+def test_a_minified_line_is_scanned_from_its_end_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bracket state at the cursor is read from the last few KB of the cursor line, once
+    per completion (a 1 MB line took 30 ms a completion, more at each restart), and the
+    answer is cleaned as on the line's tail."""
+    from lsp_server.model import codescan, linemachine
+
+    tail = "  const total = compute(values.map((v) => v * 2), "
+    long_prefix = "x" * 1_000_000 + ";" + tail
+    fed: list[int] = []
+    real = codescan.BracketScanner.feed
+
+    def spy(self, text: str, floor: int = 0, clamp: bool = False) -> int:
+        fed.append(len(text))
+        return real(self, text, floor, clamp)
+
+    monkeypatch.setattr(codescan.BracketScanner, "feed", spy)
+    raw = "```js\nlimit)\nconsole.log(total);\n```"
+    results = []
+    for prefix in (long_prefix, long_prefix[-linemachine._PREFIX_SCAN_CHARS:]):  # noqa: SLF001
+        ctx = CleanContext(line_prefix=prefix, line_suffix="", following_lines=("}",), multiline=True,
+                           indent_unit="  ", brace_language=True, eol="\n", max_lines=8)
+        fed.clear()
+        results.append(clean_completion(raw, ctx))
+        assert max(fed) <= linemachine._PREFIX_SCAN_CHARS + 64  # noqa: SLF001 - the prefix, then short lines
+    assert results[0] == results[1] and results[0].startswith("limit)")
