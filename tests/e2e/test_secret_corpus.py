@@ -135,9 +135,16 @@ async def test_completions_send_no_secret(workspace, standin: StandIn) -> None:
     assert len(completed) == len(ALL), sorted({c.name for c in ALL} - completed)
 
 
+def _open_parsed(client, root) -> None:
+    """Open every parsed corpus file (again, if an earlier test did): each test runs alone too."""
+    for corpus in PARSED:
+        open_doc(client, (root / corpus.name).as_uri(), corpus.text, corpus.language)
+
+
 async def test_reviews_and_tool_results_send_no_secret(workspace, standin: StandIn) -> None:
     client, root, _, _ = workspace
     standin.responder = responder
+    _open_parsed(client, root)
     for corpus in PARSED:
         result = await client.workspace_execute_command_async(types.ExecuteCommandParams(
             command="mistral-lsp.reviewFile", arguments=[(root / corpus.name).as_uri()]))
@@ -181,6 +188,7 @@ async def test_a_finding_on_a_masked_line_lands_on_the_real_text(workspace, stan
 async def test_fix_requests_send_no_secret(workspace, standin: StandIn) -> None:
     client, root, _, _ = workspace
     standin.responder = responder
+    _open_parsed(client, root)
     for corpus in PARSED:
         uri = (root / corpus.name).as_uri()
         row = corpus.text.count("\n", 0, corpus.text.index(corpus.secrets[0]))
