@@ -106,6 +106,13 @@ class SpanIndex(Generic[T]):
     def __len__(self) -> int:
         return self._size
 
+    def __del__(self) -> None:
+        # An entry and its block point at each other. Unlinked here, the entries go when the
+        # index goes (reference counting) instead of waiting for a full garbage collection,
+        # which would free tens of thousands of them while it holds the event loop.
+        for block in self._blocks:
+            block.entries = []
+
     # -- reading ---------------------------------------------------------------------
     def entries(self) -> Iterator[Entry[T]]:
         """All entries, in key order."""

@@ -10,6 +10,7 @@ pick up where they stopped. Timings live in scripts/bench_worst_case.py.
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 
 import pytest
@@ -261,6 +262,25 @@ def test_a_forced_outline_range_too_slow_for_a_slice_is_cut_in_two(registry: Lan
     fresh = SyntaxDocument(text, SPECS["javascript"], registry)
     assert [(d.name, d.start) for d in doc.outline.definitions()] == [
         (d.name, d.start) for d in fresh.outline.definitions()]
+
+
+@pytest.mark.parametrize("language", ["python", "typescript"])
+def test_a_dropped_document_leaves_no_garbage_cycle(registry: LanguageRegistry, language: str) -> None:
+    """A document, its outline (which refers back to it) and the outline's entries and
+    blocks (which refer to each other) are freed when the last reference goes: a cycle
+    left them, and the tree, to a full garbage collection at some later keystroke."""
+    text = big_file(language, 200_000)
+    gc.collect()
+    gc.disable()
+    try:
+        doc = SyntaxDocument(text, SPECS[language], registry)
+        assert len(doc.outline.definitions()) > 1000
+        doc.apply_change((0, 0), (0, 0), "x = 1\n" if language == "python" else "let x = 1;\n", "utf-16")
+        assert doc.tree is not None and doc.outline.definitions()
+        del doc
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
 
 def test_a_halted_parse_resumes_and_queues_edits(registry: LanguageRegistry) -> None:
