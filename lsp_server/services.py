@@ -13,6 +13,7 @@ old ones); the CLI's ``check`` uses the same pieces.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from lsp_server.engines.image_store import ImageStore
 from lsp_server.engines.review import ReviewEngine
 from lsp_server.engines.review_scheduler import ReviewScheduler
 from lsp_server.engines.vision import VisionEngine
+from lsp_server.index.extract import warm_languages
 from lsp_server.index.knowledge import WorkspaceKnowledge
 from lsp_server.index.tools import TOOL_SCHEMAS
 from lsp_server.model.backends import Backend, backend_key, create_backend
@@ -81,6 +83,21 @@ class Services:
         self.actions = self._make_actions(settings)
         self.served_models: list[str] = []
         self.completion_toggle: bool | None = None  # the user's toggle command wins over settings
+
+    def start_warm_up(self) -> None:
+        """Start-up work in a daemon thread, not in the first request that needs it: every
+        grammar's queries compiled (``warm_languages``), then the tokenizer's load (its own
+        thread). Both hold the GIL much of the time, so they belong to start-up, before
+        documents open, not to a document's first keystroke."""
+        def run() -> None:
+            try:
+                loaded = warm_languages(self.registry)
+                log.debug("grammars loaded and queries compiled for %d languages", loaded)
+            except Exception:  # noqa: BLE001 - documents compile on first use, as before
+                log.exception("warming the grammars failed; they load on first use")
+            self.tokens.start_loading()
+
+        threading.Thread(target=run, name="start-up", daemon=True).start()
 
     def toggle_completions(self) -> bool:
         self.completion_toggle = not self.completion.enabled

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import statistics
 import sys
@@ -48,7 +49,7 @@ from lsp_server.core.text import split_lines  # noqa: E402
 from lsp_server.engines.completion_plan import plan_completion  # noqa: E402
 from lsp_server.engines.documents import DocumentStore  # noqa: E402
 from lsp_server.engines.review import ReviewEngine  # noqa: E402
-from lsp_server.index.extract import SymbolExtractor  # noqa: E402
+from lsp_server.index.extract import SymbolExtractor, warm_languages  # noqa: E402
 from lsp_server.index.pacing import Pacer, drive  # noqa: E402
 from lsp_server.model.client import ModelClient  # noqa: E402
 from lsp_server.model.health import ModelHealth  # noqa: E402
@@ -74,7 +75,15 @@ class LagProbe:
     def __init__(self) -> None:
         self.worst = 0.0
         self.worst_cpu = 0.0
+        self.worst_gc = 0.0  # the longest garbage collection (which holds the loop too)
+        self._gc_started = 0.0
         self._task: asyncio.Task[None] | None = None
+
+    def _on_gc(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.worst_gc = max(self.worst_gc, time.perf_counter() - self._gc_started)
 
     async def _run(self) -> None:
         while True:
@@ -85,8 +94,11 @@ class LagProbe:
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
+        gc.callbacks.append(self._on_gc)
 
     async def stop(self) -> None:
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -94,7 +106,7 @@ class LagProbe:
     async def measure(self, step: Callable[[], Awaitable[object]]) -> tuple[float, float, float, object]:
         """(seconds, longest stall in seconds: wall clock and CPU, result) of one step."""
         await asyncio.sleep(0.003)  # let the probe run once: its own wait starts now
-        self.worst = self.worst_cpu = 0.0
+        self.worst = self.worst_cpu = self.worst_gc = 0.0
         started = time.perf_counter()
         result = await step()
         elapsed = time.perf_counter() - started
@@ -135,7 +147,7 @@ async def run_steps(label: str, language: str, text: str, probe: LagProbe, tmp: 
 
     def record(step: str, elapsed: float, stall: float, cpu: float) -> None:
         row[step] = {"ms": round(elapsed * 1000, 1), "stall_ms": round(stall * 1000, 1),
-                     "cpu_stall_ms": round(cpu * 1000, 1)}
+                     "cpu_stall_ms": round(cpu * 1000, 1), "gc_ms": round(probe.worst_gc * 1000, 1)}
 
     async def do_open() -> object:
         return store.open(uri, language, 1, text)
@@ -191,8 +203,7 @@ async def run_steps(label: str, language: str, text: str, probe: LagProbe, tmp: 
     record("review", elapsed, stall, cpu)
     row["review_units"] = len(plan.units) if plan is not None else None
 
-    extractor = SymbolExtractor(registry)
-    extractor.warm(SPECS[language])  # grammar and queries compiled once per process, as in the server
+    extractor = SymbolExtractor(registry)  # its queries were compiled by warm_languages
 
     async def index() -> object:
         if doc.too_large:
@@ -218,9 +229,8 @@ async def steps_part(args: argparse.Namespace) -> list[dict[str, object]]:
     rows = []
     cases = set(args.cases.split(",")) if args.cases else None
     languages = args.languages.split(",") if args.languages else list(LANGUAGES)
-    registry = LanguageRegistry()  # one per server: grammars load and queries compile once
-    for language in languages:
-        SymbolExtractor(registry).warm(SPECS[language])
+    registry = LanguageRegistry()  # one per server: grammars load and queries compile once,
+    warm_languages(registry)  # at start-up, as the server does (Services.start_warm_up)
     settings = Settings()
     engine = ReviewEngine(settings, ModelClient(settings.endpoint, settings.model, None), ModelHealth(),
                           FindingsCache(None), registry=registry)
@@ -263,6 +273,12 @@ def server_inputs(quick: bool) -> list[tuple[str, str, str]]:
     return found
 
 
+def _frame(method: str, params: dict[str, object]) -> bytes:
+    """One LSP notification, framed, as a client writes it."""
+    body = json.dumps({"jsonrpc": "2.0", "method": method, "params": params}).encode("utf-8")
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
 async def server_case(label: str, language: str, text: str) -> dict[str, object]:
     from bench_completion import ExternalStandIn, change, request, settle, start, status_of
 
@@ -287,11 +303,11 @@ async def server_case(label: str, language: str, text: str) -> dict[str, object]
             ping = asyncio.ensure_future(pinger())
             await asyncio.sleep(0.2)
             baseline = list(rtts)
-            from lsprotocol import types
-
+            # encoded before the clock starts: the server's stall, not this client's encoding of 5 MB
+            frame = _frame("textDocument/didOpen", {"textDocument": {
+                "uri": uri, "languageId": language, "version": 1, "text": text}})
             opened = time.perf_counter()
-            client.text_document_did_open(types.DidOpenTextDocumentParams(
-                types.TextDocumentItem(uri=uri, language_id=language, version=1, text=text)))
+            client.protocol.writer.write(frame)
             await status_of(client)
             open_s = time.perf_counter() - opened
             lines = split_lines(text)  # the rows the server counts
@@ -343,9 +359,10 @@ async def server_part(args: argparse.Namespace) -> list[dict[str, object]]:
 async def main_async(args: argparse.Namespace) -> dict[str, object]:
     results: dict[str, object] = {}
     if not args.server_only:
-        print("steps: ms / longest event-loop stall (wall clock) ms / longest stall (CPU time) ms")
+        print("steps: ms / longest event-loop stall (wall clock) ms / longest stall (CPU time) ms;"
+              " gc_ms below: the longest garbage collection in the step (part of a stall)")
         results["steps"] = await steps_part(args)
-        for key in ("stall_ms", "cpu_stall_ms"):
+        for key in ("stall_ms", "cpu_stall_ms", "gc_ms"):
             worst = {step: max((row[step][key] for row in results["steps"] if isinstance(row.get(step), dict)),
                                default=None) for step in STEPS}
             results[f"worst_{key}"] = worst

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.engines.documents import OpenDocument
 from lsp_server.model.cleaning import CleanContext
+from lsp_server.model.linemachine import PREFIX_SCAN_CHARS
 from lsp_server.model.prompts import ChatPrompt, CompletionInput, build_completion_prompt
 from lsp_server.syntax.context import RelatedLookup, cursor_context, foreign_names, window
+from lsp_server.syntax.document import SyntaxDocument
+from lsp_server.syntax.nodes import end_of_text_at
 
 # Bytes of code per token used to turn a token budget into a first window guess.
 _BYTES_PER_TOKEN_GUESS = 3.4
@@ -123,6 +126,7 @@ def plan_completion(
     line_prefix = buf.slice(buf.line_start(row), cursor_byte)
     line_suffix = buf.slice(cursor_byte, buf.line_end(row))
     context = cursor_context(syntax, cursor_byte)
+    scan_from = _scan_start(syntax, line_prefix, cursor_byte)
     multiline = context.multiline and not context.in_comment_or_string
 
     related_defs = _related(doc, cursor_byte, related, int(budget_tokens * _RELATED_SHARE), count_tokens)
@@ -170,6 +174,7 @@ def plan_completion(
         brace_language=bool(doc.spec and doc.spec.brace_language),
         eol=buf.eol(),
         preceding_lines=preceding,
+        scan_from=scan_from,
     )
     key = hashlib.sha1(
         json.dumps([prompt.messages, multiline], ensure_ascii=False).encode("utf-8")
@@ -187,6 +192,24 @@ def plan_completion(
         prompt_tokens=fixed_tokens + used,
         prompt_key=key,
     )
+
+
+def _scan_start(syntax: SyntaxDocument, line_prefix: str, cursor_byte: int) -> int:
+    """Where the cleaner's bracket scan of a long cursor line may start (characters into
+    ``line_prefix``): it reads the last ``PREFIX_SCAN_CHARS`` only, and where that cut
+    falls inside a string or comment (a template literal in minified code) the scan
+    starts where the literal ends, so it does not read the code after it as text."""
+    cut = len(line_prefix) - PREFIX_SCAN_CHARS
+    if cut <= 0:
+        return 0
+    tree = syntax.tree
+    if tree is None:
+        return cut
+    cut_byte = cursor_byte - len(line_prefix[cut:].encode("utf-8"))
+    moved = end_of_text_at(tree.root_node, cut_byte, cursor_byte)
+    if moved <= cut_byte:
+        return cut
+    return cut + len(syntax.buffer.data[cut_byte:moved].decode("utf-8", errors="replace"))
 
 
 def _related(doc: OpenDocument, cursor_byte: int, lookup: RelatedLookup | None, budget: int,

@@ -42,8 +42,8 @@ from lsp_server.engines.review_anchor import Anchored, anchor_all
 from lsp_server.engines.review_plan import (
     ReviewPlan,
     UnitPlan,
-    finish_plan,
     fingerprint_of,
+    finish_plan,
     plan_review,
     plan_units,
     skip_reason,
@@ -55,8 +55,8 @@ from lsp_server.model.findings import parse_findings, response_format
 from lsp_server.model.health import ModelHealth, context_overflow, request_failure
 from lsp_server.model.review_prompts import review_system_prompt
 from lsp_server.model.tokens import estimate_tokens
-from lsp_server.syntax.context import RelatedLookup
 from lsp_server.syntax.budget import Deadline, SyntaxBudget
+from lsp_server.syntax.context import RelatedLookup
 from lsp_server.syntax.document import SyntaxDocument, settle
 from lsp_server.syntax.languages import LanguageRegistry
 
@@ -304,7 +304,7 @@ class ReviewEngine:
             if anchored is not None:
                 self.stats.cached += 1
                 return UnitOutcome(unit, self._materialize(plan, unit, anchored), cached=True)
-        if not unit.messages:  # planned as cached, but the entry is gone (the cache was cleared)
+        if not unit.has_messages:  # planned as cached, but the entry is gone (the cache was cleared)
             return UnitOutcome(unit, (), error="the cached review went away; review the file again")
         if self._health.should_skip():
             return UnitOutcome(unit, (), error=f"the model server is unavailable ({self._health.reason})",
@@ -382,10 +382,11 @@ class ReviewEngine:
         )
         started = time.perf_counter()
         self.stats.model_calls += 1
+        messages = unit.messages  # rebuilt at each read: read once
         tools = self.tools_for(path) if self.tools_for is not None and unit.unit.kind != SECTION_KIND else None
         if tools is not None:
             try:
-                text = await self._ask_with_tools(unit, options, tools)
+                text = await self._ask_with_tools(messages, options, tools)
             except ToolsUnsupported as exc:
                 log.warning("the model server does not do tool calls (%s): reviewing without tools", exc)
                 self.tools_for = None
@@ -400,23 +401,24 @@ class ReviewEngine:
                 return text
         if self._structured:
             try:
-                text = await self._client.chat(unit.messages, options, response_format=response_format())
+                text = await self._client.chat(messages, options, response_format=response_format())
             except ModelError as exc:
                 if exc.status != 400 or not any(w in exc.message for w in ("response_format", "json_schema")):
                     raise
                 log.warning("the model server refused structured output (%s); parsing free text", exc.message)
                 self._structured = False
-                text = await self._client.chat(unit.messages, options)
+                text = await self._client.chat(messages, options)
         else:
-            text = await self._client.chat(unit.messages, options)
+            text = await self._client.chat(messages, options)
         self._health.success((time.perf_counter() - started) * 1000)
         return text
 
-    async def _ask_with_tools(self, unit: UnitPlan, options: ChatOptions, tools: ToolExecutor) -> str:
+    async def _ask_with_tools(self, messages: list[dict[str, Any]], options: ChatOptions,
+                              tools: ToolExecutor) -> str:
         settings = self.settings
         self.stats.tool_reviews += 1
         loop = await review_with_tools(
-            self._client, unit.messages, options, tools, self._tool_schemas,
+            self._client, messages, options, tools, self._tool_schemas,
             ToolBudget(settings.review_tool_calls, settings.review_tool_tokens),
             response_format=response_format() if self._structured else None, count_tokens=estimate_tokens,
         )

@@ -66,8 +66,13 @@ class UnitPlan:
         return self._data[5]  # type: ignore[no-any-return]
 
     @property
+    def has_messages(self) -> bool:
+        """Whether the unit was planned with its messages (false when it was cached then)."""
+        return bool(self._data[6])
+
+    @property
     def messages(self) -> list[dict[str, Any]]:
-        """The chat messages (a new list: the caller may extend it)."""
+        """The chat messages, rebuilt at each read (a new list: the caller may extend it)."""
         return [dict(pairs) for pairs in self._data[6]]
 
     def __eq__(self, other: object) -> bool:  # the messages are not compared

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Generator, Iterator
 from operator import itemgetter
 from typing import Any
@@ -34,7 +33,7 @@ from lsp_server.index.patterns import EXTRA_PATTERNS, GO_TYPE_KINDS, KIND_BY_TYP
 from lsp_server.index.symbols import FileSymbols, Import, Symbol
 from lsp_server.syntax.definitions import Definition, query_defs, query_imports, run_query
 from lsp_server.syntax.document import SyntaxDocument
-from lsp_server.syntax.languages import LanguageRegistry, LanguageSpec
+from lsp_server.syntax.languages import SPECS, LanguageRegistry, LanguageSpec
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +51,20 @@ _UPPER = re.compile(r"^_*[A-Z][A-Z0-9_]*$")
 
 Steps = Generator[None, None, FileSymbols]
 _Extra = tuple[tree_sitter.Query | None, tuple[Pattern, ...]]  # the query, its patterns by index
+_EXTRAS = "index-extras"  # the registry's cache key for the compiled extra patterns
+
+
+def warm_languages(registry: LanguageRegistry) -> int:
+    """Load every grammar and compile every query the server uses (the outline's and the
+    index's); how many languages loaded. Compiling is one C call per query (up to 60 ms
+    for C++ or TypeScript) holding the GIL: the server runs this in a start-up thread,
+    so no document's first use pays for it on the event loop."""
+    extractor = SymbolExtractor(registry)
+    loaded = 0
+    for spec in SPECS.values():
+        extractor.warm(spec)
+        loaded += registry.parser(spec) is not None
+    return loaded
 
 
 class SymbolExtractor:
@@ -60,23 +73,19 @@ class SymbolExtractor:
     def __init__(self, registry: LanguageRegistry, secrets: SecretFilter | None = None) -> None:
         self.registry = registry
         self._secrets = secrets
-        self._lock = threading.Lock()
-        self._extra_cache: dict[str, _Extra] = {}
 
     def warm(self, spec: LanguageSpec) -> None:
         """Load the grammar and compile its queries now (one-off: tens of ms for C++ or
         TypeScript). The index calls this on its I/O thread before a language's first file."""
         if self.registry.parser(spec) is None:  # grammar unavailable (the registry logs it once)
-            with self._lock:
-                self._extra_cache.setdefault(spec.name, (None, ()))
+            self.registry.compiled(_EXTRAS, spec, lambda: (None, ()))
             return
         for kind in ("definitions", "imports"):
             self.registry.query(spec, kind)
         self._extra_query(spec)
 
     def is_warm(self, spec: LanguageSpec) -> bool:
-        with self._lock:
-            return spec.name in self._extra_cache
+        return self.registry.has_compiled(_EXTRAS, spec)
 
     def language_of(self, path: str) -> LanguageSpec | None:
         """The file's language by extension (None: unsupported or grammar missing)."""
@@ -147,7 +156,7 @@ class SymbolExtractor:
             if pacer is not None and pacer.due():
                 yield
         symbols.sort(key=_ROW_ORDER)
-        return FileSymbols(spec.name, tuple(symbols), tuple(tuple(i) for i in dict.fromkeys(imports)))
+        return FileSymbols.of(spec.name, symbols, dict.fromkeys(imports))
 
     # -- one symbol ------------------------------------------------------------------
     def _definition(self, doc: SyntaxDocument, root: tree_sitter.Node, definition: Definition,
@@ -199,12 +208,7 @@ class SymbolExtractor:
 
     def _extra_query(self, spec: LanguageSpec) -> _Extra:
         """The compiled extra patterns of ``spec`` and each compiled pattern's kind."""
-        with self._lock:
-            cached = self._extra_cache.get(spec.name)
-            if cached is None:
-                cached = self._compile(spec)
-                self._extra_cache[spec.name] = cached
-            return cached
+        return self.registry.compiled(_EXTRAS, spec, lambda: self._compile(spec))
 
     def _compile(self, spec: LanguageSpec) -> _Extra:
         language = self.registry.language(spec)

@@ -8,8 +8,8 @@ and docs have already passed the secret filter when a ``Symbol`` is built.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 #: The kinds a symbol can have (a small, language-neutral vocabulary).
@@ -83,7 +83,9 @@ class FileSymbols:
     import_rows: tuple[tuple[Any, ...], ...] = ()
 
     @classmethod
-    def of(cls, language: str, symbols: Iterable[Symbol] = (), imports: Iterable[Import] = ()) -> FileSymbols:
+    def of(cls, language: str, symbols: Iterable[Symbol | tuple[Any, ...]] = (),
+           imports: Iterable[Import | tuple[Any, ...]] = ()) -> FileSymbols:
+        """From named tuples or plain rows (a plain row is kept as it is)."""
         return cls(language, tuple(tuple(s) for s in symbols), tuple(tuple(i) for i in imports))
 
     @property

@@ -31,7 +31,7 @@ from lsp_server.model.repetition import find_line_cycle, find_repeated_run, is_t
 _CONTINUATION_RE = re.compile(r"(?:else|elif|except|finally)\b")
 _TERMINATOR_RE = re.compile(r"(?:return|raise|break|continue|pass)\b")
 _FENCES = ("```", "~~~")
-_PREFIX_SCAN_CHARS = 4096  # how much of the cursor line before the cursor the bracket scan reads
+PREFIX_SCAN_CHARS = 4096  # how much of the cursor line before the cursor the bracket scan reads
 _RESTART_WINDOW = 5  # lines after line 0 in which a re-emitted cursor line is recognised
 
 
@@ -48,6 +48,9 @@ class CleanContext:
     eol: str = "\n"  # the file's line ending ("\n" or "\r\n")
     max_lines: int = 40  # hard cap on lines in a multi-line completion
     preceding_lines: tuple[str, ...] = ()  # lines before the cursor line, nearest last (an answer may restate them)
+    # where in ``line_prefix`` the bracket scan may start: past any string or comment that the
+    # last PREFIX_SCAN_CHARS of a long line would start inside (the planner reads it in the tree)
+    scan_from: int = 0
 
 
 class LineMachine:
@@ -72,9 +75,11 @@ class LineMachine:
         self._restatement = Restatement(ctx.preceding_lines)
         # the bracket state at the cursor, from the end of the cursor line only: a minified line
         # of 1 MB took 30 ms a completion to scan character by character (brackets opened
-        # further back are not seen; the syntax-tree check still judges the result)
+        # further back are not seen; the syntax-tree check still judges the result). A cut inside
+        # a template string would read the rest of the line as text: ``scan_from`` is past it
         self._prefix_scan = BracketScanner(ctx.brace_language)
-        self._prefix_scan.feed(ctx.line_prefix[-_PREFIX_SCAN_CHARS:], clamp=True)
+        prefix = ctx.line_prefix
+        self._prefix_scan.feed(prefix[max(len(prefix) - PREFIX_SCAN_CHARS, ctx.scan_from):], clamp=True)
         self._reset()
 
     def _reset(self) -> None:

@@ -97,7 +97,7 @@ async def initialized(ls: MistralServer, params: types.InitializedParams, *, ses
     if services is None:
         return
     _report(ls, ls.pending_problems)
-    services.tokens.start_loading()
+    services.start_warm_up()  # grammars, then the tokenizer, in a start-up thread
     await _pull_configuration(ls, session)
     push_status(ls)
     await start_index(ls, session.roots)

@@ -58,10 +58,6 @@ from lsp_server.protocol.transport import BadFrame, Message, Skipped, salvage
 
 log = logging.getLogger(__name__)
 
-# Messages the server sends (their converter functions are built ahead: ``warm_converters``).
-_SENT = (types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, types.WINDOW_LOG_MESSAGE, types.WINDOW_SHOW_MESSAGE,
-         types.PROGRESS, types.WINDOW_WORK_DONE_PROGRESS_CREATE, types.WORKSPACE_CONFIGURATION,
-         types.CLIENT_REGISTER_CAPABILITY, types.WORKSPACE_APPLY_EDIT)
 SHUTDOWN_GRACE_S = 2.0  # how long shutdown waits for cancelled requests to answer
 
 
@@ -162,24 +158,20 @@ class RpcProtocol(LanguageServerProtocol):
 
     # -- warming up --------------------------------------------------------------------
     async def warm_converters(self) -> int:
-        """Build the converter's functions for every message this server takes or sends, one
+        """Build the converter's structure functions for every message this server takes, one
         per event-loop turn; how many were built.
 
         cattrs writes and compiles a function per message type the first time it sees the
         type, which took about 45 ms for the first ``didOpen`` (on top of reading a big
         document); done here, in the idle time after ``initialized``, no request pays for it."""
         built = 0
-        for method in (*self.fm.features, types.WORKSPACE_EXECUTE_COMMAND, types.CANCEL_REQUEST, *_SENT):
+        for method in (*self.fm.features, types.WORKSPACE_EXECUTE_COMMAND, types.CANCEL_REQUEST):
             kinds = types.METHOD_TO_TYPES.get(method)
-            if kinds is None:
+            params = kinds[2] if kinds is not None else None
+            if params is None:
                 continue
-            message, response, params, _options = kinds
             try:
-                if params is not None:
-                    self._converter.get_structure_hook(params)
-                for kind in (response, message if method in _SENT else None):
-                    if kind is not None:
-                        self._converter.get_unstructure_hook(kind)
+                self._converter.get_structure_hook(params)
             except Exception as exc:  # noqa: BLE001 - a type cattrs cannot handle is built on use, as before
                 log.debug("could not prepare the converter for %s: %s", method, exc)
                 continue

@@ -2,7 +2,10 @@
 
 Grammars come from the per-language wheels (tree-sitter-python, ...), are imported
 only when a document of that language first shows up, and are cached per registry
-instance together with the compiled queries. A grammar that fails to load (missing
+instance together with the compiled queries. Compiling a query is one C call of up to
+60 ms (C++, TypeScript) that holds the GIL, so the server compiles every language's
+queries in a start-up thread (``index/extract.warm_languages``), not at a document's
+first use on the event loop. A grammar that fails to load (missing
 wheel, ABI mismatch) is logged once as a warning and its documents are treated as
 plain text: ``for_document`` returns ``None`` and ``parser`` returns ``None``.
 
@@ -21,12 +24,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TypeVar
 
 import tree_sitter
 
 from lsp_server.syntax.queries import LANGUAGE_DATA, LanguageData
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ class LanguageRegistry:
         self._languages: dict[str, tree_sitter.Language] = {}
         self._failed: set[str] = set()
         self._queries: dict[tuple[str, str], tree_sitter.Query | None] = {}
+        self._compiled: dict[tuple[str, str], object] = {}  # what other modules compile per grammar
 
     # -- lookup --------------------------------------------------------------------
     def for_document(self, language_id: str | None, path: str) -> LanguageSpec | None:
@@ -135,6 +141,19 @@ class LanguageRegistry:
                     None if language is None else self._compile(language, spec.name, kind)
                 )
             return self._queries[key]
+
+    def compiled(self, kind: str, spec: LanguageSpec, build: Callable[[], T]) -> T:
+        """``build()``'s result for (``kind``, ``spec``), built once and shared by every user
+        of this registry (e.g. the index's extra queries: each extractor would compile its own)."""
+        key = (kind, spec.name)
+        with self._lock:
+            if key not in self._compiled:
+                self._compiled[key] = build()
+            return self._compiled[key]  # type: ignore[return-value]
+
+    def has_compiled(self, kind: str, spec: LanguageSpec) -> bool:
+        with self._lock:
+            return (kind, spec.name) in self._compiled
 
     # -- internals -------------------------------------------------------------------
     def _load(self, spec: LanguageSpec) -> tree_sitter.Language | None:

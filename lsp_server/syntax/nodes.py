@@ -164,6 +164,21 @@ def in_comment_or_string(root: Node, cursor: int, data: bytes) -> bool | None:
     return False
 
 
+def end_of_text_at(root: Node, at: int, limit: int) -> int:
+    """Where the comment or string literal around byte ``at`` ends (the outermost one, when
+    it ends by ``limit``); ``at`` itself when ``at`` is in code, or the tree is too deep
+    here to tell. A scan of the text that starts at the result starts outside literals."""
+    path = node_path(root, at, at + 1)
+    if not path.complete:
+        return at
+    end = at
+    for current in path.innermost():
+        kind = current.type
+        if (COMMENT_MARK in kind or kind in STRING_TYPES) and current.start_byte < at < current.end_byte <= limit:
+            end = max(end, current.end_byte)
+    return end
+
+
 def errors_in(root: Node, lo: int, hi: int, limit: int | None = None) -> list[tuple[int, int, bool]]:
     """ERROR and MISSING nodes intersecting ``[lo, hi]`` as (start, end, is_missing),
     descending only into subtrees that carry an error, and in each only into the

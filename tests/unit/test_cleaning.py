@@ -1313,10 +1313,28 @@ def test_a_minified_line_is_scanned_from_its_end_only(monkeypatch: pytest.Monkey
     monkeypatch.setattr(codescan.BracketScanner, "feed", spy)
     raw = "```js\nlimit)\nconsole.log(total);\n```"
     results = []
-    for prefix in (long_prefix, long_prefix[-linemachine._PREFIX_SCAN_CHARS:]):  # noqa: SLF001
+    for prefix in (long_prefix, long_prefix[-linemachine.PREFIX_SCAN_CHARS:]):
         ctx = CleanContext(line_prefix=prefix, line_suffix="", following_lines=("}",), multiline=True,
                            indent_unit="  ", brace_language=True, eol="\n", max_lines=8)
         fed.clear()
         results.append(clean_completion(raw, ctx))
-        assert max(fed) <= linemachine._PREFIX_SCAN_CHARS + 64  # noqa: SLF001 - the prefix, then short lines
+        assert max(fed) <= linemachine.PREFIX_SCAN_CHARS + 64  # the prefix, then short lines
     assert results[0] == results[1] and results[0].startswith("limit)")
+
+
+@pytest.mark.parametrize("filler", ["\t" * 5000, "é" * 5000, "😀" * 5000, "x\u200b" * 3000, "ü\t" * 3000],
+                         ids=["tabs", "latin", "astral", "zero-width", "mixed"])
+def test_the_bounded_line_scan_reads_tabs_and_non_ascii_as_any_text(filler: str) -> None:
+    """The cursor line's last 4 KB are characters, not bytes: tabs, accents, astral-plane
+    characters (two UTF-16 units) and zero-width ones before the cursor change nothing."""
+    tail = "const total = compute(values.map((v) => v * 2), "
+    raw = "```js\nlimit)\nconsole.log(total);\n```"
+
+    def ctx(prefix: str) -> CleanContext:
+        return CleanContext(line_prefix=prefix, line_suffix="", following_lines=("}",), multiline=True,
+                            indent_unit="\t", brace_language=True, eol="\r\n", max_lines=8)
+
+    long = clean_completion(raw, ctx("\ta" + filler + ";" + tail))  # indented by one tab, as the short one
+    short = clean_completion(raw, ctx("\ta;" + tail))
+    assert long == short
+    assert long.startswith("limit)")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from lsp_server.config import DEFAULT_SECRET_GLOBS
 from lsp_server.core.secrets import SecretFilter
 from lsp_server.engines.completion_plan import detect_indent_unit, plan_completion
 from lsp_server.engines.documents import DocumentStore
+from lsp_server.model.cleaning import clean_completion
+from lsp_server.model.linemachine import PREFIX_SCAN_CHARS
 from lsp_server.model.tokens import estimate_tokens
 from lsp_server.syntax.languages import LanguageRegistry
 
@@ -154,3 +158,58 @@ def test_cleaner_gets_the_lines_above_the_cursor_and_single_line_mid_line() -> N
     assert not plan.multiline and plan.clean.line_suffix == ")"
     crlf = _plan_at("def f(x):\r\n    y = 1\r\n    <|>\r\n", "<|>", "c.py", "python")
     assert crlf.clean.preceding_lines == ("def f(x):", "    y = 1") and crlf.clean.eol == "\r\n"
+
+
+
+# -- the cleaner's bracket scan of a long cursor line starts outside literals ---------------------
+_LONG = PREFIX_SCAN_CHARS + 200
+# (file, language, a literal straddling the cut, the code between it and the call, the open call,
+# the answer, what the cleaned answer starts with)
+STRADDLING = [
+    ("m.js", "javascript", "`" + "y" * _LONG + "`", "; ", "f(values.map((v) => v * 2), ",
+     "```js\nlimit)\nconsole.log(a);\n```", "limit)"),
+    ("m.ts", "typescript", "`x ${'(' + 'y'.repeat(3)} " + "y" * _LONG + "`", "; ", "f(values.map((v) => v), ",
+     "```ts\nlimit)\nconsole.log(a);\n```", "limit)"),
+    ("m.go", "go", "`" + "y" * _LONG + "`", "; ", "f(values(v), ",
+     "```go\nlimit)\nfmt.Println(a)\n```", "limit)"),
+    ("m.cpp", "cpp", "/* " + "y`'\"" * (_LONG // 4) + " */", " int a = ", "f(values(v), ",
+     "```cpp\nlimit);\nreturn a;\n```", "limit);"),
+    ("m.rs", "rust", 'r"' + "y`'" * (_LONG // 3) + '"', "; ", "f(values(v), ",
+     "```rust\nlimit);\nprintln!(\"{}\", a);\n```", "limit);"),
+    ("m.py", "python", '"""' + "y`'" * (_LONG // 3) + '"""', "; ", "f(values(v), ",
+     "```python\nlimit)\nprint(a)\n```", "limit)"),
+]
+
+
+def _scan_plan(name: str, language: str, before: str, code: str):
+    text = before + code + "\n"
+    doc = _doc(text, name, language)
+    cursor = len((before + code).encode("utf-8"))
+    return plan_completion(doc, cursor, budget_tokens=4096, count_tokens=estimate_tokens, secrets=SECRETS,
+                           system_prompt=None)
+
+
+@pytest.mark.parametrize(("name", "language", "literal", "between", "code", "raw", "start"), STRADDLING,
+                         ids=[case[1] for case in STRADDLING])
+def test_a_long_line_cut_inside_a_literal_is_scanned_from_its_end(
+        name: str, language: str, literal: str, between: str, code: str, raw: str, start: str) -> None:
+    plan = _scan_plan(name, language, "a = " + literal + between, code)
+    prefix = plan.clean.line_prefix
+    literal_end = len(prefix) - len(between + code)
+    assert literal_end - len(literal) < len(prefix) - PREFIX_SCAN_CHARS < literal_end, "the cut is inside it"
+    assert prefix[plan.clean.scan_from:] == between + code
+    assert clean_completion(raw, plan.clean).startswith(start)
+
+
+def test_a_short_line_and_a_cut_in_code_keep_the_plain_window() -> None:
+    short = _scan_plan("m.js", "javascript", "const a = `yy`; ", "f(values.map((v) => v * 2), ")
+    assert short.clean.scan_from == 0
+    code = "x = y + " * (_LONG // 8)
+    plain = _scan_plan("m.js", "javascript", code, "f(values(v), ")
+    assert plain.clean.scan_from == len(plain.clean.line_prefix) - PREFIX_SCAN_CHARS
+
+
+def test_a_cursor_inside_the_long_literal_keeps_the_plain_window() -> None:
+    """The literal does not end before the cursor: there is no later start that is outside it."""
+    plan = _scan_plan("m.js", "javascript", "const a = `" + "y" * _LONG, "")
+    assert plan.clean.scan_from == len(plan.clean.line_prefix) - PREFIX_SCAN_CHARS

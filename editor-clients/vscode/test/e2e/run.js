@@ -373,14 +373,26 @@ async function runApiSuite(browser, base, port, folder, devExt, logs) {
   return results;
 }
 
+// The rendered lines of the active editor only, top to bottom: not those of an editor in another
+// group, nor of one nested in this editor (a peek view or an inline diff holds its own editor).
+const ACTIVE_LINES = `(() => {
+  const root = document.querySelector('.editor-group-container.active .editor-instance .monaco-editor')
+    || document.querySelector('.monaco-editor');
+  if (!root) return [];
+  const lines = Array.from(root.querySelectorAll('.view-lines .view-line'))
+    .filter((el) => el.closest('.monaco-editor') === root);
+  lines.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));
+  return lines.map((line) => line.innerText.replace(/\\u00a0/g, ' '));
+})()`;
+
 async function lineText(page, lineNumber) {
-  // The editor renders lines in order inside .view-lines; read them by their top offset.
-  return page.evaluate((n) => {
-    const lines = Array.from(document.querySelectorAll('.monaco-editor .view-lines .view-line'));
-    lines.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));
-    const line = lines[n - 1];
-    return line ? line.innerText.replace(/\u00a0/g, ' ') : undefined;
-  }, lineNumber);
+  return (await page.evaluate(ACTIVE_LINES))[lineNumber - 1];
+}
+
+/** The label of the active editor tab (for failure messages). */
+async function activeTab(page) {
+  return page.$eval('.editor-group-container.active .tab.active', (el) => (el.textContent || '').trim())
+    .catch(() => undefined);
 }
 
 const GHOST = '.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text';
@@ -413,7 +425,9 @@ async function quickOpen(page, file, firstLine) {
       await waitFor(`${file} in the editor`, async () => (await lineText(page, 1)) === firstLine, 15000);
       return;
     } catch (err) {
-      if (attempt >= 3) throw err;
+      const seen = `active tab ${JSON.stringify(await activeTab(page))}, line 1 ${JSON.stringify(await lineText(page, 1))}`;
+      say(`UI: Quick Open of ${file}, attempt ${attempt}: ${err.message}; ${seen}`);
+      if (attempt >= 3) throw new Error(`${err.message} (${seen})`);
       await page.keyboard.press('Escape');
       await sleep(500);
     }
@@ -716,11 +730,7 @@ async function uiImage(page, shots) {
 
 /** The editor's rendered lines (whatever is scrolled into view), top to bottom. */
 async function shownLines(page) {
-  return page.evaluate(() => {
-    const lines = Array.from(document.querySelectorAll('.monaco-editor .view-lines .view-line'));
-    lines.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));
-    return lines.map((line) => line.innerText.replace(/\u00a0/g, ' '));
-  });
+  return page.evaluate(ACTIVE_LINES);
 }
 
 async function scriptAction(controlUrl, name, text) {
