@@ -11,13 +11,16 @@ The server's store gives its documents a ``SyntaxBudget``: after each open or
 change, a background task finishes the parse and the outline in short slices
 between turns of the event loop (``syntax.document.settle``), so a file that takes
 seconds to parse never holds the loop; until it is done, requests see plain-text
-context. (Without a budget, as in tests, documents parse in one go.)
+context. A parse known to be long runs in the store's parse threads instead
+(``SyntaxDocument.start_worker``). (Without a budget, as in tests, documents parse
+in one go.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlparse
 
@@ -74,6 +77,9 @@ class DocumentStore:
         self._docs: dict[str, OpenDocument] = {}
         self._max_parse_bytes = max_parse_bytes
         self._budget = budget if budget is not None else SyntaxBudget.unbounded()
+        # the threads of every document's long parses: two, so one pathological file does not
+        # hold up the next (more would only take turns for the GIL); made on first use
+        self._worker: ThreadPoolExecutor | None = None
         self._tasks = BackgroundTasks("settling a document's syntax", log=log)
         self._settling: dict[str, asyncio.Task[None]] = {}
 
@@ -101,11 +107,14 @@ class DocumentStore:
             path=path,
             language_id=language_id,
             version=version,
-            syntax=SyntaxDocument(text, spec, self._registry, budget=self._budget),
+            syntax=SyntaxDocument(text, spec, self._registry, budget=self._budget, worker=self._parse_thread()),
             too_large=too_large,
             binary=binary,
         )
         self._stop_settling(uri)
+        replaced = self._docs.get(uri)
+        if replaced is not None:
+            replaced.syntax.cancel_worker()
         self._docs[uri] = doc
         self._settle(doc)
         return doc
@@ -136,13 +145,28 @@ class DocumentStore:
         return doc
 
     def close(self, uri: str) -> None:
-        self._docs.pop(uri, None)
+        doc = self._docs.pop(uri, None)
         self._stop_settling(uri)
+        if doc is not None:
+            doc.syntax.cancel_worker()
 
     async def aclose(self) -> None:
-        """Stop the background syntax work."""
+        """Stop the background syntax work (a parse in a worker thread is cancelled, and the
+        thread ends when it has stopped)."""
         self._settling.clear()
         await self._tasks.cancel_all()
+        for doc in self._docs.values():
+            doc.syntax.cancel_worker()
+        if self._worker is not None:
+            self._worker.shutdown(wait=False, cancel_futures=True)
+            self._worker = None
+
+    def _parse_thread(self) -> ThreadPoolExecutor | None:
+        if self._budget.parse_s is None:
+            return None  # unbudgeted documents parse in one go
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mistral-lsp-parse")
+        return self._worker
 
     def _settle(self, doc: OpenDocument) -> None:
         """Finish ``doc``'s parse and outline in the background (one task per document)."""

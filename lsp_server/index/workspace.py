@@ -185,11 +185,18 @@ class WorkspaceIndex:
     # -- open documents -----------------------------------------------------------------
     def update_text(self, path: str | Path, text: str) -> None:
         """An open document's current text (didOpen/didChange). O(1): the text is
-        indexed ``text_delay_s`` after the last call, or by ``flush``."""
+        indexed ``text_delay_s`` after the last call, or by ``flush`` (not at all above the
+        index's file size limit, as on disk)."""
         rel = self.files.relpath(path)
         if rel is None or not self.files.accepts(rel):
             return
         self._texts[rel] = text
+        if len(text) > self.files.max_file_bytes:
+            # the size limit of files on disk holds for open ones too: indexing a file of
+            # megabytes is a second whole parse, and freeing its tree is one C call of 60 ms
+            self._pending.pop(rel, None)
+            self.table.drop_editor(rel)
+            return
         self._pending[rel] = text
         try:
             loop = asyncio.get_running_loop()

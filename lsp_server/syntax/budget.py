@@ -2,8 +2,9 @@
 
 tree-sitter holds the GIL while it parses or runs a query, so work that can grow
 with the input (a parse full of error recovery, a query over a node with 100,000
-children, a walk up a 100,000-deep tree) cannot be moved to a worker thread; it is
-bounded instead. A ``Deadline`` is a point in time: Python loops ask ``expired()``
+children, a walk up a 100,000-deep tree) is bounded instead. (A parse that reads its
+text through a callback is the exception: it lets go of the GIL at each callback, so
+the server's long parses run in a worker thread: ``syntax.document.WORKER_BYTES``.) A ``Deadline`` is a point in time: Python loops ask ``expired()``
 between steps, and tree-sitter calls ``progress`` (a parse's ``progress_callback``)
 every 100 parser operations, which is a few milliseconds on ordinary code and up to
 about 25 ms of CPU on the worst error recovery measured (scripts/bench_worst_case.py).
@@ -61,6 +62,10 @@ class Deadline:
 
     def expired(self) -> bool:
         return self._end is not None and self._clock() >= self._end
+
+    def remaining(self) -> float | None:
+        """Seconds left (0 once expired; None: unbounded)."""
+        return None if self._end is None else max(0.0, self._end - self._clock())
 
     def progress(self, *_state: object) -> bool:
         """A parse's progress callback: True (halt) once expired, remembered in ``halted``."""

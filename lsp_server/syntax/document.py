@@ -15,6 +15,19 @@ turns (``engines/documents.py``). Until the parse catches up, ``tree`` is None a
 parse runs are queued for the next one. A document without a budget (the CLI
 review, the index, tests) parses in one go, as before.
 
+A document given a ``worker`` (an executor; the server's documents are) parses in a
+worker thread when the parse is known to be long: the first parse of a file of
+``WORKER_BYTES`` or more, and any parse that did not fit in one slice. tree-sitter
+holds the GIL while it parses, but such a parse reads its text through a callback
+(16 KB at a time) and reports progress every 100 operations, and at each callback the
+worker hands the GIL to the event loop when it asks: the loop waits ~10 ms at most
+(20 ms on the worst input measured), where one lexer step over a file-long unclosed
+comment held it for 150 ms in a slice. While the worker owns the parser, nothing on
+the loop touches it: ``tree`` answers None (plain-text behaviour), edits queue for the
+next parse as above (which starts from the worker's tree: incremental), and a full
+replacement or a stopped ``settle`` cancels the worker's job through its progress
+callback (the worker then resets the parser).
+
 Edits reach the old tree through ``Tree.edit``, which costs time proportional to the
 tree's depth at the edit (130 ms at the bottom of ``1 + 1 + ... + 1`` with 100,000
 terms); where the tree is deeper than ``MAX_PATH_DEPTH`` the next parse starts from
@@ -26,14 +39,19 @@ parse that took more than one slice the changed ranges are not computed (tree-si
 cannot halt that walk, and it costs up to a third of the parse): the delta says
 "unknown" and the outline rechecks the file in the background.
 
-Not thread-safe: the protocol layer serialises access to a document.
+Not thread-safe: the protocol layer serialises access to a document (the worker only
+ever holds the parser, its job's private copy of the old tree and its job's bytes).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import logging
+import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import tree_sitter
@@ -44,6 +62,11 @@ from lsp_server.syntax.languages import LanguageRegistry, LanguageSpec
 from lsp_server.syntax.nodes import node_path
 from lsp_server.syntax.outline import Outline
 
+log = logging.getLogger(__name__)
+
+#: A document's first parse goes to the worker from this size on (a slice on the loop cannot
+#: be halted inside one token, and a file-long comment or string is one token).
+WORKER_BYTES = 64 * 1024
 _HISTORY = 256  # reparses an Outline can lag behind before it rebuilds from scratch
 _WAIT_S = 0.002  # how often a ``settle`` waiting for another one looks again
 # Bytes per read callback of a budgeted parse. A tree parsed from a callback has no
@@ -74,6 +97,7 @@ class _Job:
     read: Read
     started: bool = False
     halted: bool = False  # took more than one slice
+    cancelled: bool = False  # replaced text or a stopped settle, while a worker ran it: the worker stops
 
 
 def reader(data: bytes) -> Read:
@@ -109,6 +133,31 @@ def _parse(parser: tree_sitter.Parser, data: bytes | Read, old_tree: tree_sitter
     return parser.parse(data, **kwargs)
 
 
+_JobResult = tuple[tree_sitter.Tree | None, float]  # a worker's tree (None: halted or failed), its CPU seconds
+
+
+def _parse_job(parser: tree_sitter.Parser, job: _Job) -> _JobResult:
+    """A worker thread's parse of ``job`` to its end, halted only by ``job.cancelled``, and
+    the CPU time it took; a halted or failed parse resets the parser (the worker owns it
+    until it returns)."""
+    started = time.thread_time()
+    try:
+        tree = _parse(parser, job.read, job.old, lambda *_state: job.cancelled)
+    except Exception:  # noqa: BLE001 - ValueError on a halt; anything else: the loop parses instead
+        tree = None
+    if tree is None:
+        parser.reset()
+    return tree, time.thread_time() - started
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *args: object) -> None:
+    """Schedule ``callback(*args)`` on ``loop`` from a worker thread (a closed loop: nothing to do)."""
+    try:
+        loop.call_soon_threadsafe(callback, *args)
+    except RuntimeError:
+        pass
+
+
 class SyntaxDocument:
     """A TextBuffer plus its tree-sitter tree, kept in step incrementally.
 
@@ -116,10 +165,14 @@ class SyntaxDocument:
     """
 
     def __init__(self, text: str, spec: LanguageSpec | None, registry: LanguageRegistry, *,
-                 budget: SyntaxBudget | None = None) -> None:
+                 budget: SyntaxBudget | None = None, worker: Executor | None = None) -> None:
         self.buffer = TextBuffer(text)
         self.registry = registry
         self.budget = budget if budget is not None else SyntaxBudget.unbounded()
+        self.worker = worker if self.budget.parse_s is not None else None  # long parses run there
+        self._in_worker: _Job | None = None  # the job a worker thread is parsing (it owns the parser)
+        self._worker_waiter: asyncio.Future[None] | None = None  # done when that job has ended
+        self._worker_failed = False  # a worker parse failed: parse on the loop from now on
         self._parser = registry.parser(spec) if spec is not None else None
         self.spec: LanguageSpec | None = spec if self._parser is not None else None
         self._trial: tree_sitter.Parser | None = None  # trial parses never touch the main parser
@@ -167,6 +220,8 @@ class SyntaxDocument:
         last parse, or the one under way, took more than one slice: a background task
         finishes it)."""
         slow = self._slow or (self._job is not None and self._job.halted)  # known not to fit in a slice
+        if self._in_worker is not None or self.wants_worker():
+            slow = True  # the worker has the parser, or will take this parse
         if self._stale and self._parser is not None and not self._handed_off and not slow:
             if not self._step(Deadline(self.budget.parse_s)):
                 self._handed_off = True
@@ -183,6 +238,82 @@ class SyntaxDocument:
         if not self.parsing:
             return True
         return self._step(Deadline(seconds))
+
+    def wants_worker(self) -> bool:
+        """Whether the pending parse should run in the worker: known to be long (it did not fit
+        in a slice, or the last one did not), or a first parse of ``WORKER_BYTES`` or more."""
+        if self.worker is None or self._worker_failed or self._in_worker is not None or not self.parsing:
+            return False
+        job = self._job
+        if self._slow or (job is not None and job.halted):
+            return True
+        return (self._tree is None or (job is not None and job.old is None)) and len(self.buffer.data) >= WORKER_BYTES
+
+    @property
+    def worker_busy(self) -> bool:
+        """Whether a worker thread is parsing (a cancelled job may still be ending)."""
+        return self._in_worker is not None
+
+    def start_worker(self) -> bool:
+        """Hand the pending parse to the worker thread and return at once (False: nothing to
+        hand over). The job belongs to the document, not to whoever started it: it ends on
+        its own, on the loop (``_worker_finished``); ``wait_worker`` waits for it."""
+        worker, parser = self.worker, self._parser
+        if worker is None or parser is None or self._in_worker is not None or not self.parsing:
+            return False
+        job = self._job
+        if job is None:
+            job = self._job = self._start_job()
+        job.started = True
+        loop = asyncio.get_running_loop()
+        self._in_worker, self._worker_waiter = job, loop.create_future()
+        future = worker.submit(_parse_job, parser, job)
+        future.add_done_callback(lambda done: _call_soon(loop, self._worker_finished, job, done))
+        return True
+
+    async def wait_worker(self, timeout_s: float | None) -> bool:
+        """Wait for the worker's job to end, at most ``timeout_s`` (None: as long as it takes);
+        False when it is still running."""
+        waiter = self._worker_waiter
+        if waiter is None or self._in_worker is None:
+            return True
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), timeout_s)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    def cancel_worker(self) -> None:
+        """Stop the worker's job (the document is closed or replaced): it halts at its next
+        progress call, and the worker resets the parser."""
+        if self._in_worker is not None:
+            self._in_worker.cancelled = True
+
+    def _worker_finished(self, job: _Job, done: concurrent.futures.Future[_JobResult]) -> None:
+        """On the loop, when the worker has let go of the parser: take its tree."""
+        if self._in_worker is job:
+            self._in_worker = None
+            if self._worker_waiter is not None and not self._worker_waiter.done():
+                self._worker_waiter.set_result(None)
+            self._worker_waiter = None
+        if done.cancelled():  # never ran (the store shut down): the parser may hold a halted slice
+            if self._parser is not None:
+                self._parser.reset()
+            if self._job is job:
+                self._job = None
+            return
+        tree, seconds = done.result()  # _parse_job does not raise
+        if job.cancelled or self._job is not job:
+            return  # replaced text or a closed document: the worker reset the parser
+        if tree is None:  # failed without being cancelled: parse on the loop from now on
+            log.warning("a worker parse failed; parsing in slices on the event loop instead")
+            self._worker_failed = True
+            self._job = None
+            return
+        # longer than a slice: its changed ranges are not computed (see above), and the next
+        # parse goes to the worker too; a short one (a keystroke after it) brings back slices
+        job.halted = job.halted or seconds > (self.budget.parse_s or 0.0)
+        self._finish_job(job, tree)
 
     def settle_step(self, seconds: float | None) -> bool:
         """One slice of catching up: the pending parse, then the outline's queued queries;
@@ -244,12 +375,17 @@ class SyntaxDocument:
         return self._trial
 
     def _cancel_job(self) -> None:
-        if self._job is not None and self._job.started and self._parser is not None:
+        job = self._job
+        if job is not None and job is self._in_worker:
+            job.cancelled = True  # the worker halts at its next progress call and resets the parser
+        elif job is not None and job.started and self._parser is not None:
             self._parser.reset()  # a halted parse would otherwise resume on the old text
         self._job = None
 
     def _step(self, deadline: Deadline) -> bool:
         """Work on the pending parses until the tree is current or ``deadline`` passes."""
+        if self._in_worker is not None:
+            return False  # a worker thread owns the parser
         while self._stale:
             job = self._job
             if job is None:
@@ -320,7 +456,15 @@ async def settle(doc: SyntaxDocument, slice_s: float = BACKGROUND_SLICE_S, *,
         await asyncio.sleep(_WAIT_S)
     doc.driven = True
     try:
-        while not doc.settle_step(slice_s):
+        while True:
+            if doc.wants_worker():
+                doc.start_worker()
+            if doc.worker_busy:  # the worker has the parser: wait for it, within our own time
+                if not await doc.wait_worker(waited.remaining()):
+                    return False
+                continue
+            if doc.settle_step(slice_s):
+                break
             if waited.expired():
                 return False
             await asyncio.sleep(0)

@@ -201,8 +201,31 @@ async def test_update_text_changes_lookup_and_close_restores_disk(tree: Path) ->
     await index.aclose()
 
 
+async def test_an_open_document_over_the_size_limit_is_not_indexed(tree: Path) -> None:
+    """The index's size limit holds for editor text as for files on disk (issue 12 item 9:
+    a 1.7 MB open file was parsed a second time for the index, and a 4 MB one's tree took
+    60 ms to free, on the event loop). A document that grows past it leaves the index; one
+    that shrinks back under it comes back."""
+    index = make_index(tree, max_file_bytes=2_000)
+    await index.build()
+    path = tree / "pkg/helpers.py"
+    index.update_text(path, "def small(): pass\n")
+    await index.flush()
+    assert index.lookup("small")
+    big = "def grown(): pass\n" + "# filler line\n" * 200
+    assert len(big) > 2_000
+    index.update_text(path, big)
+    await index.flush()
+    assert index.lookup("grown") == [] and index.lookup("small") == []
+    assert index.editor_text(path) == big  # the text is still known (tools read it, within their own limit)
+    index.update_text(path, "def back(): pass\n")
+    await index.flush()
+    assert index.lookup("back")
+    await index.aclose()
+
+
 async def test_text_closed_while_being_indexed_is_dropped(tree: Path) -> None:
-    index = make_index(tree, step_budget_s=0.00001)  # every slice is due: the parse yields often
+    index = make_index(tree, step_budget_s=0.00001, max_file_bytes=200_000)  # every slice is due: yields often
     await index.build()
     path = tree / "pkg/helpers.py"
     index.update_text(path, "".join(f"def stale_{i}(): pass\n" for i in range(3000)))
