@@ -99,7 +99,7 @@ def peak_rss_mb(pid: int) -> float | None:
 
 
 async def start(standin: StandIn | ExternalStandIn, cache: Path, debounce_ms: int = 75, root: Path | None = None,
-                **extra_env: str):
+                server_command: list[str] | None = None, **extra_env: str):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MISTRAL_LSP_")}
     env.update(
         MISTRAL_LSP_ENDPOINT=standin.base_url,
@@ -109,7 +109,8 @@ async def start(standin: StandIn | ExternalStandIn, cache: Path, debounce_ms: in
         PYTHONPATH=str(ROOT),
         **extra_env,
     )
-    config = ClientServerConfig(server_command=[sys.executable, "-m", "lsp_server", "serve"], server_env=env)
+    command = server_command or [sys.executable, "-m", "lsp_server", "serve"]
+    config = ClientServerConfig(server_command=command, server_env=env)
     client = await config.start()
     caps = client_capabilities("visual-studio-code@v1.65.2")
     caps.text_document.inline_completion = types.InlineCompletionClientCapabilities()

@@ -38,8 +38,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts"
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(SCRIPTS))
 
 from lsp_server.cache import FindingsCache  # noqa: E402
 from lsp_server.config import DEFAULT_SECRET_GLOBS, Settings  # noqa: E402
@@ -284,7 +285,9 @@ async def server_case(label: str, language: str, text: str) -> dict[str, object]
 
     with ExternalStandIn("value") as standin, tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp)
-        client = await start(standin, cache, MISTRAL_LSP_REVIEW_TRIGGERS="manual", **EXTRA_ENV)
+        watch_file = cache / "loop-watch.jsonl"  # the server's own long callbacks (scripts/loop_watch.py)
+        client = await start(standin, cache, server_command=[sys.executable, str(SCRIPTS / "loop_watch.py"), "serve"],
+                             MISTRAL_LSP_REVIEW_TRIGGERS="manual", LOOP_WATCH_FILE=str(watch_file), **EXTRA_ENV)
         try:
             await settle(client)  # start-up over: the tokenizer's load holds the GIL for seconds
             if ON_SETTLED is not None:
@@ -306,7 +309,7 @@ async def server_case(label: str, language: str, text: str) -> dict[str, object]
             # encoded before the clock starts: the server's stall, not this client's encoding of 5 MB
             frame = _frame("textDocument/didOpen", {"textDocument": {
                 "uri": uri, "languageId": language, "version": 1, "text": text}})
-            opened = time.perf_counter()
+            opened, window_start = time.perf_counter(), time.monotonic()
             client.protocol.writer.write(frame)
             await status_of(client)
             open_s = time.perf_counter() - opened
@@ -329,9 +332,11 @@ async def server_case(label: str, language: str, text: str) -> dict[str, object]
             await asyncio.sleep(0.3)
             stop.set()
             await ping
+            window_end = time.monotonic()
             during = rtts[len(baseline):]
         finally:
             await client.shutdown_session()
+        watched = _watched(watch_file, window_start, window_end)
     return {
         "case": label, "language": language, "bytes": len(text.encode("utf-8")),
         "open_to_first_status_ms": round(open_s * 1000, 1),
@@ -341,18 +346,59 @@ async def server_case(label: str, language: str, text: str) -> dict[str, object]
         "status_p50_ms": round(statistics.median(during) * 1000, 1) if during else None,
         "status_max_ms": round(max(during) * 1000, 1) if during else None,
         "baseline_max_ms": round(max(baseline) * 1000, 1) if baseline else None,
+        **watched,
+    }
+
+
+def _watched(path: Path, start: float, end: float) -> dict[str, object]:
+    """The server's longest event-loop callback and garbage collection between ``start`` and
+    ``end`` (``time.monotonic``), from ``scripts/loop_watch.py``'s file."""
+    callbacks: list[dict[str, object]] = []
+    collections: list[dict[str, object]] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        item = json.loads(line)
+        if start <= item["at"] <= end + 1.0:  # a callback is written when it ends
+            (collections if item["what"].startswith("garbage collection") else callbacks).append(item)
+    longest = max(callbacks, key=lambda item: item["ms"], default=None)
+    return {
+        "server_loop_max_ms": longest["ms"] if longest else 0.0,
+        "server_loop_max_cpu_ms": longest["cpu_ms"] if longest else 0.0,
+        "server_loop_max_what": longest["what"][:120] if longest else "",
+        "server_gc_max_ms": max((item["ms"] for item in collections), default=0.0),
     }
 
 
 async def server_part(args: argparse.Namespace) -> list[dict[str, object]]:
     rows = []
-    for label, language, text in server_inputs(args.quick):
-        row = await server_case(label, language, text)
-        rows.append(row)
-        print(f"{row['case']:<30} {row['language']:<10} {row['bytes']:>9}  open->status {row['open_to_first_status_ms']} ms"
-              f"  invoked completion {row['invoked_completion_ms']} ms ({'answered' if row['answered'] else 'empty'})"
-              f"  status p50 {row['status_p50_ms']} ms, max {row['status_max_ms']} ms over {row['status_requests']}"
-              f" requests (idle max {row['baseline_max_ms']} ms)", flush=True)
+    inputs = server_inputs(args.quick)
+    # this client's own garbage collections delay the answers it reads: keep them short (what
+    # part 1 left is frozen), and report the longest one per case next to the answer times
+    gc.collect()
+    gc.freeze()
+    client_gc = LagProbe()  # its collection hook only: the probe task is not started
+    gc.callbacks.append(client_gc._on_gc)  # noqa: SLF001
+    try:
+        for label, language, text in inputs:
+            client_gc.worst_gc = 0.0
+            row = await server_case(label, language, text)
+            row["client_gc_max_ms"] = round(client_gc.worst_gc * 1000, 1)
+            rows.append(row)
+            answered = "answered" if row["answered"] else "empty"
+            print(f"{row['case']:<30} {row['language']:<10} {row['bytes']:>9}"
+                  f"  open->status {row['open_to_first_status_ms']} ms"
+                  f"  invoked completion {row['invoked_completion_ms']} ms ({answered})"
+                  f"  status p50 {row['status_p50_ms']} ms, max {row['status_max_ms']} ms over {row['status_requests']}"
+                  f" requests (idle max {row['baseline_max_ms']} ms; this client's longest collection"
+                  f" {row['client_gc_max_ms']} ms); the server's longest loop callback {row['server_loop_max_ms']} ms"
+                  f" ({row['server_loop_max_cpu_ms']} ms CPU: {row['server_loop_max_what']}), its longest collection"
+                  f" {row['server_gc_max_ms']} ms", flush=True)
+    finally:
+        gc.callbacks.remove(client_gc._on_gc)  # noqa: SLF001
+        gc.unfreeze()
     return rows
 
 

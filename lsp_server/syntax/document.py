@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 #: A document's first parse goes to the worker from this size on (a slice on the loop cannot
 #: be halted inside one token, and a file-long comment or string is one token).
 WORKER_BYTES = 64 * 1024
+_YIELD_S = 0.001  # how often a worker parse hands the GIL to a waiting event loop
 _HISTORY = 256  # reparses an Outline can lag behind before it rebuilds from scratch
 _WAIT_S = 0.002  # how often a ``settle`` waiting for another one looks again
 # Bytes per read callback of a budgeted parse. A tree parsed from a callback has no
@@ -139,10 +140,32 @@ _JobResult = tuple[tree_sitter.Tree | None, float]  # a worker's tree (None: hal
 def _parse_job(parser: tree_sitter.Parser, job: _Job) -> _JobResult:
     """A worker thread's parse of ``job`` to its end, halted only by ``job.cancelled``, and
     the CPU time it took; a halted or failed parse resets the parser (the worker owns it
-    until it returns)."""
+    until it returns).
+
+    At its callbacks, at most once per ``_YIELD_S``, the worker lets go of the GIL
+    (``time.sleep(0)``): a loop waiting for it takes it then, not after Python's 5 ms
+    switch interval plus the rest of tree-sitter's step. Measured on a 3.9 MB file: a loop
+    step with three system calls waited up to 11 ms, and 2 ms with this; the parse took
+    6-12% longer."""
     started = time.thread_time()
+    due = [0.0]
+
+    def pause() -> None:
+        now = time.perf_counter()
+        if now >= due[0]:
+            time.sleep(0)
+            due[0] = time.perf_counter() + _YIELD_S
+
+    def read(offset: int, point: object) -> bytes:
+        pause()
+        return job.read(offset, point)
+
+    def progress(*_state: object) -> bool:
+        pause()
+        return job.cancelled
+
     try:
-        tree = _parse(parser, job.read, job.old, lambda *_state: job.cancelled)
+        tree = _parse(parser, read, job.old, progress)
     except Exception:  # noqa: BLE001 - ValueError on a halt; anything else: the loop parses instead
         tree = None
     if tree is None:
