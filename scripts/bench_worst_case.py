@@ -11,9 +11,11 @@ Two parts, both running the server's own code:
    end and in the middle (``plan_completion``), validating an insertion
    (``would_add_errors``), a burst of 20 keystrokes each followed by planning, the review
    planner (``ReviewEngine.plan_async``) and the symbol index extractor (paced like the
-   server's index). A probe task on the same event loop wakes every millisecond and
-   records how late it is: the longest stall per step.
-2. server (``--server``): the real server process (``python -m lsp_server serve``) with
+   server's index; not on files over the index's 1 MB limit, which the server does not
+   index). A probe task on the same event loop wakes every millisecond and records how
+   late it is: the longest stall per step, and the longest garbage collection in it.
+2. server (``--server``): the real server process (``python -m lsp_server serve``, run
+   through ``scripts/loop_watch.py``, which records its own long loop callbacks) with
    the vLLM stand-in, the document opened over LSP, then a ``mistral-lsp.status``
    request every 10 ms while a didChange burst with automatic completions and an
    invoked completion are served (timed once the server has settled: its tokenizer
@@ -51,6 +53,7 @@ from lsp_server.engines.completion_plan import plan_completion  # noqa: E402
 from lsp_server.engines.documents import DocumentStore  # noqa: E402
 from lsp_server.engines.review import ReviewEngine  # noqa: E402
 from lsp_server.index.extract import SymbolExtractor, warm_languages  # noqa: E402
+from lsp_server.index.knowledge import INDEX_MAX_FILE_BYTES  # noqa: E402
 from lsp_server.index.pacing import Pacer, drive  # noqa: E402
 from lsp_server.model.client import ModelClient  # noqa: E402
 from lsp_server.model.health import ModelHealth  # noqa: E402
@@ -207,7 +210,7 @@ async def run_steps(label: str, language: str, text: str, probe: LagProbe, tmp: 
     extractor = SymbolExtractor(registry)  # its queries were compiled by warm_languages
 
     async def index() -> object:
-        if doc.too_large:
+        if doc.too_large or row["bytes"] > INDEX_MAX_FILE_BYTES:  # the server does not index it either
             return None
         return await drive(extractor.steps(text, SPECS[language], doc.path, Pacer()), Pacer())
 

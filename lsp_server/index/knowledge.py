@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 _TEXT_DELAY_S = 2.0  # an open document is re-indexed this long after its last change...
 _BIG_TEXT_DELAY_S = 6.0  # ...or this long for a big one (a whole-file re-extraction competes with completions)
 _BIG_TEXT_BYTES = 200_000
+INDEX_MAX_FILE_BYTES = 1_000_000  # larger files are not indexed (on disk or open), whatever maxFileBytes says
 MAX_RELATED = 8  # definitions from other files offered to one completion
 _RELATED_MEMO = 256  # remembered related() answers (cleared whenever the index changes)
 
@@ -138,7 +139,7 @@ class WorkspaceKnowledge:
             index = WorkspaceIndex(root, self._registry, self._secrets, store=self.store,
                                    max_files=self.settings.index_max_files,
                                    max_bytes_total=self.settings.index_max_bytes,
-                                   max_file_bytes=min(self.settings.max_file_bytes, 1_000_000),
+                                   max_file_bytes=min(self.settings.max_file_bytes, INDEX_MAX_FILE_BYTES),
                                    text_delay_s=0.0, foreground=self._foreground)
             self.indexes[root] = index
             self._feeds[root] = IndexFeeds(index, disk_source=self.disk_source)
