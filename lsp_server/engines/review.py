@@ -233,7 +233,7 @@ class ReviewEngine:
                                             language_id=language_id)
         await settle(syntax)
         skipped = skip_reason(syntax, path, self._secrets)
-        units: list[UnitPlan] = []
+        units: list[tuple[Any, ...]] = []  # raw tuples: a view per unit would be tracked (see UnitPlan)
         if not skipped:
             data = syntax.buffer.data
             pause = Deadline(PLAN_SLICE_S)
@@ -241,7 +241,7 @@ class ReviewEngine:
                                    display_path=display_path or path, known=self.cache.__contains__,
                                    related=self.related, source_path=path, system_prompt=self._system_prompt):
                 if unit is not None:
-                    units.append(unit)
+                    units.append(unit.raw)
                 if pause.expired():
                     await asyncio.sleep(0)
                     if syntax.buffer.data is not data:

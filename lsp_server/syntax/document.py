@@ -19,14 +19,16 @@ A document given a ``worker`` (an executor; the server's documents are) parses i
 worker thread when the parse is known to be long: the first parse of a file of
 ``WORKER_BYTES`` or more, and any parse that did not fit in one slice. tree-sitter
 holds the GIL while it parses, but such a parse reads its text through a callback
-(16 KB at a time) and reports progress every 100 operations, and at each callback the
-worker hands the GIL to the event loop when it asks: the loop waits ~10 ms at most
-(20 ms on the worst input measured), where one lexer step over a file-long unclosed
-comment held it for 150 ms in a slice. While the worker owns the parser, nothing on
-the loop touches it: ``tree`` answers None (plain-text behaviour), edits queue for the
-next parse as above (which starts from the worker's tree: incremental), and a full
-replacement or a stopped ``settle`` cancels the worker's job through its progress
-callback (the worker then resets the parser).
+(16 KB at a time) and reports progress every 100 operations, and at those callbacks,
+at most once a millisecond, the worker lets go of the GIL for a loop that waits for
+it (``_parse_job``). One lexer step over a file-long unclosed comment held the loop
+for 150 ms in a slice; in the worker, the server's longest loop callback on that input
+is under 10 ms (scripts/bench_worst_case.py). The job belongs to the document, not to
+the ``settle`` that started it. While the worker owns the parser, nothing on the loop
+touches it: ``tree`` answers None (plain-text behaviour), and edits queue for the next
+parse as above (which starts from the worker's tree: incremental). A full replacement,
+a closed or re-opened document, or the store's shutdown cancels the job through its
+progress callback, and the worker then resets the parser.
 
 Edits reach the old tree through ``Tree.edit``, which costs time proportional to the
 tree's depth at the edit (130 ms at the bottom of ``1 + 1 + ... + 1`` with 100,000
@@ -98,7 +100,7 @@ class _Job:
     read: Read
     started: bool = False
     halted: bool = False  # took more than one slice
-    cancelled: bool = False  # replaced text or a stopped settle, while a worker ran it: the worker stops
+    cancelled: bool = False  # replaced text or a closed document, while a worker ran it: the worker stops
 
 
 def reader(data: bytes) -> Read:
@@ -327,7 +329,9 @@ class SyntaxDocument:
             return
         tree, seconds = done.result()  # _parse_job does not raise
         if job.cancelled or self._job is not job:
-            return  # replaced text or a closed document: the worker reset the parser
+            if self._job is job:
+                self._job = None  # the worker reset the parser: a next parse starts afresh
+            return  # replaced text or a closed document
         if tree is None:  # failed without being cancelled: parse on the loop from now on
             log.warning("a worker parse failed; parsing in slices on the event loop instead")
             self._worker_failed = True

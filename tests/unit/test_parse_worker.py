@@ -213,3 +213,19 @@ async def test_a_settle_that_times_out_leaves_the_worker_job_running(registry: L
         assert await asyncio.wait_for(settle(doc), 60)
         assert _same_tree(doc)
         assert [p[1:] for p in parses] == [(True, False)], "one worker parse, run to its end"
+
+
+async def test_a_document_whose_worker_job_was_cancelled_parses_afresh(registry: LanguageRegistry,
+                                                                       parses: list) -> None:
+    """Should a document live on after its job was cancelled, the next settle starts a new
+    job instead of resuming the cancelled one (which would halt at once, again and again)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mistral-lsp-parse") as worker:
+        doc = SyntaxDocument(unclosed_comment("go", 20_000), SPECS["go"], registry, budget=SyntaxBudget(),
+                             worker=worker)
+        assert not await settle(doc, timeout_s=0.01)
+        doc.cancel_worker()
+        assert await asyncio.wait_for(settle(doc), 60)
+        assert _same_tree(doc)
+        assert [p[1:] for p in parses] == [(False, True), (True, False)]
