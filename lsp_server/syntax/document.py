@@ -22,8 +22,8 @@ holds the GIL while it parses, but such a parse reads its text through a callbac
 (16 KB at a time) and reports progress every 100 operations, and at those callbacks,
 at most once a millisecond, the worker lets go of the GIL for a loop that waits for
 it (``_parse_job``). One lexer step over a file-long unclosed comment held the loop
-for 150 ms in a slice; in the worker, the server's longest loop callback on that input
-is under 10 ms (scripts/bench_worst_case.py). The job belongs to the document, not to
+for 150 ms in a slice; with the worker, the server's longest loop callback on that
+input is 25 ms, 1 ms of it CPU (scripts/bench_worst_case.py). The job belongs to the document, not to
 the ``settle`` that started it. While the worker owns the parser, nothing on the loop
 touches it: ``tree`` answers None (plain-text behaviour), and edits queue for the next
 parse as above (which starts from the worker's tree: incremental). A full replacement,
