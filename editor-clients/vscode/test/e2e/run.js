@@ -375,15 +375,22 @@ async function runApiSuite(browser, base, port, folder, devExt, logs) {
 
 // The rendered lines of the active editor only, top to bottom: not those of an editor in another
 // group, nor of one nested in this editor (a peek view or an inline diff holds its own editor).
+// A group also keeps the DOM of its hidden editors, and the settings editor's search box is an
+// editor too: the active editor is the visible, outermost one of the active group.
 const ACTIVE_LINES = `(() => {
-  const root = document.querySelector('.editor-group-container.active .editor-instance .monaco-editor')
-    || document.querySelector('.monaco-editor');
+  const shown = Array.from(document.querySelectorAll('.editor-group-container.active .editor-instance .monaco-editor'))
+    .filter((el) => el.offsetParent !== null && !el.parentElement.closest('.monaco-editor')
+      && !el.closest('.settings-editor'));
+  const root = shown[0] || document.querySelector('.monaco-editor');
   if (!root) return [];
   const lines = Array.from(root.querySelectorAll('.view-lines .view-line'))
     .filter((el) => el.closest('.monaco-editor') === root);
   lines.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));
   return lines.map((line) => line.innerText.replace(/\\u00a0/g, ' '));
 })()`;
+
+// Where a click lands in the active editor's text (Playwright picks the first visible match).
+const ACTIVE_VIEW = '.editor-group-container.active .editor-instance .monaco-editor .view-lines >> visible=true';
 
 async function lineText(page, lineNumber) {
   return (await page.evaluate(ACTIVE_LINES))[lineNumber - 1];
@@ -411,6 +418,9 @@ async function openWorkbench(page, base, folder) {
 }
 
 async function quickOpen(page, file, firstLine) {
+  // One editor group first: an action that opened a preview beside the code leaves its group
+  // active, and the file would open there, next to hidden editors (joining never asks to save).
+  await runCommand(page, 'View: Join All Editor Groups').catch(() => page.keyboard.press('Escape'));
   // Wait for the file among the results before Enter (a busy machine shows them late).
   for (let attempt = 1; ; attempt += 1) {
     await page.keyboard.press('Control+P');
@@ -492,7 +502,7 @@ async function uiGhostText(page, shots, controlUrl) {
   await quickOpen(page, 'main.py', 'def add(a, b):');
   // Opening the Python file activates the extension, which starts its server: wait for it.
   await waitFor('the status item to say ready', async () => /Mistral: ready/.test((await statusItemText(page)) || ''), 60000);
-  await page.click('.monaco-editor .view-lines');
+  await page.click(ACTIVE_VIEW);
   await page.keyboard.press('Control+End');
   await page.keyboard.type('    return ', { delay: 60 });
   let ghost;
@@ -578,7 +588,7 @@ async function uiStatusMenu(page, shots) {
 
 async function uiReviewClean(page, shots) {
   await quickOpen(page, 'clean.py', 'def double(x):');
-  await page.click('.monaco-editor .view-lines', { button: 'right' });
+  await page.click(ACTIVE_VIEW, { button: 'right' });
   const submenu = page.locator('.monaco-menu .action-label', { hasText: /^Mistral LSP$/ }).first();
   await submenu.waitFor({ timeout: 10000 });
   await submenu.hover();
@@ -648,7 +658,7 @@ async function uiReview(page, shots) {
   say(`UI: Problems row: ${JSON.stringify(row)}`);
   await page.screenshot({ path: path.join(shots, 'vscode-4-problems.png') });
   // Go to the finding (F8 = next problem puts the cursor on it), then Ctrl+. for quick fixes.
-  await page.click('.monaco-editor .view-lines');
+  await page.click(ACTIVE_VIEW);
   await page.keyboard.press('Control+Home');
   await page.keyboard.press('F8');
   await sleep(500);
@@ -681,7 +691,7 @@ async function uiImage(page, shots) {
   await quickOpen(page, 'README.md', '# Sales');
   await waitFor('the missing-alt-text squiggle', () => page.$('.monaco-editor .squiggly-warning'), 30000);
   // The hover, as Ctrl+K Ctrl+I shows it at the cursor (on the image, line 3).
-  await page.click('.monaco-editor .view-lines');
+  await page.click(ACTIVE_VIEW);
   await page.keyboard.press('Control+Home');
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('ArrowDown');
@@ -748,7 +758,7 @@ async function gotoLine(page, line) {
 async function uiImplement(page, shots, controlUrl) {
   await scriptAction(controlUrl, 'implement', '    return math.pi * radius ** 2\n```');
   await quickOpen(page, 'shapes.py', 'import math');
-  await page.click('.monaco-editor .view-lines');
+  await page.click(ACTIVE_VIEW);
   await gotoLine(page, 6);
   await page.keyboard.press('End');
   await page.keyboard.press('Control+.');
@@ -774,7 +784,7 @@ async function uiImplement(page, shots, controlUrl) {
 
 async function uiEditInstruction(page, shots, controlUrl) {
   await scriptAction(controlUrl, 'edit', '    return sum(circle_area(r) for r in radii)\n```');
-  await page.click('.monaco-editor .view-lines');
+  await page.click(ACTIVE_VIEW);
   await gotoLine(page, 10);
   await page.keyboard.press('Home');
   await page.keyboard.press('Shift+ArrowDown');
@@ -799,7 +809,7 @@ async function uiEditInstruction(page, shots, controlUrl) {
 async function uiExplain(page, shots, controlUrl) {
   await scriptAction(controlUrl, 'explain', '`circle_area` returns **π r²**, the area of a circle of radius `radius`.\n\n'
     + '- It takes the radius as a `float`.\n- A negative radius gives the same area as its absolute value.');
-  await page.click('.monaco-editor .view-lines');
+  await page.click(ACTIVE_VIEW);
   await gotoLine(page, 6);
   await runCommand(page, 'Mistral LSP: Explain with AI');
   await waitFor('the explanation preview', async () => {
