@@ -96,13 +96,20 @@ class LagProbe:
             self.worst = max(self.worst, time.perf_counter() - started - 0.001)
             self.worst_cpu = max(self.worst_cpu, time.thread_time() - cpu)
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+    def watch_gc(self) -> None:
+        """Record collections in ``worst_gc`` (``start`` does this too)."""
         gc.callbacks.append(self._on_gc)
 
-    async def stop(self) -> None:
+    def unwatch_gc(self) -> None:
         if self._on_gc in gc.callbacks:
             gc.callbacks.remove(self._on_gc)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        self.watch_gc()
+
+    async def stop(self) -> None:
+        self.unwatch_gc()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -382,8 +389,8 @@ async def server_part(args: argparse.Namespace) -> list[dict[str, object]]:
     # part 1 left is frozen), and report the longest one per case next to the answer times
     gc.collect()
     gc.freeze()
-    client_gc = LagProbe()  # its collection hook only: the probe task is not started
-    gc.callbacks.append(client_gc._on_gc)  # noqa: SLF001
+    client_gc = LagProbe()  # its collection watch only: the probe task is not started
+    client_gc.watch_gc()
     try:
         for label, language, text in inputs:
             client_gc.worst_gc = 0.0
@@ -400,7 +407,7 @@ async def server_part(args: argparse.Namespace) -> list[dict[str, object]]:
                   f" ({row['server_loop_max_cpu_ms']} ms CPU: {row['server_loop_max_what']}), its longest collection"
                   f" {row['server_gc_max_ms']} ms", flush=True)
     finally:
-        gc.callbacks.remove(client_gc._on_gc)  # noqa: SLF001
+        client_gc.unwatch_gc()
         gc.unfreeze()
     return rows
 

@@ -107,12 +107,12 @@ class UnitPlan:
         """The chat messages, rebuilt at each read (a new list: the caller may extend it)."""
         data = self._data
         at = self._messages_at()
+        count, at = data[at], at + 1
         found: list[dict[str, Any]] = []
-        at += 1
-        for _ in range(data[at - 1]):
-            size = data[at]
-            found.append({data[at + 1 + 2 * i]: data[at + 2 + 2 * i] for i in range(size)})
-            at += 1 + 2 * size
+        for _ in range(count):
+            pairs = data[at + 1 : at + 1 + 2 * data[at]]
+            found.append(dict(zip(pairs[::2], pairs[1::2])))
+            at += 1 + len(pairs)
         return found
 
     def __eq__(self, other: object) -> bool:  # the messages are not compared
@@ -172,7 +172,7 @@ class ReviewPlan:
     uri: str | None
     version: int | None
     language: str
-    units: UnitPlans  # a tuple or list of UnitPlan (or raw tuples) is turned into one
+    units: UnitPlans  # a tuple or list of UnitPlan (or raw tuples) is turned into one (__post_init__)
     data: bytes = b""
     tree: tree_sitter.Tree | None = None
     parse: Parse | None = None
@@ -317,8 +317,8 @@ def finish_plan(syntax: SyntaxDocument, path: str, units: Sequence[UnitPlan | tu
     tree, a parser of its own)."""
     language = syntax.spec.name if syntax.spec is not None else ""
     if skipped:
-        return ReviewPlan(path, uri, version, language, UnitPlans(), skipped=skipped)
-    return ReviewPlan(path, uri, version, language, UnitPlans(units), data=syntax.buffer.data, tree=syntax.tree,
+        return ReviewPlan(path, uri, version, language, (), skipped=skipped)
+    return ReviewPlan(path, uri, version, language, units, data=syntax.buffer.data, tree=syntax.tree,
                       parse=snapshot_parser(syntax))
 
 

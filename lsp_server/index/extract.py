@@ -60,11 +60,7 @@ def warm_languages(registry: LanguageRegistry) -> int:
     for C++ or TypeScript) holding the GIL: the server runs this in a start-up thread,
     so no document's first use pays for it on the event loop."""
     extractor = SymbolExtractor(registry)
-    loaded = 0
-    for spec in SPECS.values():
-        extractor.warm(spec)
-        loaded += registry.parser(spec) is not None
-    return loaded
+    return sum(extractor.warm(spec) for spec in SPECS.values())
 
 
 class SymbolExtractor:
@@ -74,15 +70,17 @@ class SymbolExtractor:
         self.registry = registry
         self._secrets = secrets
 
-    def warm(self, spec: LanguageSpec) -> None:
+    def warm(self, spec: LanguageSpec) -> bool:
         """Load the grammar and compile its queries now (one-off: tens of ms for C++ or
-        TypeScript). The index calls this on its I/O thread before a language's first file."""
+        TypeScript); whether the grammar loaded. The index calls this on its I/O thread
+        before a language's first file."""
         if self.registry.parser(spec) is None:  # grammar unavailable (the registry logs it once)
             self.registry.compiled(_EXTRAS, spec, lambda: (None, ()))
-            return
+            return False
         for kind in ("definitions", "imports"):
             self.registry.query(spec, kind)
         self._extra_query(spec)
+        return True
 
     def is_warm(self, spec: LanguageSpec) -> bool:
         return self.registry.has_compiled(_EXTRAS, spec)

@@ -170,6 +170,8 @@ STRADDLING = [
      "```js\nlimit)\nconsole.log(a);\n```", "limit)"),
     ("m.ts", "typescript", "`x ${'(' + 'y'.repeat(3)} " + "y" * _LONG + "`", "; ", "f(values.map((v) => v), ",
      "```ts\nlimit)\nconsole.log(a);\n```", "limit)"),
+    ("n.js", "javascript", "`" + "é😀\t" * (_LONG // 3) + "`", "; ", "f(values.map((v) => v * 2), ",
+     "```js\nlimit)\nconsole.log(a);\n```", "limit)"),
     ("m.go", "go", "`" + "y" * _LONG + "`", "; ", "f(values(v), ",
      "```go\nlimit)\nfmt.Println(a)\n```", "limit)"),
     ("m.cpp", "cpp", "/* " + "y`'\"" * (_LONG // 4) + " */", " int a = ", "f(values(v), ",
@@ -190,7 +192,7 @@ def _scan_plan(name: str, language: str, before: str, code: str):
 
 
 @pytest.mark.parametrize(("name", "language", "literal", "between", "code", "raw", "start"), STRADDLING,
-                         ids=[case[1] for case in STRADDLING])
+                         ids=[f"{case[1]}-{case[0]}" for case in STRADDLING])
 def test_a_long_line_cut_inside_a_literal_is_scanned_from_its_end(
         name: str, language: str, literal: str, between: str, code: str, raw: str, start: str) -> None:
     plan = _scan_plan(name, language, "a = " + literal + between, code)
