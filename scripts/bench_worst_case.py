@@ -5,14 +5,16 @@ Two parts, both running the server's own code:
 
 1. steps (in this process): for each pathological input (tests/worst_inputs.py: unclosed
    brackets, deep nesting of every kind, unterminated strings and comments, ERROR-only
-   files, a 1 MB line, a near-4 MB file) in each grammar, an editor document as the
+   files, a 1 MB line, a near-4 MB file, 1 MB of calls nested 500,000 deep) in each grammar, an editor document as the
    server keeps it (``DocumentStore`` with the server's ``SyntaxBudget``) goes through:
    ``open`` + the background parse and outline (``settle``), completion planning at the
    end and in the middle (``plan_completion``), validating an insertion
    (``would_add_errors``), a burst of 20 keystrokes each followed by planning, the review
-   planner (``ReviewEngine.plan_async``) and the symbol index extractor (paced like the
-   server's index; not on files over the index's 1 MB limit, which the server does not
-   index). A probe task on the same event loop wakes every millisecond and records how
+   planner (``ReviewEngine.plan_async``), the symbol index extractor (paced like the
+   server's index; not on files over the index's 512 KB limit, which the server does not
+   index) and closing the document (``close``: freeing its tree and outline, which are
+   of a 512 KB window for larger files, ``syntax.tree_window``). A probe task on the
+   same event loop wakes every millisecond and records how
    late it is: the longest stall per step, and the longest garbage collection in it.
 2. server (``--server``): the real server process (``python -m lsp_server serve``, run
    through ``scripts/loop_watch.py``, which records its own long loop callbacks) with
@@ -61,13 +63,13 @@ from lsp_server.model.tokens import estimate_tokens  # noqa: E402
 from lsp_server.syntax.budget import SyntaxBudget  # noqa: E402
 from lsp_server.syntax.languages import SPECS, LanguageRegistry  # noqa: E402
 from lsp_server.syntax.validate import would_add_errors  # noqa: E402
-from tests.worst_inputs import GENERATORS, LANGUAGES, big_file, unclosed  # noqa: E402
+from tests.worst_inputs import GENERATORS, LANGUAGES, balanced_calls, big_file, unclosed  # noqa: E402
 
 EXTENSIONS = {"python": "py", "javascript": "js", "typescript": "ts", "tsx": "tsx", "go": "go", "rust": "rs",
               "java": "java", "c": "c", "cpp": "cpp"}
 EXTRA_ENV: dict[str, str] = {}  # for diagnosis, e.g. PYTHONASYNCIODEBUG=1
 ON_SETTLED: Callable[[object], Awaitable[None]] | None = None  # for diagnosis: attach a profiler here
-STEPS = ("open", "settle", "plan@end", "plan@mid", "validate", "keys", "review", "index")
+STEPS = ("open", "settle", "plan@end", "plan@mid", "validate", "keys", "review", "index", "close")
 
 
 class LagProbe:
@@ -145,6 +147,11 @@ def inputs(quick: bool, cases: set[str] | None, languages: list[str]) -> list[tu
         if "python" in languages:
             size = 500_000 if quick else 5_000_000
             found.append((f"big_file({size // 1000} KB, over max)", "python", big_file("python", size)))
+    if cases is None or "dense_file" in cases:  # the most nodes per byte measured: calls nested 500,000 deep
+        for language in ("python", "go"):
+            if language in languages:
+                depth = 50_000 if quick else 500_000
+                found.append((f"dense_file({depth * 2 // 1000} KB)", language, balanced_calls(language, depth)))
     return found
 
 
@@ -224,6 +231,15 @@ async def run_steps(label: str, language: str, text: str, probe: LagProbe, tmp: 
     elapsed, stall, cpu, symbols = await probe.measure(index)
     record("index", elapsed, stall, cpu)
     row["symbols"] = len(symbols.rows) if symbols is not None else None
+    plan = symbols = doc = syntax = None  # (the closures' cells too): the store holds the last references
+
+    async def close() -> object:
+        store.close(uri)
+        await asyncio.sleep(0)  # the cancelled settle task lets go of the document
+        return None
+
+    elapsed, stall, cpu, _ = await probe.measure(close)
+    record("close", elapsed, stall, cpu)
     await store.aclose()
     return row
 
@@ -436,7 +452,7 @@ def main() -> int:
     parser.add_argument("--server-only", action="store_true", help="run only part 2")
     parser.add_argument("--languages", help="comma-separated grammars (default: all)")
     parser.add_argument("--cases", help="comma-separated inputs (tests/worst_inputs.py names, big_file, "
-                                        "unclosed_parens_n)")
+                                        "unclosed_parens_n, dense_file)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     results = asyncio.run(main_async(args))

@@ -113,6 +113,7 @@ class Finisher:
         fix = LineFix(first, last, text, original)
         if not lines_match(buffer, fix):
             return ActionOutcome.refusal("the code changed while the model was writing; nothing was done")
+        doc.syntax.focus(buffer.line_start(first))
         tree = doc.syntax.tree
         language = doc.spec.name if doc.spec else ""
         if tree is not None and fix_adds_errors(doc.syntax.parse_bytes, tree, buffer, fix, language=language):

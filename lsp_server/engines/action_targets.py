@@ -93,6 +93,7 @@ class Place:
 
     def __init__(self, doc: OpenDocument, start: int, end: int) -> None:
         self.doc, self.start, self.end = doc, start, end
+        doc.syntax.focus(start)  # a large file's tree covers where the user points
         self._function: FunctionInfo | None | bool = False
 
     @property

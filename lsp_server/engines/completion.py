@@ -169,6 +169,7 @@ class CompletionEngine:
             return CompletionResult("", cursor_byte, "stale")
         if self._health.should_skip():
             return CompletionResult("", cursor_byte, "model-unavailable")
+        doc.syntax.focus(cursor_byte)  # a large file's tree moves here if it covers other text
         if doc.syntax.parsing or not doc.syntax.outline.complete:  # a big or broken file: let it catch up a little
             await settle(doc.syntax, timeout_s=SETTLE_WAIT_S)
             if doc.version != version:

@@ -121,6 +121,7 @@ def plan_completion(
     ``related(path, names, comment_prefix)`` gives definitions from other files for names
     used near the cursor; they get at most ``_RELATED_SHARE`` of the budget."""
     syntax = doc.syntax
+    syntax.focus(cursor_byte)  # (a tree over other text of a large file is dropped: plain text this time)
     buf = syntax.buffer
     row, _ = buf.point_of_byte(cursor_byte)
     line_prefix = buf.slice(buf.line_start(row), cursor_byte)

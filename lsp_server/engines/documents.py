@@ -22,6 +22,7 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import unquote, urlparse
 
 from lsp_server.core.tasks import BackgroundTasks
@@ -111,6 +112,7 @@ class DocumentStore:
             too_large=too_large,
             binary=binary,
         )
+        doc.syntax.on_refocus = partial(self._settle_uri, uri)  # (by URI: no cycle through the document)
         self._stop_settling(uri)
         replaced = self._docs.get(uri)
         if replaced is not None:
@@ -167,6 +169,12 @@ class DocumentStore:
         if self._worker is None:
             self._worker = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mistral-lsp-parse")
         return self._worker
+
+    def _settle_uri(self, uri: str) -> None:
+        """Drive an open document's parse again (its tree's window moved)."""
+        doc = self._docs.get(uri)
+        if doc is not None:
+            self._settle(doc)
 
     def _settle(self, doc: OpenDocument) -> None:
         """Finish ``doc``'s parse and outline in the background (one task per document)."""

@@ -181,6 +181,7 @@ def checked_edits(doc: OpenDocument, fix: LineFix) -> list[Edit] | str:
     buffer = doc.syntax.buffer
     if not lines_match(buffer, fix):
         return "changed"
+    doc.syntax.focus(buffer.line_start(fix.start_line))
     tree = doc.syntax.tree
     if tree is not None and fix_adds_errors(doc.syntax.parse_bytes, tree, buffer, fix,
                                             language=doc.spec.name if doc.spec else ""):

@@ -43,6 +43,7 @@ def fix_lines(doc: OpenDocument, first: int, last: int) -> tuple[int, int]:
     """The whole statement(s) holding rows ``first..last`` (or those rows if too big)."""
     syntax = doc.syntax
     buffer = syntax.buffer
+    syntax.focus(buffer.line_start(min(first, buffer.line_count - 1)))
     tree = syntax.tree
     last = min(max(first, last), buffer.line_count - 1)
     if tree is None:

@@ -177,6 +177,9 @@ class ReviewPlan:
     tree: tree_sitter.Tree | None = None
     parse: Parse | None = None
     skipped: str = ""  # why nothing is reviewed ("" when units were planned)
+    # the rows the review covered, as [first, last) ranges (None: the whole file); a large
+    # file's tree covers a window (``syntax.tree_window``), and findings elsewhere stand
+    rows: tuple[tuple[int, int], ...] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.units, UnitPlans):
@@ -319,7 +322,24 @@ def finish_plan(syntax: SyntaxDocument, path: str, units: Sequence[UnitPlan | tu
     if skipped:
         return ReviewPlan(path, uri, version, language, (), skipped=skipped)
     return ReviewPlan(path, uri, version, language, units, data=syntax.buffer.data, tree=syntax.tree,
-                      parse=snapshot_parser(syntax))
+                      parse=snapshot_parser(syntax), rows=covered_rows(syntax))
+
+
+def covered_rows(syntax: SyntaxDocument) -> tuple[tuple[int, int], ...] | None:
+    """The rows a review of ``syntax`` sees, as [first, last) ranges: its tree's window and
+    head (None: the whole file)."""
+    window = syntax.window
+    if window is None:
+        return None
+    buffer = syntax.buffer
+    spans = [(0, window.head)] if window.head else []
+    spans.append((window.start, window.end))
+    return tuple((buffer.row_of_byte(a), buffer.row_of_byte(b) + (b >= len(buffer.data))) for a, b in spans)
+
+
+def covers_row(rows: tuple[tuple[int, int], ...] | None, row: int) -> bool:
+    """Whether a review that covered ``rows`` (``ReviewPlan.rows``) saw ``row``."""
+    return rows is None or any(first <= row < last for first, last in rows)
 
 
 def plan_review(

@@ -42,7 +42,7 @@ from lsp_server.engines.documents import DocumentStore, OpenDocument
 from lsp_server.engines.review import ReviewEngine, ReviewResult, UnitOutcome
 from lsp_server.engines.review_anchor import follow_findings, reanchor
 from lsp_server.engines.review_files import read_source, select_files
-from lsp_server.engines.review_plan import ReviewPlan
+from lsp_server.engines.review_plan import ReviewPlan, covers_row
 
 log = logging.getLogger(__name__)
 _REFRESH_S = 0.25  # re-anchor and republish this long after the last change
@@ -245,13 +245,15 @@ class ReviewScheduler:
         self._set(state, merged)
 
     def _settle(self, uri: str, plan: ReviewPlan, fresh: list[Finding], failed: set[int], *, reviewed: bool) -> None:
-        """The review is complete: drop earlier findings no unit replaced (unless its unit failed),
-        and publish, even when nothing changed (no findings is news too: the file was reviewed);
-        a review whose every unit failed is not news."""
+        """The review is complete: drop earlier findings no unit replaced (unless its unit failed,
+        or it lies outside what the review saw: a large file's window), and publish, even when
+        nothing changed (no findings is news too: the file was reviewed); a review whose every
+        unit failed is not news."""
         state = self._state_for(uri, plan)
         if state is not None:
             keep = set(fresh)
-            self._set(state, [f for f in state.findings if f in keep or f.span.start_line in failed])
+            self._set(state, [f for f in state.findings if f in keep or f.span.start_line in failed
+                              or not covers_row(plan.rows, f.span.start_line)])
             if reviewed:
                 state.reviews += 1
                 self.publish_soon(uri)

@@ -34,6 +34,7 @@ from lsp_server.index.symbols import FileSymbols, Import, Symbol
 from lsp_server.syntax.definitions import Definition, query_defs, query_imports, run_query
 from lsp_server.syntax.document import SyntaxDocument
 from lsp_server.syntax.languages import SPECS, LanguageRegistry, LanguageSpec
+from lsp_server.syntax.nesting import too_deep
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,9 @@ class SymbolExtractor:
         if doc.spec is None:
             return FileSymbols(spec.name)
         data = doc.buffer.data
+        if pacer is not None and too_deep(data):  # a parse tree-sitter cannot halt (``syntax.nesting``)
+            log.debug("index: %s keeps too many brackets open to parse on the event loop", path)
+            return FileSymbols(spec.name)
         if pacer is not None and pacer.due():
             yield
         tree = yield from _parse(self.registry.parser(spec), data, pacer)

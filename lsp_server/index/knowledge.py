@@ -32,13 +32,16 @@ from lsp_server.core.tasks import BackgroundTasks
 from lsp_server.index import FileWatcher, IndexFeeds, IndexStore, Symbol, WorkspaceIndex
 from lsp_server.index.tools import IndexTools
 from lsp_server.index.watch import DiskSource, EventKind
+from lsp_server.syntax.budget import TREE_BYTES
 from lsp_server.syntax.languages import LanguageRegistry
 
 log = logging.getLogger(__name__)
 _TEXT_DELAY_S = 2.0  # an open document is re-indexed this long after its last change...
 _BIG_TEXT_DELAY_S = 6.0  # ...or this long for a big one (a whole-file re-extraction competes with completions)
 _BIG_TEXT_BYTES = 200_000
-INDEX_MAX_FILE_BYTES = 1_000_000  # larger files are not indexed (on disk or open), whatever maxFileBytes says
+# larger files are not indexed (on disk or open), whatever maxFileBytes says: the most text an
+# editor document's tree covers, so no tree the loop frees is larger (syntax.tree_window)
+INDEX_MAX_FILE_BYTES = TREE_BYTES
 MAX_RELATED = 8  # definitions from other files offered to one completion
 _RELATED_MEMO = 256  # remembered related() answers (cleared whenever the index changes)
 

@@ -4,10 +4,15 @@ tree-sitter holds the GIL while it parses or runs a query, so work that can grow
 with the input (a parse full of error recovery, a query over a node with 100,000
 children, a walk up a 100,000-deep tree) is bounded instead. (A parse that reads its
 text through a callback is the exception: it lets go of the GIL at each callback, so
-the server's long parses run in a worker thread: ``syntax.document.WORKER_BYTES``.) A ``Deadline`` is a point in time: Python loops ask ``expired()``
-between steps, and tree-sitter calls ``progress`` (a parse's ``progress_callback``)
-every 100 parser operations, which is a few milliseconds on ordinary code and up to
-about 25 ms of CPU on the worst error recovery measured (scripts/bench_worst_case.py).
+the server's long parses run in a worker thread: ``syntax.document.WORKER_BYTES``.)
+What cannot be halted at all is bounded by size: the text one tree covers
+(``tree_bytes``, ``syntax.tree_window``) and the brackets a parsed text keeps open
+(``open_brackets``, ``syntax.nesting``).
+
+A ``Deadline`` is a point in time: Python loops ask ``expired()`` between steps, and
+tree-sitter calls ``progress`` (a parse's ``progress_callback``) every 100 parser
+operations, which is a few milliseconds on ordinary code and up to about 25 ms of CPU
+on the worst error recovery measured (scripts/bench_worst_case.py).
 Queries are kept small by their shape instead (``definitions.run_query``). A halted
 step degrades (less context, a check skipped, work left for a later slice); it never
 blocks.
@@ -21,6 +26,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from lsp_server.syntax.nesting import MAX_UNCLOSED
 
 Clock = Callable[[], float]
 
@@ -40,6 +47,9 @@ VALIDATE_S = 0.012
 SETTLE_WAIT_S = 0.25
 #: Tree walks per node lookup: deeper paths are cut here (and the context degrades).
 MAX_PATH_DEPTH = 1024
+#: The most text one editor document's tree covers; a larger document's tree covers a
+#: window of this size around where the user works (``syntax.tree_window``).
+TREE_BYTES = 512 * 1024
 
 
 class Deadline:
@@ -83,7 +93,9 @@ class SyntaxBudget:
     outline_s: float | None = OUTLINE_SLICE_S
     context_s: float | None = CONTEXT_S
     validate_s: float | None = VALIDATE_S
+    tree_bytes: int | None = TREE_BYTES
+    open_brackets: int | None = MAX_UNCLOSED  # more kept open at once: not parsed (``syntax.nesting``)
 
     @classmethod
     def unbounded(cls) -> SyntaxBudget:
-        return cls(None, None, None, None)
+        return cls(None, None, None, None, None, None)

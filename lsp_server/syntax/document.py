@@ -30,6 +30,12 @@ parse as above (which starts from the worker's tree: incremental). A full replac
 a closed or re-opened document, or the store's shutdown cancels the job through its
 progress callback, and the worker then resets the parser.
 
+A budgeted document larger than ``budget.tree_bytes`` parses a window of its text
+(``syntax.tree_window``): freeing a tree holds the GIL for as long as the tree is big,
+and cannot be split. ``focus`` says where a request points; a position or an edit
+outside the window moves it there (``tree`` is None until that parse is done, and
+``on_refocus`` asks the store to drive it). Nodes keep their positions in the whole text.
+
 Edits reach the old tree through ``Tree.edit``, which costs time proportional to the
 tree's depth at the edit (130 ms at the bottom of ``1 + 1 + ... + 1`` with 100,000
 terms); where the tree is deeper than ``MAX_PATH_DEPTH`` the next parse starts from
@@ -61,8 +67,10 @@ import tree_sitter
 from lsp_server.core.text import ByteEdit, Encoding, TextBuffer, tree_bytes
 from lsp_server.syntax.budget import BACKGROUND_SLICE_S, Deadline, SyntaxBudget
 from lsp_server.syntax.languages import LanguageRegistry, LanguageSpec
+from lsp_server.syntax.nesting import open_run
 from lsp_server.syntax.nodes import node_path
 from lsp_server.syntax.outline import Outline
+from lsp_server.syntax.tree_window import TreeWindow, window_around
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +83,7 @@ _WAIT_S = 0.002  # how often a ``settle`` waiting for another one looks again
 # Bytes per read callback of a budgeted parse. A tree parsed from a callback has no
 # source of its own: ``Node.text`` calls the callback again and copies what it returns.
 _READ_BYTES = 16 * 1024
+_RECOUNT_BYTES = 1024  # edits adding this much recount the open brackets before a parse
 
 Read = Callable[[int, object], bytes]
 
@@ -98,6 +107,7 @@ class _Job:
     old: tree_sitter.Tree | None
     edits: int
     read: Read
+    ranges: list[tree_sitter.Range] | None = None  # a window's included ranges (None: the whole text)
     started: bool = False
     halted: bool = False  # took more than one slice
     cancelled: bool = False  # replaced text or a closed document, while a worker ran it: the worker stops
@@ -113,7 +123,10 @@ def reader(data: bytes) -> Read:
 def parse_within(parser: tree_sitter.Parser, data: bytes, old_tree: tree_sitter.Tree | None,
                  deadline: Deadline) -> tree_sitter.Tree | None:
     """Parse ``data`` with ``parser`` unless ``deadline`` passes first (then None, and
-    the parser is reset). Unbounded deadlines parse the bytes directly."""
+    the parser is reset). Unbounded deadlines parse the bytes directly. The parse covers
+    what ``old_tree`` covers (a window of a large document, moved by its edits), or the
+    whole text."""
+    parser.included_ranges = old_tree.included_ranges if old_tree is not None else []
     if not deadline.bounded:
         return _parse(parser, data, old_tree)
     try:
@@ -211,6 +224,13 @@ class SyntaxDocument:
         self._outline: Outline | None = None
         self.driven = False  # a ``settle`` is bringing this document up to date
         self._slow = False  # the last parse took more than one slice: leave the next to the background
+        # a text over ``budget.tree_bytes``: the window its tree covers (None: not chosen yet, or the
+        # whole text), the byte it is chosen around, and whether the current tree is a window's
+        self._window: TreeWindow | None = None
+        self._focus = 0
+        self._tree_windowed = False
+        self._deep_logged = False  # the text was found too deeply open to parse (logged once)
+        self.on_refocus: Callable[[], None] | None = None  # told when ``focus`` moves the window
 
     # -- editing -------------------------------------------------------------------
     def apply_change(
@@ -224,13 +244,20 @@ class SyntaxDocument:
         edit as applied (None for a full replacement)."""
         if start is None or end is None:
             self.buffer.replace(0, len(self.buffer.data), new_text)
-            self._tree, self._pending = None, []
+            self._tree, self._pending, self._window = None, [], None
             self._cancel_job()
             edit = None
         else:
             edit = self.buffer.apply_change(start, end, new_text, encoding)
             if self._parser is None:
                 return edit
+            self._focus = edit.new_end_byte
+            window = self._window
+            if window is not None:
+                window = self._window = window.shifted(edit)
+                if not window.covers(edit.start_byte, len(self.buffer.data)):
+                    self._move_window()  # the user works elsewhere now
+                    return edit
             self._pending.append(edit)
         self._stale = self._parser is not None
         self._handed_off = False
@@ -251,6 +278,46 @@ class SyntaxDocument:
             if not self._step(Deadline(self.budget.parse_s)):
                 self._handed_off = True
         return None if self._stale else self._tree
+
+    @property
+    def windowed(self) -> bool:
+        """Whether the tree covers only a window of the text (``syntax.tree_window``)."""
+        size = self.budget.tree_bytes
+        return size is not None and self._parser is not None and len(self.buffer.data) > size
+
+    @property
+    def window(self) -> TreeWindow | None:
+        """The window the tree covers, or will once parsed (None: the whole text)."""
+        return self._window if self.windowed else None
+
+    def focus(self, offset: int) -> bool:
+        """Make the tree cover byte ``offset`` (where a request points); True when it does
+        already, or will once the pending parse is done. Otherwise the window moves there:
+        until its parse is done, ``tree`` is None (plain-text behaviour), and ``on_refocus``
+        is told so the parse is driven."""
+        if not self.windowed:
+            return True
+        self._focus = max(0, min(offset, len(self.buffer.data)))
+        window = self._window
+        if window is None or window.covers(self._focus, len(self.buffer.data)):
+            return True  # (None: no parse has chosen a window yet; the next one is chosen around it)
+        self._move_window()
+        if self.on_refocus is not None:
+            self.on_refocus()
+        return False
+
+    def covered(self) -> list[tuple[int, int]]:
+        """The byte spans the current tree covers: the whole text, or its window and head."""
+        tree = self._tree
+        if tree is None or not self._tree_windowed:
+            return [(0, len(self.buffer.data))]
+        return [(r.start_byte, r.end_byte) for r in tree.included_ranges]
+
+    def _move_window(self) -> None:
+        """Drop the tree: the next parse is a fresh one of a window around ``_focus``."""
+        self._cancel_job()
+        self._tree, self._pending, self._window = None, [], None
+        self._stale, self._handed_off, self._slow = True, False, False
 
     @property
     def parsing(self) -> bool:
@@ -288,8 +355,11 @@ class SyntaxDocument:
             return False
         job = self._job
         if job is None:
-            job = self._job = self._start_job()
-        job.started = True
+            job = self._start_job()
+            if job is None:
+                return False  # too deeply open to parse: plain text for now
+            self._job = job
+        self._begin(job)  # before the worker owns the parser
         loop = asyncio.get_running_loop()
         self._in_worker, self._worker_waiter = job, loop.create_future()
         future = worker.submit(_parse_job, parser, job)
@@ -359,9 +429,17 @@ class SyntaxDocument:
         return self._version
 
     def full_parse(self) -> tree_sitter.Tree | None:
-        """A fresh full parse of the current text (for tests/validation); leaves state alone."""
+        """A fresh parse of the current text, over what the tree covers (the whole text, or
+        its window's ranges), for tests and checks; leaves state alone."""
         parser = self._trial_parser()
-        return parser.parse(self.buffer.tree_data) if parser is not None else None
+        if parser is None:
+            return None
+        window = self.window
+        if self._tree is not None and not self._stale and self._tree_windowed:
+            parser.included_ranges = self._tree.included_ranges
+        else:
+            parser.included_ranges = window.ranges(self.buffer) if window is not None else []
+        return parser.parse(self.buffer.tree_data)
 
     def parse_bytes(self, data: bytes, old_tree: tree_sitter.Tree | None = None,
                     deadline: Deadline | None = None) -> tree_sitter.Tree | None:
@@ -416,8 +494,11 @@ class SyntaxDocument:
         while self._stale:
             job = self._job
             if job is None:
-                job = self._job = self._start_job()
-            job.started = True
+                job = self._start_job()
+                if job is None:
+                    break  # too deeply open to parse: plain text for now
+                self._job = job
+            self._begin(job)
             if deadline.bounded:
                 try:
                     tree = _parse(self._parser, job.read, job.old, deadline.progress)
@@ -435,10 +516,35 @@ class SyntaxDocument:
                 break
         return not self._stale
 
-    def _start_job(self) -> _Job:
+    def _begin(self, job: _Job) -> None:
+        """Set the parser up for ``job`` before its first slice (a halted parse resumes as it was)."""
+        if not job.started and self._parser is not None:
+            self._parser.included_ranges = job.ranges if job.ranges is not None else []  # []: the whole text
+        job.started = True
+
+    def _job_window(self) -> tuple[TreeWindow | None, bool]:
+        """The window the next parse covers (None: the whole text) and whether it is new
+        (a fresh parse: the old tree covered other text)."""
+        size = self.budget.tree_bytes
+        if not self.windowed or size is None:
+            self._window = None
+            return None, self._tree_windowed
+        window = self._window
+        if window is not None and self._tree is not None and self._tree_windowed and window.span <= 2 * size:
+            return window, False
+        self._window = window_around(self.buffer.data, self._focus, size)
+        return self._window, True
+
+    def _start_job(self) -> _Job | None:
+        """The next parse (None: the text keeps too many brackets open to be parsed, and the
+        document is plain text until it changes: ``_unparsed``)."""
         data = self.buffer.tree_data  # lone "\r" read as "\n": rows as LSP counts them
+        window, fresh = self._job_window()
+        if self._too_deep(data, window, fresh):
+            self._unparsed()
+            return None
         old = None
-        if self._tree is not None:
+        if self._tree is not None and not fresh:
             old = self._tree.copy()
             for edit in self._pending:
                 if not node_path(old.root_node, edit.start_byte).complete:
@@ -452,7 +558,36 @@ class SyntaxDocument:
                     old_end_point=edit.old_end_point,
                     new_end_point=edit.new_end_point,
                 )
-        return _Job(data, old, len(self._pending), reader(data))
+        # (the window's own ranges, not the old tree's: tree-sitter's edit leaves text inserted at
+        # a range's start outside it, even at the file's start)
+        return _Job(data, old, len(self._pending), reader(data), window.ranges(self.buffer) if window else None)
+
+    def _too_deep(self, data: bytes, window: TreeWindow | None, fresh: bool) -> bool:
+        """Whether the next parse's text keeps more than ``budget.open_brackets`` brackets open
+        (counted for a parse from scratch, or after edits that add 1 KB or more; between those,
+        a keystroke changes the count by a few at most)."""
+        limit = self.budget.open_brackets
+        if limit is None:
+            return False
+        added = sum(edit.new_end_byte - edit.start_byte for edit in self._pending)
+        if self._tree is not None and not fresh and added < _RECOUNT_BYTES:
+            return False
+        spans = None if window is None else [(r.start_byte, r.end_byte) for r in window.ranges(self.buffer)]
+        run = open_run(data, spans)
+        if run <= limit:
+            return False
+        if not self._deep_logged:
+            log.info("%d brackets open at once (more than %d): this text is not parsed until they are closed",
+                     run, limit)
+            self._deep_logged = True
+        return True
+
+    def _unparsed(self) -> None:
+        """No tree for the current text (see ``_too_deep``): plain text, an outline of nothing."""
+        self._tree, self._pending, self._job = None, [], None
+        self._stale = self._handed_off = self._slow = False
+        self._version += 1
+        self._history.append(TreeDelta(self._version, (), None, True))
 
     def _finish_job(self, job: _Job, tree: tree_sitter.Tree) -> None:
         old = job.old
@@ -466,6 +601,8 @@ class SyntaxDocument:
         self._version += 1
         self._history.append(TreeDelta(self._version, edits, changed, old is None))
         self._tree, self._job = tree, None
+        self._tree_windowed = job.ranges is not None
+        self._deep_logged = False
         self._slow = job.halted
         self._stale = bool(self._pending)
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import textwrap
 import weakref
 from bisect import bisect_right
-from collections.abc import Collection, Iterator, KeysView, Mapping
+from collections.abc import Collection, Iterator, KeysView, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import tree_sitter
@@ -186,7 +186,7 @@ class Outline:
             if deltas is None:
                 self._reset([], [])
                 self._todo = []
-                self._queue([(0, len(doc.buffer.data))])
+                self._queue(doc.covered())
             else:
                 self._update(deltas)
             self._version = doc.version
@@ -209,19 +209,21 @@ class Outline:
         """Move the tables and the queue across ``deltas``; drop what the edits touched
         and queue what they (and the changed ranges) cover."""
         imports, defs = self._imports, self._defs
-        dirty: list[Span] = list(self._todo)
-        size = len(self._doc.buffer.data)
+        queued: list[Span] = list(self._todo)  # whole lines already: moved, not widened again
+        dirty: list[Span] = []
+        covered = self._doc.covered()  # (a large file's tree covers a window: nothing to find elsewhere)
         for delta in deltas:
             for edit in delta.edits:
                 if imports.apply_edit(edit.start_byte, edit.old_end_byte, edit.new_end_byte):
                     self._import_texts = None
                 self._forget(defs.apply_edit(edit.start_byte, edit.old_end_byte, edit.new_end_byte))
+                queued = [_shift_span(span, edit) for span in queued]
                 dirty = [_shift_span(span, edit) for span in dirty]
                 dirty.append((edit.start_byte, edit.new_end_byte))
-            dirty.extend(delta.changed if delta.changed is not None else ((0, size),))
+            dirty.extend(delta.changed if delta.changed is not None else covered)
         self._all = None
         self._todo = []
-        self._queue(self._whole_lines(dirty))
+        self._queue(self._whole_lines(dirty, queued))
 
     def _queue(self, ranges: list[Span]) -> None:
         """Add ``ranges`` (sorted, disjoint) to the queue, cut into ``CHUNK_BYTES`` pieces."""
@@ -303,9 +305,9 @@ class Outline:
             if len(same_name) == 1:
                 self._names[name] = same_name[0]
 
-    def _whole_lines(self, spans: list) -> list[Span]:
+    def _whole_lines(self, spans: list, widened_already: Sequence[Span] = ()) -> list[Span]:
         """Spans widened to whole lines (by at most ``_WIDEN_MAX`` bytes each way, plus
-        one byte of slack) and merged."""
+        one byte of slack) and merged, with ``widened_already`` (merged as they are)."""
         buffer = self._doc.buffer
         size = len(buffer.data)
         widened = []
@@ -314,6 +316,8 @@ class Outline:
             start = max(lo - _WIDEN_MAX, buffer.line_start(buffer.row_of_byte(lo)))
             end = min(hi + _WIDEN_MAX, buffer.line_end(buffer.row_of_byte(hi), keep_newline=True))
             widened.append((start, end))
+        size_ok = [(max(0, min(lo, size)), max(0, min(hi, size))) for lo, hi in widened_already]
+        widened.extend(span for span in size_ok if span[1] > span[0])
         widened.sort()
         merged: list[list[int]] = []
         for lo, hi in widened:

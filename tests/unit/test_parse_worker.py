@@ -24,17 +24,9 @@ from lsp_server.syntax.languages import SPECS, LanguageRegistry
 from tests.worst_inputs import big_file, unclosed_comment, unclosed_string
 
 
-@pytest.fixture(scope="module")
-def registry() -> LanguageRegistry:
-    return LanguageRegistry()
-
-
 @pytest.fixture
-async def store(registry: LanguageRegistry):  # noqa: ANN201 - an async generator fixture
-    """The server's kind of store (budgeted documents, a parse thread), closed after the test."""
-    made = DocumentStore(registry, max_parse_bytes=10**8, budget=SyntaxBudget())
-    yield made
-    await made.aclose()
+def store(editor_store: DocumentStore) -> DocumentStore:
+    return editor_store
 
 
 @pytest.fixture

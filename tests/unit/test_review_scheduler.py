@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,8 @@ from lsp_server.engines.review import ReviewEngine
 from lsp_server.engines.review_scheduler import QuietListener, ReviewScheduler
 from lsp_server.model.client import ModelClient
 from lsp_server.model.health import ModelHealth
+from lsp_server.syntax.budget import SyntaxBudget
+from lsp_server.syntax.document import SyntaxDocument, settle
 from lsp_server.syntax.languages import LanguageRegistry
 from tests.standin import Reply, StandIn
 
@@ -189,3 +192,55 @@ async def test_every_completed_review_is_published_even_without_findings(setup, 
     await asyncio.sleep(0)
     assert result is not None and result.skipped == "secret file" and len(standin.chat_requests()) == asked
     assert recorder.published.count(secret) == 1
+
+
+async def test_a_large_files_review_keeps_findings_outside_its_window(standin: StandIn, tmp_path: Path) -> None:
+    """A large editor document's tree covers a window (``syntax.tree_window``): its review sees
+    the window and the file's head only, and findings elsewhere stand until a review sees them."""
+    def answer(body: dict) -> Reply:  # ``responder``'s finding, on the unit's own lines
+        user = body["messages"][1]["content"]
+        found = re.search(r"`first` \(lines (\d+)-", user)
+        if found is None:
+            return Reply(text='{"findings": []}')
+        item = {"line": int(found.group(1)) + 1, "quote": "items[len(items)]", "severity": "error",
+                "rule": "off-by-one", "message": "m", "fix": None}
+        return Reply(text=json.dumps({"findings": [item]}))
+
+    standin.reset()
+    standin.responder = answer
+    registry = LanguageRegistry()
+    documents = DocumentStore(registry, max_parse_bytes=10**8, budget=SyntaxBudget(tree_bytes=64 * 1024))
+    settings = Settings(endpoint=standin.base_url, cache_dir=tmp_path / "cache")
+    client = ModelClient(settings.endpoint, settings.model, None)
+    engine = ReviewEngine(settings, client, ModelHealth(), FindingsCache(settings.cache_dir), registry=registry)
+    scheduler = ReviewScheduler(engine, documents, settings)
+    scheduler.listener = Recorder()
+    try:
+        filler = "".join(f"def ok_{i}(x):\n" + "".join(f"    x = x + {j}\n" for j in range(30)) + "    return x\n\n\n"
+                         for i in range(200))
+        head = filler[:filler.index("def ok_60(")]  # about 30 KB: past the head, inside the first window
+        text = head + SOURCE + "\n\n" + filler[len(head):]
+        documents.open(URI, "python", 1, text)
+        first_row = text[:text.index("def first(")].count("\n")
+        result = await scheduler.review_now(URI)
+        assert result is not None
+        assert [(f.rule, f.span.start_line) for f in scheduler.visible(URI)] == [("off-by-one", first_row + 1)]
+        syntax = documents.get(URI).syntax
+        assert syntax.window is not None
+        syntax.focus(len(syntax.buffer.data) - 10)  # the user works at the end now
+        assert await documents_settled(syntax)
+        window = syntax.window
+        assert window is not None and window.start > len(text[:text.index("def first(")].encode()) > window.head
+        standin.reset()
+        assert await scheduler.review_now(URI) is not None
+        asked = [r.body["messages"][1]["content"] for r in standin.chat_requests()]
+        assert asked and not any("`first`" in content for content in asked)  # not in what it saw
+        assert [(f.rule, f.span.start_line) for f in scheduler.visible(URI)] == [("off-by-one", first_row + 1)]
+    finally:
+        await scheduler.aclose()
+        await client.aclose()
+        await documents.aclose()
+
+
+async def documents_settled(syntax: SyntaxDocument) -> bool:
+    return await settle(syntax, timeout_s=30)
