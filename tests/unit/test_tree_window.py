@@ -103,6 +103,10 @@ def test_windows_move_with_edits() -> None:
     assert window.shifted(_edit(10, 10, 15)) == TreeWindow(105, 1005, 2005)       # inside the head
     assert window.shifted(_edit(900, 1100, 900)) == TreeWindow(100, 900, 1800)     # across its start
     assert window.shifted(_edit(1000, 1000, 1005)) == TreeWindow(100, 1005, 2005)  # at its start: outside
+    headed = TreeWindow(100, 1000, 2000, 256, ((300, 320),))
+    assert headed.shifted(_edit(200, 200, 210)).headers == ((310, 330),)  # block-opening lines move too
+    assert headed.shifted(_edit(500, 500, 510)).headers == ((300, 320),)
+    assert headed.span == 100 + 20 + 1000
 
 
 def test_a_focus_near_an_inner_edge_moves_the_window() -> None:
@@ -285,3 +289,37 @@ async def test_closing_a_document_while_its_window_moves(store: DocumentStore) -
     store.close(uri)
     await asyncio.sleep(0.05)
     assert store.get(uri) is None
+
+
+GIANT_CLASS = {
+    "python": ("import os\n\n\nclass Big(Base):\n",
+               "    def m_{i}(self, x):\n        y = x + {i}\n        return y\n\n", "", "class Big"),
+    "java": ("package p;\n\nimport a.b;\n\npublic class Big {\n  static class Inner {\n",
+             "    int m_{i}(int x) {{\n      return x + {i};\n    }}\n\n", "  }\n}\n", "static class Inner"),
+    "typescript": ("import { a } from './a';\n\nexport class Big {\n",
+                   "  m_{i}(x: number): number {{\n    return x + {i};\n  }}\n\n", "}\n", "export class Big"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(GIANT_CLASS))
+async def test_a_window_inside_a_class_that_fills_the_file_keeps_the_class(store: DocumentStore,
+                                                                          language: str) -> None:
+    """The lines opening the blocks around the window are in the tree: the methods parse as
+    methods, and a completion in one knows its class."""
+    head, unit, tail, header = GIANT_CLASS[language]
+    text = head + "".join(unit.format(i=i) for i in range(4000)) + tail
+    doc = store.open(f"file:///w/giant.{EXT[language]}", language, 1, text)
+    syntax = doc.syntax
+    data = syntax.buffer.data
+    cursor = data.index(b"return ", len(data) // 2)
+    syntax.focus(cursor)
+    await _settled(syntax)
+    window = syntax.window
+    assert window is not None and window.headers and window.covers(cursor, len(data))
+    assert header.encode() in data[window.headers[-1][0]:window.headers[-1][1]]
+    tree = syntax.tree
+    assert tree is not None
+    found = errors_in(tree.root_node, 0, len(data))
+    assert all(start >= window.end - 64 for start, _end, _missing in found)  # (only the unclosed class at the end)
+    scopes = cursor_context(syntax, cursor).scopes
+    assert any(header in scope for scope in scopes), scopes
