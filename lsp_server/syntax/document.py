@@ -307,7 +307,8 @@ class SyntaxDocument:
         return False
 
     def covered(self) -> list[tuple[int, int]]:
-        """The byte spans the current tree covers: the whole text, or its window and head."""
+        """The byte spans the current tree covers: the whole text, or its window's ranges (the
+        head, the lines opening the blocks around the window, the window)."""
         tree = self._tree
         if tree is None or not self._tree_windowed:
             return [(0, len(self.buffer.data))]

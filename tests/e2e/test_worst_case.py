@@ -102,3 +102,29 @@ async def test_status_is_answered_while_a_pathological_completion_is_in_flight(s
     status = await asyncio.wait_for(_status(client), timeout=10)
     assert status["requests"] >= 1
     client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri=uri)))
+
+
+async def test_a_completion_in_the_middle_of_a_large_file_sees_its_imports(session, standin: StandIn) -> None:
+    """A 1.5 MB file's tree covers a window around the cursor plus the file's head: once the
+    window has moved to the cursor, the prompt lists the imports at the top of the file (they
+    come from the tree's head: the code shown around the cursor is 1.5 MB away from them)."""
+    client, root = session
+    text = "import numpy as np\nfrom collections import OrderedDict\n\n\n" + big_file("python", 1_500_000)
+    uri = (root / "large_window.py").as_uri()
+    open_doc(client, uri, text, "python")
+    lines = split_lines(text)
+    rows = [i for i in range(len(lines) // 2, len(lines)) if lines[i] == "    return c"]
+    standin.default = Reply(text="c")
+    seen: list[str] = []
+    for row in rows[:40]:  # the first answers may come before the window's parse is done (a new
+        # place each time: the same one would be answered from the completion cache)
+        result = await asyncio.wait_for(
+            client.text_document_inline_completion_async(inline_params(uri, row, len("    return "))), timeout=30)
+        assert isinstance(result, types.InlineCompletionList)
+        seen = [r.body["messages"][1]["content"] for r in standin.chat_requests()]
+        if any("import numpy as np" in content for content in seen):
+            break
+        await asyncio.sleep(0.25)
+    assert any("import numpy as np" in content and "from collections import OrderedDict" in content
+               for content in seen), "the head's imports never reached the prompt"
+    client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri=uri)))
