@@ -533,7 +533,7 @@ class SyntaxDocument:
         window = self._window
         if window is not None and self._tree is not None and self._tree_windowed and window.span <= 2 * size:
             return window, False
-        self._window = window_around(self.buffer.data, self._focus, size)
+        self._window = window_around(self.buffer.tree_data, self._focus, size)  # (lone "\r" read as "\n")
         return self._window, True
 
     def _start_job(self) -> _Job | None:

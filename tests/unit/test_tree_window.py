@@ -323,3 +323,20 @@ async def test_a_window_inside_a_class_that_fills_the_file_keeps_the_class(store
     assert all(start >= window.end - 64 for start, _end, _missing in found)  # (only the unclosed class at the end)
     scopes = cursor_context(syntax, cursor).scopes
     assert any(header in scope for scope in scopes), scopes
+
+
+@pytest.mark.parametrize("eol", ["\r", "\r\n"])
+async def test_files_with_other_line_ends_are_cut_at_their_line_starts(store: DocumentStore, eol: str) -> None:
+    """LSP and the tree read a lone ``\\r`` as a line break: so do the window's cuts."""
+    text = big_file("python", 400_000).replace("\n", eol)
+    doc = store.open("file:///w/cr.py", "python", 1, text)
+    syntax = doc.syntax
+    data = syntax.buffer.data
+    syntax.focus(len(data) // 2)
+    await _settled(syntax)
+    window = syntax.window
+    assert window is not None and window.head > 0
+    for cut in (window.head, window.start, window.end):
+        assert data[cut - 1:cut] == eol[-1:].encode() and data[cut:cut + 4] == b"def "
+    tree = syntax.tree
+    assert tree is not None and not errors_in(tree.root_node, 0, len(data))
