@@ -68,6 +68,20 @@ class OpenDocument:
     def spec(self) -> LanguageSpec | None:
         return self.syntax.spec
 
+    @property
+    def syntax_mode(self) -> str:
+        """How the server reads this document: "tree", "window" (a large file's tree covers the
+        part around where the user works), or "plain text: <why>"."""
+        if self.binary:
+            return "plain text: binary"
+        if self.too_large:
+            return "plain text: over maxFileBytes"
+        if self.syntax.spec is None:
+            return f"plain text: no grammar for {self.language_id}"
+        if self.syntax.too_deep:
+            return "plain text: too many brackets open"
+        return "window" if self.syntax.windowed else "tree"
+
 
 class DocumentStore:
     """URI -> OpenDocument, kept in step with the client's incremental changes."""

@@ -120,6 +120,8 @@ def status(ls: MistralServer) -> dict[str, Any]:
         "lastCompletionLatencyMs": stats.last_latency_ms,
         "tokenizer": "exact" if services.tokens.exact else "estimate",
         "openDocuments": len(services.documents),
+        # the open documents not read as one whole syntax tree, and how they are read instead
+        "syntax": {doc.uri: mode for doc in services.documents.all() if (mode := doc.syntax_mode) != "tree"},
         "requests": stats.requests,
         "modelCalls": stats.model_calls,
         "cacheHits": stats.cache_hits,

@@ -230,6 +230,7 @@ class SyntaxDocument:
         self._focus = 0
         self._tree_windowed = False
         self._deep_logged = False  # the text was found too deeply open to parse (logged once)
+        self.too_deep = False  # the current text keeps too many brackets open: plain text (``_unparsed``)
         self.on_refocus: Callable[[], None] | None = None  # told when ``focus`` moves the window
 
     # -- editing -------------------------------------------------------------------
@@ -587,6 +588,7 @@ class SyntaxDocument:
         """No tree for the current text (see ``_too_deep``): plain text, an outline of nothing."""
         self._tree, self._pending, self._job = None, [], None
         self._stale = self._handed_off = self._slow = False
+        self.too_deep = True
         self._version += 1
         self._history.append(TreeDelta(self._version, (), None, True))
 
@@ -603,7 +605,7 @@ class SyntaxDocument:
         self._history.append(TreeDelta(self._version, edits, changed, old is None))
         self._tree, self._job = tree, None
         self._tree_windowed = job.ranges is not None
-        self._deep_logged = False
+        self._deep_logged = self.too_deep = False
         self._slow = job.halted
         self._stale = bool(self._pending)
 

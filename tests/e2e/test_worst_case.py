@@ -112,6 +112,7 @@ async def test_a_completion_in_the_middle_of_a_large_file_sees_its_imports(sessi
     text = "import numpy as np\nfrom collections import OrderedDict\n\n\n" + big_file("python", 1_500_000)
     uri = (root / "large_window.py").as_uri()
     open_doc(client, uri, text, "python")
+    assert (await _status(client))["syntax"].get(uri) == "window"
     lines = split_lines(text)
     rows = [i for i in range(len(lines) // 2, len(lines)) if lines[i] == "    return c"]
     standin.default = Reply(text="c")
@@ -128,3 +129,24 @@ async def test_a_completion_in_the_middle_of_a_large_file_sees_its_imports(sessi
     assert any("import numpy as np" in content and "from collections import OrderedDict" in content
                for content in seen), "the head's imports never reached the prompt"
     client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri=uri)))
+
+
+async def test_status_says_which_documents_are_plain_text_and_why(session) -> None:
+    client, root = session
+    deep = (root / "deep_open.go").as_uri()
+    open_doc(client, deep, "package p\n\nvar x = " + "f(" * 20_000 + "\n", "go")
+    notes = (root / "notes.txt").as_uri()
+    open_doc(client, notes, "just some words\n", "plaintext")
+    small = (root / "small.py").as_uri()
+    open_doc(client, small, "def f(x):\n    return x\n", "python")
+    syntax: dict = {}
+    for _attempt in range(100):  # the brackets are counted when the first parse would start
+        syntax = (await _status(client))["syntax"]
+        if deep in syntax:
+            break
+        await asyncio.sleep(0.05)
+    assert syntax.get(deep) == "plain text: too many brackets open"
+    assert syntax.get(notes) == "plain text: no grammar for plaintext"
+    assert small not in syntax  # a whole tree: not listed
+    for uri in (deep, notes, small):
+        client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri=uri)))

@@ -17,6 +17,7 @@ from lsp_server.engines.completion_plan import plan_completion
 from lsp_server.engines.documents import DocumentStore
 from lsp_server.index.extract import SymbolExtractor
 from lsp_server.index.pacing import Pacer, drive, run
+from lsp_server.syntax.budget import SyntaxBudget
 from lsp_server.syntax.document import SyntaxDocument, settle
 from lsp_server.syntax.languages import SPECS, LanguageRegistry
 from lsp_server.syntax.nesting import MAX_UNCLOSED, open_run, too_deep
@@ -134,3 +135,17 @@ async def test_the_paced_index_skips_such_a_text_and_the_cli_indexes_it(registry
     assert paced.rows == ()
     whole = run(extractor.steps(text, SPECS["python"], "/w/deep.py", None))
     assert [symbol.name for symbol in whole.symbols][:1] == ["f"]
+
+
+async def test_each_document_says_how_the_server_reads_it(registry: LanguageRegistry) -> None:
+    """``OpenDocument.syntax_mode``, which ``mistral-lsp.status`` lists under ``syntax``."""
+    store = DocumentStore(registry, max_parse_bytes=40_000, budget=SyntaxBudget(tree_bytes=20_000))
+    assert store.open("file:///w/a.py", "python", 1, "x = 1\n").syntax_mode == "tree"
+    assert store.open("file:///w/b.py", "python", 1, big_file("python", 30_000)).syntax_mode == "window"
+    assert store.open("file:///w/c.py", "python", 1, "x = 1\n" * 8000).syntax_mode == "plain text: over maxFileBytes"
+    assert store.open("file:///w/d.py", "python", 1, "x\x00\x01\x02" * 100).syntax_mode == "plain text: binary"
+    notes = store.open("file:///w/e.txt", "plaintext", 1, "words\n")
+    assert notes.syntax_mode == "plain text: no grammar for plaintext"
+    deep = store.open("file:///w/f.py", "python", 1, "x = " + "f(" * (MAX_UNCLOSED + 10) + "\n")
+    assert deep.syntax.tree is None and deep.syntax_mode == "plain text: too many brackets open"
+    await store.aclose()
