@@ -355,13 +355,9 @@ class SyntaxDocument:
         worker, parser = self.worker, self._parser
         if worker is None or parser is None or self._in_worker is not None or not self.parsing:
             return False
-        job = self._job
+        job = self._ready_job()  # (set up before the worker owns the parser)
         if job is None:
-            job = self._start_job()
-            if job is None:
-                return False  # too deeply open to parse: plain text for now
-            self._job = job
-        self._begin(job)  # before the worker owns the parser
+            return False  # too deeply open to parse: plain text for now
         loop = asyncio.get_running_loop()
         self._in_worker, self._worker_waiter = job, loop.create_future()
         future = worker.submit(_parse_job, parser, job)
@@ -494,13 +490,9 @@ class SyntaxDocument:
         if self._in_worker is not None:
             return False  # a worker thread owns the parser
         while self._stale:
-            job = self._job
+            job = self._ready_job()
             if job is None:
-                job = self._start_job()
-                if job is None:
-                    break  # too deeply open to parse: plain text for now
-                self._job = job
-            self._begin(job)
+                break  # too deeply open to parse: plain text for now
             if deadline.bounded:
                 try:
                     tree = _parse(self._parser, job.read, job.old, deadline.progress)
@@ -518,11 +510,18 @@ class SyntaxDocument:
                 break
         return not self._stale
 
-    def _begin(self, job: _Job) -> None:
-        """Set the parser up for ``job`` before its first slice (a halted parse resumes as it was)."""
+    def _ready_job(self) -> _Job | None:
+        """The pending parse, started if it was not and with the parser set up for it (a halted
+        parse resumes as it was); None when the text keeps too many brackets open to be parsed."""
+        job = self._job
+        if job is None:
+            job = self._job = self._start_job()
+            if job is None:
+                return None
         if not job.started and self._parser is not None:
             self._parser.included_ranges = job.ranges if job.ranges is not None else []  # []: the whole text
         job.started = True
+        return job
 
     def _job_window(self) -> tuple[TreeWindow | None, bool]:
         """The window the next parse covers (None: the whole text) and whether it is new
@@ -574,8 +573,7 @@ class SyntaxDocument:
         added = sum(edit.new_end_byte - edit.start_byte for edit in self._pending)
         if self._tree is not None and not fresh and added < _RECOUNT_BYTES:
             return False
-        spans = None if window is None else [(r.start_byte, r.end_byte) for r in window.ranges(self.buffer)]
-        run = open_run(data, spans)
+        run = open_run(data, None if window is None else window.spans(len(data)))
         if run <= limit:
             return False
         if not self._deep_logged:

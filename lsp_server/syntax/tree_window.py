@@ -79,12 +79,16 @@ class TreeWindow:
         headers = tuple((_shift(a, edit), _shift(b, edit)) for a, b in self.headers)
         return TreeWindow(head, start, _shift(self.end, edit), self.margin, headers)
 
+    def spans(self, size: int) -> list[tuple[int, int]]:
+        """The byte spans covered in a text of ``size`` bytes, in order: the head, the
+        block-opening lines, the window (empty ones left out)."""
+        spans = [(0, self.head), *self.headers, (self.start, min(self.end, size))]
+        return [(a, b) for a, b in spans if b > a]
+
     def ranges(self, buffer: TextBuffer) -> list[tree_sitter.Range]:
         """The included ranges of a parse of ``buffer`` (its points as tree-sitter counts them)."""
-        spans = [(0, self.head)] if self.head > 0 else []
-        spans.extend(self.headers)
-        spans.append((self.start, min(self.end, len(buffer.data))))
-        return [tree_sitter.Range(buffer.point_of_byte(a), buffer.point_of_byte(b), a, b) for a, b in spans if b > a]
+        return [tree_sitter.Range(buffer.point_of_byte(a), buffer.point_of_byte(b), a, b)
+                for a, b in self.spans(len(buffer.data))]
 
 
 def _shift(offset: int, edit: ByteEdit) -> int:
