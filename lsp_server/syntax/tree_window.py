@@ -122,7 +122,10 @@ def window_around(data: bytes, focus: int, size: int) -> TreeWindow:
 def _headers(data: bytes, start: int, floor: int) -> tuple[tuple[int, int], ...]:
     """The lines that open the blocks around the line at ``start``: for each smaller
     indentation, the nearest line above it with that indentation (not a closing bracket or
-    a comment), between ``floor`` and ``start``."""
+    a comment), between ``floor`` and ``start``. None when ``start`` is inside a line (a cut
+    in a long line, where no line start was near): that is no indentation."""
+    if data[start - 1:start] != b"\n":
+        return ()
     line = _INDENT.match(data, start)
     indent = len(line.group(0)) if line is not None else 0
     found: list[tuple[int, int]] = []

@@ -71,6 +71,8 @@ def test_windows_hold_the_focus_and_cut_at_statements(language: str, where: floa
     window = window_around(data, focus, TREE_BYTES)
     assert window.covers(focus, len(data))  # well inside: the next request there keeps the tree
     assert TREE_BYTES - 2 * window.margin <= window.end - window.start <= TREE_BYTES
+    spans = window.spans(len(data))  # in order and apart, as tree-sitter's included ranges must be
+    assert all(a < b <= c for (a, b), (c, _d) in zip(spans, spans[1:]))
     for cut in (window.start, window.end, window.head):
         assert _is_line_start(data, cut)
     # the cuts fall at lines of the least indentation around them (top level, or class members)
@@ -340,3 +342,16 @@ async def test_files_with_other_line_ends_are_cut_at_their_line_starts(store: Do
         assert data[cut - 1:cut] == eol[-1:].encode() and data[cut:cut + 4] == b"def "
     tree = syntax.tree
     assert tree is not None and not errors_in(tree.root_node, 0, len(data))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_window_cut_inside_a_long_line_takes_no_block_lines(language: str) -> None:
+    """A cut inside a line (no line start near it) is no indented line: the spans stay in
+    order, apart, and within the window's size wherever the cut lands (on a space or not)."""
+    data = long_line(language, 300_000).encode()
+    for focus in range(len(data) // 2, len(data) // 2 + 9):  # the cut lands on each byte of "1234567, "
+        window = window_around(data, focus, TREE_BYTES)
+        assert window.headers == ()
+        spans = window.spans(len(data))
+        assert all(a < b <= c for (a, b), (c, _d) in zip(spans, spans[1:]))
+        assert sum(b - a for a, b in spans) <= TREE_BYTES + window.head
